@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { GlobalOptions } from '../main.js';
+
+export type RegisterCommand = (program: Command, globals: () => GlobalOptions) => void;
+
+/** Every CLI command, in help order. Add a command: write commands/<name>.ts, list it here. */
+export const COMMANDS: RegisterCommand[] = [];

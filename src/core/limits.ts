@@ -1,0 +1,14 @@
+/**
+ * Hard limits applied to hostile input *before* any regex runs. They bound both memory and
+ * the worst-case time of the rule engine: a regex can only backtrack over as many bytes as
+ * a header value may hold.
+ */
+
+/** Real header blocks are a few KB; 256 KiB covers long Received chains and DKIM stacks. */
+export const MAX_HEADER_BYTES = 256 * 1024;
+/** Longest single (unfolded) header value we look at; longer ones are spam or attacks. */
+export const MAX_HEADER_VALUE_BYTES = 16 * 1024;
+/** Real mail has tens of fields, list traffic a few hundred; thousands is an attack. */
+export const MAX_HEADER_FIELDS = 1000;
+/** A fingerprint value longer than this is cut before it is stored or matched. */
+export const MAX_FINGERPRINT_VALUE_CHARS = 1024;
