@@ -1,0 +1,117 @@
+/**
+ * Read-only, header-only reading of one IMAP folder in bounded UID windows.
+ *
+ * - The folder is opened with EXAMINE (read-only): the server cannot set \Seen or change
+ *   anything, whatever we send.
+ * - Messages are fetched with BODY.PEEK[HEADER.FIELDS (…)] for the given fields only.
+ * - Each window is fetched completely (`fetchAll`) before it is handed out, so the consumer
+ *   never runs while imapflow's fetch loop is active (an IMAP command issued inside that loop
+ *   deadlocks imapflow). The next window's FETCH is sent before the current one is handed
+ *   out, so the server and the network work while the consumer parses and commits.
+ * - A window spans at most `batchSize` UIDs at first and grows while windows come back sparse
+ *   (UIDs with gaps after deletions), so memory stays flat for any folder size.
+ */
+import type { ImapFlow, FetchMessageObject } from 'imapflow';
+import type { SourceItem } from '../../core/index.js';
+import type { ImapAccountConfig } from '../../config/imap.js';
+import { toImapError } from './client.js';
+
+/** The state of a folder as EXAMINE reported it. */
+export interface FolderInfo {
+  path: string;
+  /** Decimal string (UIDVALIDITY is a 32-bit unsigned number; kept as text like in the store). */
+  uidValidity: string;
+  uidNext: number;
+  exists: number;
+}
+
+/** One fetched window: its items plus the checkpoint to commit with them. */
+export interface HeaderBatch {
+  items: SourceItem[];
+  uidValidity: string;
+  /** Every UID <= lastUid in this folder has been handed out (gaps included). */
+  lastUid: number;
+}
+
+/** Opens a folder read-only (EXAMINE); an unknown or unselectable folder becomes E_IMAP_FOLDER. */
+export async function examineFolder(client: ImapFlow, account: ImapAccountConfig, folder: string): Promise<FolderInfo> {
+  try {
+    const mb = await client.mailboxOpen(folder, { readOnly: true });
+    return { path: mb.path, uidValidity: mb.uidValidity.toString(), uidNext: mb.uidNext, exists: mb.exists };
+  } catch (e) {
+    throw toImapError(e, account, folder);
+  }
+}
+
+/** `imap:<account>/<folder>/<uidvalidity>/<uid>` — stable per message while UIDVALIDITY holds. */
+export function imapSourceKey(account: string, folder: string, uidValidity: string, uid: number): string {
+  return `imap:${account}/${folder}/${uidValidity}/${uid}`;
+}
+
+export interface ReadOptions {
+  client: ImapFlow;
+  account: ImapAccountConfig;
+  accountName: string;
+  folder: FolderInfo;
+  /** Resume after this UID (the checkpoint). */
+  afterUid: number;
+  batchSize: number;
+  /** Lower-case header field names to fetch. */
+  fields: readonly string[];
+  /** Checked between windows; when it returns true no further window is requested. */
+  shouldStop?: () => boolean;
+}
+
+/** Largest window, in UIDs, that one FETCH may span when UIDs are sparse. */
+const MAX_WINDOW_FACTOR = 64;
+
+/**
+ * Yields the folder's messages with UID > afterUid and < uidNext (as of EXAMINE), window by
+ * window. Mail arriving meanwhile is picked up by the next pass.
+ */
+export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderBatch, void, undefined> {
+  const { client, folder } = o;
+  const end = folder.uidNext - 1;
+  const fetchWindow = async (from: number, to: number): Promise<FetchMessageObject[]> => {
+    try {
+      return await client.fetchAll(`${from}:${to}`, { uid: true, internalDate: true, headers: [...o.fields] }, { uid: true });
+    } catch (e) {
+      throw toImapError(e, o.account, folder.path);
+    }
+  };
+  let window = o.batchSize;
+  let from = o.afterUid + 1;
+  if (from > end) return;
+  let to = Math.min(from + window - 1, end);
+  let pending: Promise<FetchMessageObject[]> | null = fetchWindow(from, to);
+  while (pending) {
+    const messages = await pending;
+    const lastUid = to;
+    pending = null;
+    if (messages.length < o.batchSize / 2) window = Math.min(window * 2, o.batchSize * MAX_WINDOW_FACTOR);
+    else if (messages.length >= o.batchSize) window = Math.max(o.batchSize, Math.floor(window / 2));
+    if (lastUid < end && !o.shouldStop?.()) {
+      from = lastUid + 1;
+      to = Math.min(from + window - 1, end);
+      pending = fetchWindow(from, to);
+      // A rejected prefetch is re-thrown when awaited; keep it from counting as unhandled meanwhile.
+      pending.catch(() => undefined);
+    }
+    const items: SourceItem[] = [];
+    for (const m of messages) {
+      // `1:*`-style quirks aside, a server may return a UID outside the asked range; ignore it.
+      if (m.uid < o.afterUid + 1 || m.uid > lastUid) continue;
+      items.push({
+        sourceKey: imapSourceKey(o.accountName, folder.path, folder.uidValidity, m.uid),
+        headerBytes: m.headers ?? new Uint8Array(0),
+        receivedAt: m.internalDate instanceof Date ? m.internalDate : m.internalDate ? new Date(m.internalDate) : null,
+      });
+    }
+    items.sort((a, b) => uidOf(a) - uidOf(b));
+    yield { items, uidValidity: folder.uidValidity, lastUid };
+  }
+}
+
+function uidOf(item: SourceItem): number {
+  return Number(item.sourceKey.slice(item.sourceKey.lastIndexOf('/') + 1));
+}

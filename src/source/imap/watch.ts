@@ -1,0 +1,149 @@
+/**
+ * Live watching on one connection: IDLE on one folder (NOOP polling where the server has no
+ * IDLE), STATUS checks for the other folders, and a periodic IDLE restart + NOOP so that a
+ * silently dead connection is noticed.
+ */
+import type { ImapFlow } from 'imapflow';
+import { AppError } from '../../core/index.js';
+import type { ImapAccountConfig, PollConfig } from '../../config/imap.js';
+import { toImapError } from './client.js';
+import { examineFolder } from './folder.js';
+
+/**
+ * How many messages have a UID above `afterUid` (uses ESEARCH COUNT when the server has it).
+ * The folder must be open. `n:*` matches the highest UID even when it is below n, hence the
+ * uidNext guard.
+ */
+export async function countAfter(client: ImapFlow, afterUid: number, uidNext: number, exists: number): Promise<number> {
+  if (afterUid + 1 >= uidNext) return 0;
+  if (afterUid === 0) return exists;
+  const range = `${afterUid + 1}:*`;
+  if (client.capabilities.has('ESEARCH')) {
+    const r = await client.search({ uid: range }, { uid: true, returnOptions: ['COUNT'] });
+    if (r && !Array.isArray(r) && typeof r.count === 'number') return r.count;
+    if (Array.isArray(r)) return r.filter((u) => u > afterUid).length;
+  }
+  const r = await client.search({ uid: range }, { uid: true });
+  return Array.isArray(r) ? r.filter((u) => u > afterUid).length : 0;
+}
+
+export interface WatchOptions {
+  client: ImapFlow;
+  account: ImapAccountConfig;
+  poll: Pick<PollConfig, 'idleRestartMs' | 'statusIntervalMs' | 'noopIntervalMs'>;
+  /** Watched with IDLE. */
+  idleFolder: string;
+  /** Checked with STATUS every statusIntervalMs. */
+  otherFolders: readonly string[];
+  /** What the store holds for a folder; a folder whose server state differs needs a sync. */
+  known(folder: string): { uidValidity: string; lastUid: number } | null;
+  /** When the last STATUS round ran (ms epoch); updated here. */
+  statusState: { lastStatusAt: number };
+  /** Aborted by Poller.stop(): the wait ends at once. */
+  signal: AbortSignal;
+  /** New messages announced by the server (for lag reporting). */
+  onNewMail?: (folder: string, count: number) => void;
+}
+
+export interface WatchResult {
+  /** Folders that need a sync pass now. */
+  changed: string[];
+  reason: 'exists' | 'refresh' | 'status' | 'noop' | 'stop' | 'pending';
+}
+
+/** Silently dead connections must fail fast: a NOOP that is not answered in this time is an error. */
+const NOOP_ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits until a watched folder may have new mail (or stop is requested), then leaves IDLE
+ * and returns which folders to sync. Throws E_IMAP_CONNECT when the connection dies.
+ */
+export async function watchForChanges(o: WatchOptions): Promise<WatchResult> {
+  const { client, account, idleFolder } = o;
+  if (o.signal.aborted) return { changed: [], reason: 'stop' };
+  const info = await examineFolder(client, account, idleFolder);
+  const k = o.known(idleFolder);
+  // Mail that arrived between the last sync and this EXAMINE: no IDLE needed.
+  if (!k || k.uidValidity !== info.uidValidity || info.uidNext - 1 > k.lastUid) {
+    return { changed: [idleFolder], reason: 'pending' };
+  }
+  const hasIdle = client.capabilities.has('IDLE');
+  let reason = 'refresh' as WatchResult['reason'] | 'closed';
+  let idling: Promise<unknown> | null = null;
+  await new Promise<void>((resolve) => {
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (r: typeof reason) => {
+      reason = r;
+      for (const t of timers) clearTimeout(t);
+      client.off('exists', onExists);
+      client.off('close', onClose);
+      o.signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onExists = (ev: { path: string; count: number; prevCount: number }) => {
+      if (ev.count > ev.prevCount) {
+        o.onNewMail?.(ev.path, ev.count - ev.prevCount);
+        finish('exists');
+      }
+    };
+    const onClose = () => finish('closed');
+    const onAbort = () => finish('stop');
+    client.on('exists', onExists);
+    client.on('close', onClose);
+    o.signal.addEventListener('abort', onAbort);
+    timers.push(setTimeout(() => finish(hasIdle ? 'refresh' : 'noop'), hasIdle ? o.poll.idleRestartMs : o.poll.noopIntervalMs));
+    if (o.otherFolders.length) {
+      const due = Math.max(0, o.statusState.lastStatusAt + o.poll.statusIntervalMs - Date.now());
+      timers.push(setTimeout(() => finish('status'), due));
+    }
+    if (hasIdle) {
+      idling = client.idle();
+      // IDLE ends with an error when the connection dies; 'close' reports that.
+      idling.catch(() => undefined);
+    }
+  });
+  if (reason === 'closed' || !client.usable) {
+    throw new AppError('E_IMAP_CONNECT', `account ${account.name ?? `${account.user}@${account.host}`} folder "${idleFolder}": connection closed while idle`);
+  }
+  // Any command ends IDLE (imapflow sends DONE first); a NOOP also proves the server still answers.
+  await noopWithTimeout(client, account, idleFolder);
+  if (idling) await idling;
+  if (reason === 'stop') return { changed: [], reason };
+  const changed = [idleFolder];
+  if (reason === 'status' || (o.otherFolders.length && Date.now() - o.statusState.lastStatusAt >= o.poll.statusIntervalMs)) {
+    o.statusState.lastStatusAt = Date.now();
+    for (const f of o.otherFolders) {
+      let st;
+      try {
+        st = await client.status(f, { uidNext: true, uidValidity: true, messages: true });
+      } catch (e) {
+        // Tell the poller which folder failed, so only that one is given up.
+        throw Object.assign(toImapError(e, account, f), { folder: f });
+      }
+      if (!st) throw Object.assign(new AppError('E_IMAP_FOLDER', `account ${account.name ?? `${account.user}@${account.host}`} folder "${f}": STATUS failed`), { folder: f });
+      const kf = o.known(f);
+      if (!kf || kf.uidValidity !== String(st.uidValidity) || (st.uidNext ?? 0) - 1 > kf.lastUid) changed.push(f);
+    }
+  }
+  return { changed, reason };
+}
+
+async function noopWithTimeout(client: ImapFlow, account: ImapAccountConfig, folder: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.noop(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(Object.assign(new Error(`NOOP not answered within ${NOOP_ANSWER_TIMEOUT_MS} ms`), { code: 'ETIMEOUT' })),
+          NOOP_ANSWER_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (e) {
+    client.close();
+    throw toImapError(e, account, folder);
+  } finally {
+    clearTimeout(timer);
+  }
+}
