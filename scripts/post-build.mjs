@@ -1,0 +1,10 @@
+// After tsc: copy the SQL migrations next to the compiled store and make the CLI executable,
+// so `npm ci` (which runs `prepare`) leaves `npx smime-census` working without further steps.
+import { cpSync, chmodSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+cpSync(join(root, 'src/store/migrations'), join(root, 'dist/store/migrations'), { recursive: true });
+if (existsSync(join(root, 'src/http/public'))) cpSync(join(root, 'src/http/public'), join(root, 'dist/http/public'), { recursive: true });
+chmodSync(join(root, 'dist/cli/main.js'), 0o755);

@@ -1,0 +1,92 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { AppError } from '../core/index.js';
+import type { Config } from '../config/index.js';
+import { loadRules, defaultRulesDir, type RuleSet } from '../classify/index.js';
+import { Store } from '../store/index.js';
+import { createLogger, type Logger } from './logger.js';
+import { createPipeline, type Pipeline } from './ingest.js';
+
+export interface AppContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Rules are loaded on first use: lookups and exports never need them. */
+  readonly rules: RuleSet;
+  readonly pipeline: Pipeline;
+  /** Keyed hash of an address for the erasure list (HMAC-SHA256 with the erasure key). */
+  erasureHash(address: string): string;
+  close(): void;
+}
+
+export interface OpenAppOptions {
+  config: Config;
+  logger?: Logger;
+  readonly?: boolean;
+  /** Overrides config.db. */
+  dbPath?: string;
+}
+
+/**
+ * The erasure key lives in a file beside the database (or where configured), not in it: a
+ * copy of the database alone must not allow a dictionary attack on the erased addresses.
+ */
+function loadErasureKey(config: Config, dbPath: string, readonly: boolean): Buffer {
+  const file = config.erasureKeyFile ?? (dbPath === ':memory:' ? null : `${dbPath}.key`);
+  if (file === null) return randomBytes(32);
+  if (existsSync(file)) {
+    try {
+      const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+      if (key.length < 16) throw new Error('key shorter than 16 bytes');
+      return key;
+    } catch (e) {
+      throw new AppError('E_SECRET', `cannot read erasure key ${file}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  if (readonly) return randomBytes(32);
+  const key = randomBytes(32);
+  try {
+    writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return loadErasureKey(config, dbPath, readonly);
+    throw new AppError('E_SECRET', `cannot create erasure key ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return key;
+}
+
+/** Opens the store and wires the stages together for the use cases. */
+export function openApp(options: OpenAppOptions): AppContext {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const dbPath = options.dbPath ?? config.db;
+  const store = new Store(dbPath, { readonly: !!options.readonly });
+  let key: Buffer;
+  try {
+    key = loadErasureKey(config, dbPath, !!options.readonly);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  let rules: RuleSet | undefined;
+  let pipeline: Pipeline | undefined;
+  const ctx: AppContext = {
+    config,
+    store,
+    logger,
+    get rules(): RuleSet {
+      rules ??= loadRules([defaultRulesDir(), ...config.rulesDirs]);
+      return rules;
+    },
+    get pipeline(): Pipeline {
+      pipeline ??= createPipeline(ctx);
+      return pipeline;
+    },
+    erasureHash(address: string): string {
+      return createHmac('sha256', key).update(address.toLowerCase()).digest('hex');
+    },
+    close(): void {
+      store.close();
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,14 @@
+export { openApp } from './context.js';
+export type { AppContext, OpenAppOptions } from './context.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { createPipeline, emptyCounts, addCounts, fingerprintSelector } from './ingest.js';
+export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';
+export { importPaths, ingestAll, IMPORT_BATCH } from './import.js';
+export { lookupOne, checkAddress, refreshStale } from './lookup.js';
+export type { LookupResult, ClientSummary } from './lookup.js';
+export { exportCsv, writeCsv, CSV_HEADER } from './export.js';
+export { recompute } from './recompute.js';
+export type { RecomputeResult } from './recompute.js';
+export { forget, show } from './privacy.js';
+export type { ForgetResult } from './privacy.js';

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import type { SkipReason, SourceItem, Verdict } from '../core/index.js';
+import { classify, FINGERPRINT_FIELDS } from '../classify/index.js';
+import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
+import { applyObservation, evidenceClass, recommend, type ObservationFacts } from '../policy/index.js';
+import type { Checkpoint, ObservationRow } from '../store/index.js';
+import type { AppContext } from './context.js';
+
+export interface IngestCounts {
+  read: number;
+  stored: number;
+  duplicates: number;
+  skipped: Partial<Record<SkipReason, number>>;
+}
+
+export type { Checkpoint };
+
+export function emptyCounts(): IngestCounts {
+  return { read: 0, stored: 0, duplicates: 0, skipped: {} };
+}
+
+export function addCounts(into: IngestCounts, c: IngestCounts): IngestCounts {
+  into.read += c.read;
+  into.stored += c.stored;
+  into.duplicates += c.duplicates;
+  for (const [k, v] of Object.entries(c.skipped)) into.skipped[k as SkipReason] = (into.skipped[k as SkipReason] ?? 0) + (v ?? 0);
+  return into;
+}
+
+export interface Pipeline {
+  /**
+   * Parses, classifies and stores one batch in ONE transaction, together with the checkpoint
+   * when given: a crash leaves either all of the batch and its checkpoint, or none of it.
+   * Idempotent on source key and on Message-ID + address.
+   */
+  ingestBatch(items: readonly SourceItem[], checkpoint?: Checkpoint): IngestCounts;
+}
+
+/** Builds the selector parse uses to keep the fingerprint fields classify looks at. */
+export function fingerprintSelector(fields: readonly string[] = FINGERPRINT_FIELDS): FingerprintSelector {
+  const names = new Set<string>();
+  const prefixes: string[] = [];
+  for (const f of fields) {
+    const n = f.toLowerCase();
+    if (n.endsWith('*')) prefixes.push(n.slice(0, -1));
+    else names.add(n);
+  }
+  return { names, prefixes };
+}
+
+/** Verdict -> the facts the policy folds into the address state. */
+export function factsOf(v: Verdict, at: number, authenticated: boolean | null): ObservationFacts {
+  return {
+    at,
+    family: v.family,
+    kind: v.kind,
+    product: v.product,
+    version: v.version,
+    smime: v.smime,
+    confidence: v.confidence,
+    warnings: v.warnings,
+    smimeMessage: v.smimeMessage ?? null,
+    authenticated,
+  };
+}
+
+/** The verdict columns of an observation row. */
+export function verdictColumns(v: Verdict, authenticated: boolean | null, at: number) {
+  return {
+    family: v.family,
+    kind: v.kind,
+    product: v.product,
+    version: v.version,
+    platform: v.platform,
+    smime: v.smime,
+    confidence: v.confidence,
+    ruleId: v.ruleId,
+    warnings: JSON.stringify(v.warnings),
+    candidates: v.candidates && v.candidates.length ? JSON.stringify(v.candidates) : null,
+    evidence: evidenceClass(factsOf(v, at, authenticated)) === 'none' ? 0 : 1,
+  };
+}
+
+export function createPipeline(ctx: AppContext): Pipeline {
+  const { store, config } = ctx;
+  const rules = ctx.rules;
+  const parseOptions = { fingerprint: fingerprintSelector(), ownDomains: config.ownDomains };
+  const policy = config.policy;
+
+  return {
+    ingestBatch(items, checkpoint) {
+      const counts = emptyCounts();
+      const now = Date.now();
+      const skip = (r: SkipReason): void => {
+        counts.skipped[r] = (counts.skipped[r] ?? 0) + 1;
+      };
+      // Pure work (parse + classify) happens outside the write transaction to keep it short.
+      const prepared: Array<{ row: ObservationRow; facts: ObservationFacts }> = [];
+      for (const item of items) {
+        counts.read++;
+        const parsed = parseMessage(item.headerBytes, parseOptions);
+        if (!parsed.ok) {
+          skip(parsed.reason);
+          ctx.logger.debug({ sourceKey: item.sourceKey, reason: parsed.reason, detail: parsed.detail }, 'message skipped');
+          continue;
+        }
+        const m = parsed.message;
+        const at = effectiveDate(m.headerDate, item.receivedAt, new Date(now)).getTime();
+        const erasedAt = store.erasedAt(ctx.erasureHash(m.from));
+        if (erasedAt !== null && at <= erasedAt) {
+          skip('erased');
+          continue;
+        }
+        const verdict = classify(rules, m.fingerprint, { smimeMessage: m.smime });
+        const authenticated = dmarcResult(m.fields, config.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
+        if (authenticated === false) verdict.warnings.push('unauthenticated:dmarc-fail');
+        const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
+        prepared.push({
+          row: {
+            sourceKey: item.sourceKey,
+            address: m.from,
+            messageId,
+            effectiveAt: at,
+            receivedAt: item.receivedAt ? item.receivedAt.getTime() : null,
+            fingerprint: JSON.stringify(m.fingerprint),
+            ...verdictColumns(verdict, authenticated, at),
+            smimeMessage: m.smime,
+            authenticated: authenticated === null ? null : authenticated ? 1 : 0,
+            createdAt: now,
+          },
+          facts: factsOf(verdict, at, authenticated),
+        });
+      }
+      store.transaction(() => {
+        for (const { row, facts } of prepared) {
+          if (!store.insertObservation(row)) {
+            counts.duplicates++;
+            continue;
+          }
+          counts.stored++;
+          const state = applyObservation(store.getState(row.address), row.address, facts);
+          Object.assign(state, recommend(state, now, policy));
+          store.putState(state);
+          store.bumpClient(row.address, { family: row.family, product: row.product, version: row.version, platform: row.platform, smime: facts.smime }, row.effectiveAt);
+        }
+        const c: Record<string, number> = { read: counts.read, stored: counts.stored, duplicates: counts.duplicates };
+        for (const [k, v] of Object.entries(counts.skipped)) c[`skipped:${k}`] = v ?? 0;
+        store.addCounters(c);
+        if (checkpoint) store.setCheckpoint(checkpoint, now);
+      });
+      return counts;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { AppError } from '../core/index.js';
+import type { Recommendation, SmimeLevel } from '../core/index.js';
+import { isValidAddress, normalizeAddress } from '../parse/index.js';
+import { recommend, type PolicyOptions } from '../policy/index.js';
+import type { Store } from '../store/index.js';
+
+export interface ClientSummary {
+  family: string | null;
+  product: string | null;
+  version: string | null;
+  platform: string | null;
+  smime: SmimeLevel;
+  count: number;
+  lastSeen: string;
+}
+
+/** The lookup contract (CLI `lookup --json`, GET /v1/recipients/{address}, the library). */
+export interface LookupResult {
+  address: string;
+  recommendation: Recommendation;
+  reason: string;
+  lastSeen: string | null;
+  clients: ClientSummary[];
+  keyChanged: boolean;
+}
+
+/** Validates and normalises an address; throws E_ADDRESS for a syntactically invalid one. */
+export function checkAddress(address: string): string {
+  const a = normalizeAddress(address);
+  if (!isValidAddress(a)) throw new AppError('E_ADDRESS', `not a valid e-mail address: ${JSON.stringify(address.slice(0, 100))}`);
+  return a;
+}
+
+/**
+ * The recommendation for one address, decided now. The cached decision is used while valid;
+ * past its expiry (evidence left the window) the policy is re-run on the stored state.
+ */
+export function lookupOne(store: Store | null, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): LookupResult {
+  const a = checkAddress(address);
+  const state = store ? store.getState(a) : null;
+  if (state === null) return { address: a, recommendation: 'unknown', reason: 'never seen', lastSeen: null, clients: [], keyChanged: false };
+  const d = state.decidedUntil !== null && state.decidedUntil <= now ? recommend(state, now, policy) : state;
+  return {
+    address: a,
+    recommendation: d.recommendation,
+    reason: d.reason,
+    lastSeen: new Date(state.lastSeen).toISOString(),
+    clients: withClients && store
+      ? store.getClients(a).map((c) => ({ ...c, lastSeen: new Date(c.lastSeen).toISOString() }))
+      : [],
+    keyChanged: state.keyChanged,
+  };
+}
+
+/**
+ * Re-decides addresses whose cached decision has expired and stores the new decision, so that
+ * exports and statistics (which read the cached column in SQL) are current.
+ */
+export function refreshStale(store: Store, policy: PolicyOptions, now = Date.now()): number {
+  let n = 0;
+  for (;;) {
+    const stale = store.staleStates(now, 5000);
+    if (stale.length === 0) return n;
+    store.transaction(() => {
+      for (const s of stale) store.putState({ ...s, ...recommend(s, now, policy) });
+    });
+    n += stale.length;
+  }
+}

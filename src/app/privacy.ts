@@ -1,0 +1,54 @@
+import type { AppContext } from './context.js';
+import { checkAddress } from './lookup.js';
+
+export interface ForgetResult {
+  address: string;
+  rowsDeleted: number;
+  erasedAt: string;
+}
+
+/**
+ * Right to erasure: deletes every observation, client count, certificate and the state of the
+ * address, and keeps only a keyed hash with the erasure time, so that re-reading old mail (a
+ * UIDVALIDITY resync, a re-import) does not bring back anything dated before the erasure.
+ */
+export function forget(ctx: AppContext, address: string, now = Date.now()): ForgetResult {
+  const a = checkAddress(address);
+  const rowsDeleted = ctx.store.erase(a, ctx.erasureHash(a), now);
+  ctx.logger.info({ component: 'privacy', rowsDeleted }, 'address erased');
+  ctx.logger.debug({ component: 'privacy', address: a }, 'erased address');
+  return { address: a, rowsDeleted, erasedAt: new Date(now).toISOString() };
+}
+
+/** Right of access: everything stored about the address. */
+export function show(ctx: AppContext, address: string) {
+  const a = checkAddress(address);
+  const state = ctx.store.getState(a);
+  const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
+  return {
+    address: a,
+    state: state && {
+      ...state,
+      firstSeen: iso(state.firstSeen),
+      lastSeen: iso(state.lastSeen),
+      lastVerifyAt: iso(state.lastVerifyAt),
+      lastNonVerifyAt: iso(state.lastNonVerifyAt),
+      lastBrokenAt: iso(state.lastBrokenAt),
+      lastUnrecognisedAt: iso(state.lastUnrecognisedAt),
+      lastSignedAt: iso(state.lastSignedAt),
+      clientAt: iso(state.clientAt),
+      decidedUntil: iso(state.decidedUntil),
+    },
+    clients: ctx.store.getClients(a).map((c) => ({ ...c, lastSeen: iso(c.lastSeen) })),
+    observations: ctx.store.observationsOf(a).map((o) => ({
+      ...o,
+      effectiveAt: iso(o.effectiveAt),
+      receivedAt: iso(o.receivedAt),
+      createdAt: iso(o.createdAt),
+      fingerprint: JSON.parse(o.fingerprint) as unknown,
+      warnings: JSON.parse(o.warnings) as unknown,
+      candidates: o.candidates ? (JSON.parse(o.candidates) as unknown) : null,
+    })),
+    certificates: ctx.store.certificatesOf(a),
+  };
+}

@@ -1,0 +1,56 @@
+import type { Fingerprint, SmimeMessageKind } from '../core/index.js';
+import { classify } from '../classify/index.js';
+import { applyObservation, recommend, type AddressState } from '../policy/index.js';
+import type { AppContext } from './context.js';
+import { factsOf, verdictColumns } from './ingest.js';
+
+export interface RecomputeResult {
+  observations: number;
+  changed: number;
+  addresses: number;
+}
+
+/**
+ * Re-runs the current rules over every stored fingerprint (no mail is read again), then
+ * rebuilds the per-address state from the observations. Runs in one transaction: readers
+ * see the old state until the new one is complete.
+ */
+export function recompute(ctx: AppContext, now = Date.now()): RecomputeResult {
+  const { store, rules, config } = ctx;
+  const result: RecomputeResult = { observations: 0, changed: 0, addresses: 0 };
+  store.transaction(() => {
+    for (const o of store.iterateObservations()) {
+      result.observations++;
+      const fp = JSON.parse(o.fingerprint) as Fingerprint;
+      const v = classify(rules, fp, { smimeMessage: (o.smimeMessage as SmimeMessageKind | null) ?? null });
+      const authenticated = o.authenticated === null ? null : o.authenticated === 1;
+      if (authenticated === false) v.warnings.push('unauthenticated:dmarc-fail');
+      const cols = verdictColumns(v, authenticated, o.effectiveAt);
+      if (cols.family !== o.family || cols.version !== o.version || cols.smime !== o.smime || cols.ruleId !== o.ruleId || cols.kind !== o.kind || cols.confidence !== o.confidence || cols.product !== o.product || cols.platform !== o.platform || cols.warnings !== o.warnings) {
+        store.updateVerdict(o.id, cols);
+        result.changed++;
+      }
+    }
+    store.clearDerived();
+    let current: AddressState | null = null;
+    const flush = (): void => {
+      if (current) {
+        Object.assign(current, recommend(current, now, config.policy));
+        store.putState(current);
+        result.addresses++;
+      }
+    };
+    for (const o of store.iterateObservationsByAddress()) {
+      if (current && current.address !== o.address) {
+        flush();
+        current = null;
+      }
+      const v = { family: o.family, kind: o.kind as never, product: o.product, version: o.version, platform: o.platform, smime: o.smime as never, confidence: o.confidence, ruleId: o.ruleId, warnings: JSON.parse(o.warnings) as string[], smimeMessage: o.smimeMessage as never };
+      const facts = factsOf(v, o.effectiveAt, o.authenticated === null ? null : o.authenticated === 1);
+      current = applyObservation(current, o.address, facts);
+      store.bumpClient(o.address, { family: o.family, product: o.product, version: o.version, platform: o.platform, smime: facts.smime }, o.effectiveAt);
+    }
+    flush();
+  });
+  return result;
+}

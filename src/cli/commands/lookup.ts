@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import type { GlobalOptions } from '../main.js';
+import { lookupOne, type LookupResult } from '../../app/index.js';
+import { Store } from '../../store/index.js';
+import { configFrom, out } from '../context.js';
+import { existsSync } from 'node:fs';
+
+/** A fixed-width table of lookup results. */
+export function formatLookups(rs: readonly LookupResult[]): string {
+  const rows = [['ADDRESS', 'RECOMMENDATION', 'CLIENT', 'S/MIME', 'LAST SEEN', 'REASON']];
+  for (const r of rs) {
+    const c = r.clients[0];
+    rows.push([r.address, r.recommendation + (r.keyChanged ? ' (key changed!)' : ''), c ? [c.product ?? c.family ?? '?', c.version].filter(Boolean).join(' ') : '-', c?.smime ?? '-', r.lastSeen?.slice(0, 10) ?? '-', r.reason]);
+  }
+  const w = rows[0]!.map((_, i) => Math.min(40, Math.max(...rows.map((r) => (r[i] ?? '').length))));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export function register(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('lookup')
+    .description('the recommendation (sign / do-not-sign / unknown) for addresses')
+    .argument('<address...>', 'e-mail addresses (case-insensitive)')
+    .option('--json', 'print a JSON array of {address, recommendation, reason, lastSeen, clients}')
+    .action(async (addresses: string[], opts: { json?: boolean }) => {
+      const config = configFrom(globals());
+      // Lookups never write: a missing database simply knows nobody.
+      const store = existsSync(config.db) ? new Store(config.db, { readonly: true }) : null;
+      try {
+        const results = addresses.map((a) => lookupOne(store, config.policy, a));
+        await out(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatLookups(results));
+      } finally {
+        store?.close();
+      }
+    });
+}

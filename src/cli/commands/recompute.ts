@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import type { GlobalOptions } from '../main.js';
+import { recompute } from '../../app/index.js';
+import { withApp, out } from '../context.js';
+
+export function register(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('recompute')
+    .description('re-run the current rules over all stored fingerprints and rebuild every recommendation (no mail is read)')
+    .action(async () => {
+      await withApp(globals(), {}, async (ctx) => {
+        const r = recompute(ctx);
+        await out(`observations ${r.observations}\nchanged      ${r.changed}\naddresses    ${r.addresses}\n`);
+      });
+    });
+}

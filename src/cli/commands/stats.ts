@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import type { GlobalOptions } from '../main.js';
+import { refreshStale } from '../../app/index.js';
+import { withApp, out } from '../context.js';
+
+export function register(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('stats')
+    .description('counts by recommendation and by client family')
+    .option('--json', 'print JSON (the same object as GET /v1/stats)')
+    .action(async (opts: { json?: boolean }) => {
+      await withApp(globals(), {}, async (ctx) => {
+        refreshStale(ctx.store, ctx.config.policy);
+        const s = ctx.store.stats();
+        if (opts.json) return out(JSON.stringify(s, null, 2) + '\n');
+        const pct = (n: number): string => (s.addresses ? ((100 * n) / s.addresses).toFixed(1) + '%' : '-');
+        const lines = [`addresses   ${s.addresses}`, `messages    ${s.messages}`, '', 'recommendation'];
+        for (const [k, v] of Object.entries(s.byRecommendation)) lines.push(`  ${k.padEnd(14)}${String(v).padStart(8)}  ${pct(v)}`);
+        lines.push('', 'family (latest client per address)');
+        for (const f of s.byFamily) lines.push(`  ${(f.family ?? '(none)').padEnd(28)}${String(f.addresses).padStart(8)}  sign ${f.sign}`);
+        return out(lines.join('\n') + '\n');
+      });
+    });
+}

@@ -1,0 +1,143 @@
+import { MAX_FINGERPRINT_VALUE_CHARS } from '../core/index.js';
+import type { HeaderField, ParseResult, ParsedMessage, SmimeMessageKind } from '../core/index.js';
+import { decodeWords, parseMailboxes, parseStructured } from './decode.js';
+import { splitHeaderBlock } from './header-block.js';
+
+/** Which fields make up the fingerprint kept for classify (and for `recompute`). */
+export interface FingerprintSelector {
+  /** Exact lower-case names. */
+  readonly names: ReadonlySet<string>;
+  /** Lower-case name prefixes such as `x-apple-`. */
+  readonly prefixes: readonly string[];
+}
+
+export interface ParseOptions {
+  readonly fingerprint: FingerprintSelector;
+  /** The company's own domains (lower-case); mail from them or their subdomains is skipped. */
+  readonly ownDomains?: readonly string[];
+}
+
+/** A valid-enough mailbox: local@domain with a dot-free-or-dotted domain, no spaces. */
+const MAILBOX = /^[^\s@<>()\[\],;:"]+@[^\s@<>()\[\],;:"]+$/;
+
+/** True when `address` has the syntax we accept for lookups and storage. */
+export function isValidAddress(address: string): boolean {
+  return address.length <= 320 && MAILBOX.test(address);
+}
+
+/** Lower-cases an address for storage and lookup (matching is case-insensitive). */
+export function normalizeAddress(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+/** Message-ID without angle brackets and surrounding noise; null when absent/empty. */
+export function normalizeMessageId(value: string | undefined): string | null {
+  if (!value) return null;
+  const m = /<([^<>\s]{1,900})>/.exec(value);
+  const id = (m ? m[1] : value.trim().split(/\s+/)[0]) ?? '';
+  return id.length > 0 && id.length <= 900 ? id : null;
+}
+
+/** S/MIME kind of a message from its top-level Content-Type (RFC 8551 3.4/3.5). */
+export function smimeKindOf(contentType: string | undefined): SmimeMessageKind | null {
+  if (!contentType) return null;
+  const ct = parseStructured(contentType);
+  if (ct.value === 'multipart/signed') {
+    const protocol = (ct.params.protocol ?? '').toLowerCase();
+    return protocol === 'application/pkcs7-signature' || protocol === 'application/x-pkcs7-signature' ? 'signed' : null;
+  }
+  if (ct.value === 'application/pkcs7-mime' || ct.value === 'application/x-pkcs7-mime') {
+    const type = (ct.params['smime-type'] ?? '').toLowerCase();
+    if (type === 'signed-data') return 'opaque-signed';
+    if (type === 'enveloped-data' || type === 'authenveloped-data') return 'encrypted';
+    // Without smime-type the name tells: smime.p7m is enveloped unless stated otherwise.
+    return 'encrypted';
+  }
+  return null;
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+const BOUNCE_LOCALPARTS = new Set(['mailer-daemon', 'postmaster', 'mail-daemon', 'mailerdaemon']);
+
+/**
+ * bytes -> ParsedMessage, or a skip with its reason. Pure and total: hostile input yields a
+ * skip, never an exception.
+ */
+export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseResult {
+  const split = splitHeaderBlock(bytes);
+  if (!split.ok) return split;
+  const fields: HeaderField[] = split.fields.map((f) => ({ name: f.name, value: decodeWords(f.value) }));
+  const first = (name: string): string | undefined => fields.find((f) => f.name === name)?.value;
+
+  // From: exactly one mailbox (RFC 5322 allows several, then Sender names the real one; we skip those).
+  const fromFields = fields.filter((f) => f.name === 'from');
+  if (fromFields.length === 0) return { ok: false, reason: 'no-from', detail: 'no From header' };
+  const mailboxes = fromFields.flatMap((f) => parseMailboxes(f.value));
+  if (mailboxes.length === 0) return { ok: false, reason: 'no-from', detail: 'From has no mailbox' };
+  if (mailboxes.length > 1 || fromFields.length > 1) return { ok: false, reason: 'multiple-from', detail: `${mailboxes.length} From mailboxes` };
+  const from = normalizeAddress(mailboxes[0] ?? '');
+  if (!isValidAddress(from)) return { ok: false, reason: 'no-from', detail: 'From mailbox is not a valid address' };
+
+  // Screening: mail that says nothing about a person's mail program (RFC 3834, RFC 3464/6522, RFC 2076).
+  const autoSubmitted = first('auto-submitted');
+  if (autoSubmitted !== undefined) {
+    const token = autoSubmitted.split(/[;(\s]/)[0]?.toLowerCase() ?? '';
+    if (token !== 'no' && token !== '') return { ok: false, reason: 'auto-submitted', detail: `Auto-Submitted: ${token}` };
+  }
+  const contentType = first('content-type');
+  if (contentType !== undefined && parseStructured(contentType).value === 'multipart/report') {
+    return { ok: false, reason: 'report', detail: 'multipart/report' };
+  }
+  const local = from.slice(0, from.lastIndexOf('@'));
+  if (BOUNCE_LOCALPARTS.has(local)) return { ok: false, reason: 'bounce', detail: `From ${local}@…` };
+  const returnPath = first('return-path');
+  if (returnPath !== undefined && /^<\s*>$/.test(returnPath.trim())) return { ok: false, reason: 'bounce', detail: 'null Return-Path' };
+  const precedence = first('precedence')?.trim().toLowerCase();
+  if (precedence === 'bulk' || precedence === 'junk' || precedence === 'list') {
+    return { ok: false, reason: 'bulk', detail: `Precedence: ${precedence}` };
+  }
+  if (options.ownDomains && options.ownDomains.length > 0) {
+    const domain = domainOf(from);
+    for (const own of options.ownDomains) {
+      if (domain === own || domain.endsWith('.' + own)) return { ok: false, reason: 'own-domain', detail: `own domain ${own}` };
+    }
+  }
+
+  const dateText = first('date');
+  let headerDate: Date | null = null;
+  if (dateText !== undefined) {
+    const t = Date.parse(dateText.replace(/\s*\([^)]*\)\s*$/, ''));
+    if (Number.isFinite(t)) headerDate = new Date(t);
+  }
+
+  const fingerprint: Record<string, string[]> = {};
+  const sel = options.fingerprint;
+  for (const f of fields) {
+    if (!sel.names.has(f.name) && !sel.prefixes.some((p) => f.name.startsWith(p))) continue;
+    const v = f.value.length > MAX_FINGERPRINT_VALUE_CHARS ? f.value.slice(0, MAX_FINGERPRINT_VALUE_CHARS) : f.value;
+    (fingerprint[f.name] ??= []).push(v);
+  }
+
+  const message: ParsedMessage = {
+    fields,
+    from,
+    headerDate,
+    messageId: normalizeMessageId(first('message-id')),
+    fingerprint,
+    smime: smimeKindOf(contentType),
+  };
+  return { ok: true, message };
+}
+
+/**
+ * Effective date as Autocrypt defines it: the Date header, unless it is missing or later than
+ * the receipt time, then the receipt time (a sender's clock cannot push its evidence into the future).
+ */
+export function effectiveDate(headerDate: Date | null, receivedAt: Date | null, now: Date): Date {
+  const ceiling = receivedAt ?? now;
+  if (headerDate === null) return ceiling;
+  return headerDate.getTime() > ceiling.getTime() ? ceiling : headerDate;
+}

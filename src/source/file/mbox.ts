@@ -1,0 +1,103 @@
+import { createReadStream } from 'node:fs';
+import { MAX_HEADER_BYTES } from '../../core/index.js';
+import type { SourceItem } from '../../core/index.js';
+
+const SEP = Buffer.from('\nFrom ');
+/** Header bytes kept for one message at most; parse reports larger blocks as too-large. */
+const HEAD_CAP = MAX_HEADER_BYTES + 2;
+
+/** Receipt time from the mbox separator line "From sender@host Tue Apr  3 16:55:26 2012". */
+export function fromLineDate(line: string): Date | null {
+  const m = /^From \S+\s+(.+?)\s*$/.exec(line);
+  if (!m) return null;
+  const t = Date.parse(m[1]!.replace(/\s+/g, ' ') + (/[+-]\d{4}|UTC|GMT|Z$/.test(m[1]!) ? '' : ' UTC'));
+  return Number.isFinite(t) ? new Date(t) : null;
+}
+
+/**
+ * Streams an mbox file (mboxo/mboxrd: messages start at a line beginning "From "), yielding
+ * only each message's header block. Memory stays bounded by the read chunk plus one header
+ * block, whatever the file size: bodies are skipped as they stream past.
+ */
+export async function* readMbox(path: string, absPath: string): AsyncGenerator<SourceItem> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  let pending: Buffer = Buffer.alloc(0);
+  let offset = 0; // file offset of pending[0]
+  let mode: 'start' | 'header' | 'body' = 'start';
+  let msgOffset = 0;
+  let receivedAt: Date | null = null;
+  let first = true;
+
+  const emit = (head: Buffer): SourceItem => ({ sourceKey: `file:${absPath}#${msgOffset}`, headerBytes: head, receivedAt });
+
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    for (;;) {
+      if (mode === 'start') {
+        // pending begins at a "From " line (or, for the first message, must).
+        if (first) {
+          if (pending.length < 5) break;
+          if (pending.subarray(0, 5).toString('latin1') !== 'From ') {
+            throw Object.assign(new Error('not an mbox file (does not start with "From ")'), { code: 'E_NOT_MBOX' });
+          }
+          first = false;
+        }
+        const eol = pending.indexOf(0x0a);
+        if (eol < 0) {
+          if (pending.length > 4096) throw Object.assign(new Error('mbox separator line too long'), { code: 'E_NOT_MBOX' });
+          break;
+        }
+        msgOffset = offset;
+        receivedAt = fromLineDate(pending.subarray(0, eol).toString('latin1').replace(/\r$/, ''));
+        pending = pending.subarray(eol + 1);
+        offset += eol + 1;
+        mode = 'header';
+        continue;
+      }
+      if (mode === 'header') {
+        const limit = Math.min(pending.length, HEAD_CAP);
+        const window = pending.subarray(0, limit);
+        let end = window.indexOf('\n\n');
+        const endCr = window.indexOf('\n\r\n');
+        if (endCr >= 0 && (end < 0 || endCr < end)) end = endCr;
+        const sep = window.indexOf(SEP);
+        if (sep >= 0 && (end < 0 || sep < end)) {
+          // A message without a body: the next separator comes first.
+          yield emit(Buffer.from(pending.subarray(0, sep + 1)));
+          pending = pending.subarray(sep + 1);
+          offset += sep + 1;
+          mode = 'start';
+          continue;
+        }
+        if (end >= 0) {
+          yield emit(Buffer.from(pending.subarray(0, end + 1)));
+          pending = pending.subarray(end + 1);
+          offset += end + 1;
+          mode = 'body';
+          continue;
+        }
+        if (pending.length >= HEAD_CAP) {
+          // Oversized header block: hand over what we have; parse skips it with a reason.
+          yield emit(Buffer.from(pending.subarray(0, HEAD_CAP)));
+          mode = 'body';
+          continue;
+        }
+        break;
+      }
+      // body: skip to the next separator
+      const sep = pending.indexOf(SEP);
+      if (sep >= 0) {
+        pending = pending.subarray(sep + 1);
+        offset += sep + 1;
+        mode = 'start';
+        continue;
+      }
+      // Keep a tail that could hold the start of a separator split across chunks.
+      const keep = Math.min(pending.length, SEP.length - 1);
+      offset += pending.length - keep;
+      pending = Buffer.from(pending.subarray(pending.length - keep));
+      break;
+    }
+  }
+  if (mode === 'header' && pending.length > 0) yield emit(Buffer.from(pending.subarray(0, HEAD_CAP)));
+}

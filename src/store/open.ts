@@ -1,0 +1,60 @@
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { mkdirSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '../core/index.js';
+import * as schema from './schema.js';
+
+export type SqliteDb = Database.Database;
+
+export interface OpenOptions {
+  /** Open read-only (the Node library beside a running poller): no migrations, no writes. */
+  readonly?: boolean;
+}
+
+/** Migrations sit next to this module both in src/ (tests) and dist/ (copied by post-build). */
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+
+/**
+ * Opens (creating when needed) the SQLite database, applies pending migrations, and sets the
+ * pragmas the workload needs: WAL so readers (lookups, the library) never block the poller,
+ * a busy timeout for a second writer, and mmap for fast point lookups.
+ */
+export function openDatabase(path: string, options: OpenOptions = {}): { sqlite: SqliteDb; orm: ReturnType<typeof drizzle<typeof schema>> } {
+  let sqlite: SqliteDb;
+  try {
+    if (options.readonly) {
+      if (!existsSync(path)) throw new Error('no such file');
+      sqlite = new Database(path, { readonly: true, fileMustExist: true });
+    } else {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      sqlite = new Database(path);
+    }
+  } catch (e) {
+    throw new AppError('E_DB', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    sqlite.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      sqlite.pragma('journal_mode = WAL');
+      // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commit).
+      sqlite.pragma('synchronous = NORMAL');
+    }
+    sqlite.pragma('mmap_size = 268435456');
+    sqlite.pragma('cache_size = -65536');
+    sqlite.pragma('foreign_keys = ON');
+    const orm = drizzle(sqlite, { schema });
+    if (!options.readonly) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
+    else {
+      const ok = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='addresses'").get();
+      if (!ok) throw new Error('not a smime-census database (no addresses table)');
+    }
+    return { sqlite, orm };
+  } catch (e) {
+    sqlite.close();
+    if (e instanceof AppError) throw e;
+    throw new AppError('E_DB', `cannot use database ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
