@@ -1,0 +1,194 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openTestApp, headerBlock } from '../helpers/app.js';
+import { tempDir } from '../helpers/tmp.js';
+import { importPaths, lookupOne, recompute, forget, show, exportCsv, type AppContext } from '../../src/app/index.js';
+import type { SourceItem } from '../../src/core/index.js';
+
+const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
+const DAY = 86_400_000;
+const NOW = Date.now();
+
+function item(key: string, from: string, mailer: string, daysAgo: number, extra: Record<string, string> = {}): SourceItem {
+  const date = new Date(NOW - daysAgo * DAY);
+  return {
+    sourceKey: key,
+    headerBytes: headerBlock({ From: from, Date: date.toUTCString(), 'Message-ID': `<${key}@test>`, 'X-Mailer': mailer, ...extra }),
+    receivedAt: date,
+  };
+}
+
+let t: ReturnType<typeof tempDir>;
+let ctx: AppContext;
+beforeEach(() => {
+  t = tempDir();
+  ctx = openTestApp(t.dir, { rulesDirs: [RULES] });
+});
+afterEach(() => {
+  ctx.close();
+  t.cleanup();
+});
+
+describe('ingest and store', () => {
+  it('stores one observation per message and address, with the verdict and raw fingerprint', () => {
+    const c = ctx.pipeline.ingestBatch([item('m1', 'A <a@x.example>', 'TestMail Verify/1.0', 1)]);
+    expect(c).toMatchObject({ read: 1, stored: 1, duplicates: 0 });
+    const obs = ctx.store.observationsOf('a@x.example');
+    expect(obs).toHaveLength(1);
+    expect(obs[0]).toMatchObject({ family: 'test-verify', smime: 'verify', ruleId: 'test-verify-mail', messageId: 'm1@test' });
+    expect(JSON.parse(obs[0]!.fingerprint)['x-mailer']).toEqual(['TestMail Verify/1.0']);
+  });
+
+  it('importing the same mail twice changes nothing (source key and Message-ID + address)', () => {
+    const batch = [item('m1', 'a@x.example', 'TestMail Verify/1.0', 3), item('m2', 'a@x.example', 'TestMail Tolerate/2.0', 2)];
+    ctx.pipeline.ingestBatch(batch);
+    const before = show(ctx, 'a@x.example');
+    const again = ctx.pipeline.ingestBatch(batch);
+    expect(again).toMatchObject({ stored: 0, duplicates: 2 });
+    // Same message under another source key (e.g. copied to another folder): still a duplicate.
+    const copy = { ...batch[0]!, sourceKey: 'other-folder/1' };
+    expect(ctx.pipeline.ingestBatch([copy])).toMatchObject({ stored: 0, duplicates: 1 });
+    expect(show(ctx, 'a@x.example')).toEqual(before);
+  });
+
+  it('a message without Message-ID is deduplicated by a hash of its header block', () => {
+    const bytes = headerBlock({ From: 'n@x.example', Date: new Date(NOW - DAY).toUTCString(), 'X-Mailer': 'TestMail Verify/1.0' });
+    ctx.pipeline.ingestBatch([{ sourceKey: 'k1', headerBytes: bytes, receivedAt: null }]);
+    expect(ctx.pipeline.ingestBatch([{ sourceKey: 'k2', headerBytes: bytes, receivedAt: null }])).toMatchObject({ duplicates: 1 });
+  });
+
+  it('older mail arriving later never overrides newer evidence (order independence)', () => {
+    const newer = item('n', 'a@x.example', 'TestMail Tolerate/2.0', 5);
+    const older = item('o', 'a@x.example', 'TestMail Verify/1.0', 50);
+    ctx.pipeline.ingestBatch([newer]);
+    ctx.pipeline.ingestBatch([older]);
+    const r1 = lookupOne(ctx.store, ctx.config.policy, 'a@x.example');
+    const t2 = tempDir();
+    const ctx2 = openTestApp(t2.dir, { rulesDirs: [RULES] });
+    ctx2.pipeline.ingestBatch([older]);
+    ctx2.pipeline.ingestBatch([newer]);
+    const r2 = lookupOne(ctx2.store, ctx2.config.policy, 'a@x.example');
+    ctx2.close();
+    t2.cleanup();
+    expect(r1.recommendation).toBe('do-not-sign');
+    expect(r1).toEqual(r2);
+    expect(ctx.store.getState('a@x.example')).toMatchObject({ family: 'test-tolerate', messages: 2 });
+  });
+
+  it('counts every skip reason', () => {
+    const c = ctx.pipeline.ingestBatch([
+      { sourceKey: 's1', headerBytes: headerBlock({ From: 'a@x.example', 'Auto-Submitted': 'auto-replied' }), receivedAt: null },
+      { sourceKey: 's2', headerBytes: headerBlock({ From: 'MAILER-DAEMON@x.example' }), receivedAt: null },
+      { sourceKey: 's3', headerBytes: headerBlock({ From: 'a@x.example', Precedence: 'bulk' }), receivedAt: null },
+      { sourceKey: 's4', headerBytes: headerBlock({ To: 'a@x.example' }), receivedAt: null },
+      { sourceKey: 's5', headerBytes: Buffer.from(''), receivedAt: null },
+    ]);
+    expect(c.read).toBe(5);
+    expect(c.skipped).toEqual({ 'auto-submitted': 1, bounce: 1, bulk: 1, 'no-from': 1, malformed: 1 });
+    expect(ctx.store.getCounters()).toMatchObject({ read: 5, 'skipped:bounce': 1 });
+  });
+
+  it('lookup is case-insensitive and rejects invalid addresses with E_ADDRESS', () => {
+    ctx.pipeline.ingestBatch([item('m1', 'Alice <Alice@X.Example>', 'TestMail Verify/1.0', 1)]);
+    expect(lookupOne(ctx.store, ctx.config.policy, 'ALICE@x.example').recommendation).toBe('sign');
+    expect(() => lookupOne(ctx.store, ctx.config.policy, 'not an address')).toThrow(expect.objectContaining({ code: 'E_ADDRESS' }));
+    expect(lookupOne(ctx.store, ctx.config.policy, 'nobody@x.example')).toMatchObject({ recommendation: 'unknown', clients: [] });
+  });
+
+  it('automated and forged-looking mail do not move an address towards sign or do-not-sign', () => {
+    ctx.pipeline.ingestBatch([item('a1', 'b@x.example', 'TestBulkSender 1', 1)]);
+    expect(lookupOne(ctx.store, ctx.config.policy, 'b@x.example').recommendation).toBe('unknown');
+    ctx.pipeline.ingestBatch([item('a2', 'b@x.example', 'TestMail Verify/1.0', 10)]);
+    ctx.pipeline.ingestBatch([item('a3', 'b@x.example', 'TestBulkSender 2', 0)]);
+    expect(lookupOne(ctx.store, ctx.config.policy, 'b@x.example').recommendation).toBe('sign');
+  });
+
+  it('an S/MIME-signed message is verify evidence even from an unrecognised program', () => {
+    ctx.pipeline.ingestBatch([
+      item('s1', 'c@x.example', 'TestMail Verify/1.0', 3),
+      item('s2', 'c@x.example', 'Unknown Program 1', 1, { 'Content-Type': 'multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="b"' }),
+    ]);
+    const r = lookupOne(ctx.store, ctx.config.policy, 'c@x.example');
+    expect(r.recommendation).toBe('sign');
+    expect(ctx.store.observationsOf('c@x.example')[1]!.smimeMessage).toBe('signed');
+  });
+
+  it('DMARC failure at the trusted server stores the mail as unauthenticated, without effect', () => {
+    ctx.close();
+    ctx = openTestApp(t.dir, { rulesDirs: [RULES], trustedAuthservId: 'mx.us.example' }, 'auth.db');
+    ctx.pipeline.ingestBatch([
+      item('d1', 'd@x.example', 'TestMail Broken/3.0', 1, { 'Authentication-Results': 'mx.us.example; dmarc=fail header.from=x.example' }),
+    ]);
+    const o = ctx.store.observationsOf('d@x.example')[0]!;
+    expect(o.authenticated).toBe(0);
+    expect(JSON.parse(o.warnings)).toContain('unauthenticated:dmarc-fail');
+    expect(lookupOne(ctx.store, ctx.config.policy, 'd@x.example').recommendation).toBe('unknown');
+  });
+
+  it('recompute re-runs the rules from stored fingerprints and rebuilds the same state', () => {
+    ctx.pipeline.ingestBatch([item('r1', 'e@x.example', 'TestMail Verify/1.0', 30), item('r2', 'e@x.example', 'TestMail Tolerate/2.0', 20), item('r3', 'f@x.example', 'TestMail Verify/1.0', 1)]);
+    const before = [show(ctx, 'e@x.example'), show(ctx, 'f@x.example')];
+    const r = recompute(ctx);
+    expect(r).toMatchObject({ observations: 3, changed: 0, addresses: 2 });
+    const after = [show(ctx, 'e@x.example'), show(ctx, 'f@x.example')];
+    expect(after.map((s) => s.state)).toEqual(before.map((s) => s.state));
+    expect(after.map((s) => s.clients)).toEqual(before.map((s) => s.clients));
+  });
+
+  it('forget erases every row and keeps old mail from coming back; newer mail starts fresh', () => {
+    const old = item('f1', 'g@x.example', 'TestMail Verify/1.0', 10);
+    ctx.pipeline.ingestBatch([old]);
+    const res = forget(ctx, 'G@x.example');
+    expect(res.rowsDeleted).toBeGreaterThanOrEqual(3);
+    expect(show(ctx, 'g@x.example')).toMatchObject({ state: null, observations: [], clients: [] });
+    const again = ctx.pipeline.ingestBatch([{ ...old, sourceKey: 'resync/f1' }]);
+    expect(again.skipped).toEqual({ erased: 1 });
+    const hash = ctx.erasureHash('g@x.example');
+    const dump = ctx.store.sqlite.prepare(`SELECT count(*) AS n FROM observations WHERE address = 'g@x.example'`).get() as { n: number };
+    expect(dump.n).toBe(0);
+    expect(hash).not.toContain('g@x.example');
+    const fresh = item('f2', 'g@x.example', 'TestMail Tolerate/2.0', -0.01); // written after the erasure
+    expect(ctx.pipeline.ingestBatch([fresh]).stored).toBe(1);
+    expect(lookupOne(ctx.store, ctx.config.policy, 'g@x.example').recommendation).toBe('do-not-sign');
+  });
+
+  it('imports an .eml folder and a Maildir', async () => {
+    const eml = join(t.dir, 'eml');
+    const md = join(t.dir, 'md');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(eml, 'sub'), { recursive: true });
+    for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(md, d), { recursive: true });
+    writeFileSync(join(eml, 'a.eml'), item('e1', 'h@x.example', 'TestMail Verify/1.0', 2).headerBytes);
+    writeFileSync(join(eml, 'sub', 'b.eml'), item('e2', 'i@x.example', 'TestMail Verify/1.0', 2).headerBytes);
+    writeFileSync(join(md, 'cur', '1700000000.1.host:2,S'), item('e3', 'j@x.example', 'TestMail Verify/1.0', 2).headerBytes);
+    writeFileSync(join(md, 'new', '1700000001.2.host'), item('e4', 'k@x.example', 'TestMail Verify/1.0', 2).headerBytes);
+    const c = await importPaths(ctx, [eml, md]);
+    expect(c).toMatchObject({ read: 4, stored: 4 });
+    expect((await importPaths(ctx, [eml, md])).duplicates).toBe(4);
+  });
+});
+
+describe('CSV export', () => {
+  it('quotes per RFC 4180 and neutralises formula cells (OWASP)', () => {
+    const s = ctx.store.sqlite;
+    const ins = s.prepare(`INSERT INTO addresses (address, first_seen, last_seen, messages, family, product, version, smime, recommendation, reason) VALUES (?, 0, 86400000, 1, ?, ?, ?, 'verify', 'sign', ?)`);
+    ins.run('plain@x.example', 'fam', 'Prod', '1.0', 'simple');
+    ins.run('=cmd@x.example', 'fam', '=HYPERLINK("http://evil")', '+1', 'a "quoted", comma\r\nnewline');
+    ins.run('@at@x.example', 'fam', '-2', '\tx', 'tab');
+    const csv = [...exportCsv(ctx.store, ctx.config.policy, {})].join('');
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe('address,recommendation,family,product,version,smime,last_seen,messages,reason,key_changed');
+    expect(csv).toContain(`plain@x.example,sign,fam,Prod,1.0,verify,1970-01-02T00:00:00Z,1,simple,0\r\n`);
+    expect(csv).toContain(`"'=cmd@x.example",sign,fam,"'=HYPERLINK(""http://evil"")","'+1",verify,1970-01-02T00:00:00Z,1,"a ""quoted"", comma\r\nnewline",0`);
+    expect(csv).toContain(`"'@at@x.example",sign,fam,"'-2","'\tx"`);
+  });
+
+  it('filters by recommendation, family and since', () => {
+    ctx.pipeline.ingestBatch([item('x1', 'v@x.example', 'TestMail Verify/1.0', 2), item('x2', 't@x.example', 'TestMail Tolerate/1.0', 200), item('x3', 'u@x.example', 'TestMail Tolerate/1.0', 1)]);
+    const rows = (f: object) => [...exportCsv(ctx.store, ctx.config.policy, f)].join('').trim().split('\r\n').slice(1).map((l) => l.split(',')[0]);
+    expect(rows({ recommendation: 'sign' })).toEqual(['v@x.example']);
+    expect(rows({ family: 'test-tolerate' })).toEqual(['t@x.example', 'u@x.example']);
+    expect(rows({ since: NOW - 10 * DAY })).toEqual(['u@x.example', 'v@x.example']);
+  });
+});
