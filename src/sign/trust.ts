@@ -1,0 +1,112 @@
+/**
+ * Does a harvested certificate chain to a trust anchor? pkijs CertificateChainValidationEngine
+ * against (1) a configured CA set and (2) the system bundle. Anchors are parsed once and cached.
+ */
+import { readFile } from 'node:fs/promises';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { AppError } from '../core/index.js';
+import { pemBlocks } from './cert-info.js';
+import type { CertInfo } from './cert-info.js';
+
+/** Debian/Ubuntu system bundle (update-ca-certificates). */
+export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+export interface TrustResult {
+  /** The chain builds to an anchor and every certificate in it verifies and is valid at `checkedAt`. */
+  readonly trusted: boolean;
+  /** Which anchor set: the configured CAs or the system store. */
+  readonly anchor: 'configured' | 'system' | null;
+  /** Why not trusted (pkijs' message), or null. */
+  readonly detail: string | null;
+  readonly checkedAt: Date;
+}
+
+function parseCerts(pemText: string): pkijs.Certificate[] {
+  const out: pkijs.Certificate[] = [];
+  for (const der of pemBlocks(pemText, ['CERTIFICATE', 'TRUSTED CERTIFICATE'])) {
+    const asn = asn1js.fromBER(new Uint8Array(der).buffer);
+    if (asn.offset === -1) continue;
+    try {
+      out.push(new pkijs.Certificate({ schema: asn.result }));
+    } catch {
+      /* an odd entry in a bundle must not disable the whole bundle */
+    }
+  }
+  return out;
+}
+
+const configuredCache = new Map<string, pkijs.Certificate[]>();
+let systemCache: Promise<pkijs.Certificate[]> | null = null;
+
+function configuredAnchors(pems: readonly string[]): pkijs.Certificate[] {
+  const key = pems.join('\n');
+  let v = configuredCache.get(key);
+  if (!v) {
+    v = pems.flatMap(parseCerts);
+    // bounded: configurations are few; a caller passing ever-new sets should pass fewer
+    if (configuredCache.size > 16) configuredCache.clear();
+    configuredCache.set(key, v);
+  }
+  return v;
+}
+
+function systemAnchors(): Promise<pkijs.Certificate[]> {
+  systemCache ??= readFile(SYSTEM_CA_BUNDLE, 'latin1').then(parseCerts, () => []);
+  return systemCache;
+}
+
+/**
+ * Reads CA PEM files for the configured trust set. Throws E_CONFIG naming the file when one
+ * is unreadable or holds no certificate (config errors must be loud).
+ */
+export async function loadTrustedCaPems(files: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = await readFile(f, 'latin1');
+    } catch (e) {
+      throw new AppError('E_CONFIG', `cannot read the trusted CA file ${f}`, { cause: e });
+    }
+    if (parseCerts(text).length === 0) throw new AppError('E_CONFIG', `the trusted CA file ${f} holds no PEM certificate`);
+    out.push(text);
+  }
+  return out;
+}
+
+async function validate(leaf: CertInfo, others: readonly CertInfo[], anchors: pkijs.Certificate[], checkDate: Date): Promise<{ ok: boolean; detail: string | null }> {
+  if (anchors.length === 0) return { ok: false, detail: 'no trust anchors' };
+  const engine = new pkijs.CertificateChainValidationEngine({
+    trustedCerts: anchors,
+    certs: [leaf.pkijs, ...others.map((c) => c.pkijs)],
+    checkDate,
+  });
+  try {
+    const r = await engine.verify();
+    return { ok: r.result === true, detail: r.result ? null : (r.resultMessage ?? 'chain does not validate') };
+  } catch (e) {
+    const err = e as { resultMessage?: string; message?: string };
+    return { ok: false, detail: err.resultMessage ?? err.message ?? 'chain does not validate' };
+  }
+}
+
+/** Evaluates trust: the configured CAs first, then (if enabled) the system store. */
+export async function evaluateTrust(
+  leaf: CertInfo,
+  others: readonly CertInfo[],
+  opts: { trustedCaPems?: readonly string[]; useSystemTrust?: boolean; checkDate: Date },
+): Promise<TrustResult> {
+  let detail: string | null = null;
+  if (opts.trustedCaPems && opts.trustedCaPems.length > 0) {
+    const r = await validate(leaf, others, configuredAnchors(opts.trustedCaPems), opts.checkDate);
+    if (r.ok) return { trusted: true, anchor: 'configured', detail: null, checkedAt: opts.checkDate };
+    detail = r.detail;
+  }
+  if (opts.useSystemTrust) {
+    const r = await validate(leaf, others, await systemAnchors(), opts.checkDate);
+    if (r.ok) return { trusted: true, anchor: 'system', detail: null, checkedAt: opts.checkDate };
+    detail = r.detail ?? detail;
+  }
+  return { trusted: false, anchor: null, detail: detail ?? 'no trust anchors configured', checkedAt: opts.checkDate };
+}

@@ -1,0 +1,38 @@
+/**
+ * Test-side helpers for S/MIME messages, deliberately independent of src/sign (a verifier
+ * that reused our splitter would share its bugs): plain regex/indexOf over the bytes.
+ */
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+
+/** Splits a multipart/signed message into the exact signed part bytes and the DER signature. */
+export function splitSigned(msg: Buffer): { signedPart: Buffer; signature: Buffer; boundary: string } {
+  const text = msg.toString('latin1');
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  const m = /boundary="?([^";\r\n]+)"?/i.exec(head);
+  if (!m) throw new Error('no boundary');
+  const boundary = m[1]!;
+  const delim = `\r\n--${boundary}`;
+  const first = text.indexOf(`--${boundary}\r\n`);
+  const start = first + boundary.length + 4;
+  const end = text.indexOf(delim, start);
+  const signedPart = msg.subarray(start, end);
+  const sigStart = text.indexOf('\r\n\r\n', end + delim.length) + 4;
+  const sigEnd = text.indexOf(delim, sigStart);
+  const signature = Buffer.from(text.slice(sigStart, sigEnd).replace(/\s+/g, ''), 'base64');
+  return { signedPart, signature, boundary };
+}
+
+/** Builds a real message with nodemailer's own MIME composer (what the plugin will see). */
+export async function compose(data: Mail.Options): Promise<Buffer> {
+  return new MailComposer(data).compile().build();
+}
+
+/** Every byte 7-bit and no line over 998 octets. */
+export function isSevenBitSafe(buf: Buffer): boolean {
+  if (buf.some((b) => b >= 0x80 || b === 0)) return false;
+  return buf
+    .toString('latin1')
+    .split('\r\n')
+    .every((l) => l.length <= 998);
+}
