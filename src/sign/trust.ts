@@ -77,9 +77,18 @@ export async function loadTrustedCaPems(files: readonly string[]): Promise<strin
 
 async function validate(leaf: CertInfo, others: readonly CertInfo[], anchors: pkijs.Certificate[], checkDate: Date): Promise<{ ok: boolean; detail: string | null }> {
   if (anchors.length === 0) return { ok: false, detail: 'no trust anchors' };
+  // pkijs de-duplicates anchors against the chain and would then pick another certificate as
+  // the leaf; a leaf that is itself an anchor (pinned) needs only its validity period checked
+  const leafTbs = Buffer.from(leaf.pkijs.tbsView);
+  if (anchors.some((a) => Buffer.from(a.tbsView).equals(leafTbs))) {
+    const inDate = leaf.notBefore <= checkDate && checkDate <= leaf.notAfter;
+    return { ok: inDate, detail: inDate ? null : 'the pinned certificate is not valid at the check date' };
+  }
   const engine = new pkijs.CertificateChainValidationEngine({
     trustedCerts: anchors,
-    certs: [leaf.pkijs, ...others.map((c) => c.pkijs)],
+    // pkijs takes the LAST certificate as the end entity: putting the leaf first would validate
+    // an intermediate instead and call any leaf "trusted"
+    certs: [...others.map((c) => c.pkijs), leaf.pkijs],
     checkDate,
   });
   try {

@@ -45,6 +45,8 @@ export interface TestPki {
   readonly rsaRenewal: TestLeaf;
   /** Valid leaf for alice@example.test with a NEW key and a different subject (another CA-issued identity). */
   readonly rsaRekeyed: TestLeaf;
+  /** Valid leaf for alice@example.test with a NEW key but the same subject and issuer as `rsa` (re-keyed renewal). */
+  readonly rsaRekeyedSameSubject: TestLeaf;
   /** Valid RSA leaf for carol@example.test expiring in 10 days. */
   readonly expiringSoon: TestLeaf;
   /** Valid leaf for alice@example.test issued by an unrelated self-made CA (untrusted). */
@@ -173,6 +175,7 @@ authorityKeyIdentifier = keyid
   const otherAddress = issue('mallory', 'mallory@example.test', { cn: 'Mallory' });
   const rsaRenewal = issue('alice-renewed', 'alice@example.test', { keyFile: rsa.keyFile, cn: 'Alice Example', start: new Date(Date.now() - 3600_000) });
   const rsaRekeyed = issue('alice-rekeyed', 'alice@example.test', { cn: 'Alice Example (new laptop)' });
+  const rsaRekeyedSameSubject = issue('alice-rekeyed-same', 'alice@example.test', { cn: 'Alice Example' });
   const expiringSoon = issue('carol', 'carol@example.test', { cn: 'Carol', end: new Date(Date.now() + 10 * 86400_000) });
 
   // an unrelated CA nobody configured
@@ -195,7 +198,7 @@ authorityKeyIdentifier = keyid
     interCertFile,
     interCertPem: readFileSync(interCertFile, 'utf8'),
     chainFile,
-    rsa, ec, expired, notYetValid, noEmailProtection, otherAddress, rsaRenewal, rsaRekeyed, expiringSoon, foreign,
+    rsa, ec, expired, notYetValid, noEmailProtection, otherAddress, rsaRenewal, rsaRekeyed, rsaRekeyedSameSubject, expiringSoon, foreign,
     foreignRootCertPem: readFileSync(foreignRoot, 'utf8'),
     rsaP12File,
     rsaEncryptedKeyFile,
