@@ -1,0 +1,84 @@
+/**
+ * `smime-census serve`: the long-running service — the configured IMAP pollers plus the HTTP
+ * API — in one process. A thin adapter: config, binding checks, signals, graceful shutdown.
+ */
+import type { Command } from 'commander';
+import { AppError } from '../../core/index.js';
+import { openApp, createLogger } from '../../app/index.js';
+import { Poller, appSink } from '../../app/poll.js';
+import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js';
+import type { GlobalOptions } from '../main.js';
+import { configFrom } from '../context.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  poll?: boolean;
+}
+
+/** Parses --port strictly: "80x", "" or 70000 are usage errors, never a silent default. */
+function parsePort(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new AppError('E_USAGE', `--port: must be a whole number 0-65535, got "${v}"`);
+  return Number(v);
+}
+
+/** Registers `serve`. */
+export function register(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('serve')
+    .description('run the HTTP API (and the configured IMAP pollers) until SIGTERM/SIGINT')
+    .option('--host <host>', 'address to bind (env CENSUS_HTTP_HOST, default 127.0.0.1); anything but loopback needs tokens')
+    .option('--port <port>', 'port to bind (env CENSUS_HTTP_PORT, default 8025; 0 = any free port)')
+    .option('--no-poll', 'serve only; do not run the configured IMAP pollers')
+    .action(async (flags: ServeFlags) => {
+      const config = configFrom(globals());
+      const host = flags.host ?? config.http.host;
+      const port = parsePort(flags.port) ?? config.http.port;
+      const tokens = loadTokens(config.http);
+      // Refuse before touching the database: a misconfigured exposure must not start at all.
+      assertSafeBinding(host, tokens);
+      const logger = createLogger(config.logLevel);
+      const app = openApp({ config, logger });
+      const poller =
+        flags.poll !== false && config.accounts.length > 0
+          ? new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, progressLog: true })
+          : null;
+      let server: Awaited<ReturnType<typeof startServer>>['server'];
+      try {
+        const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [] });
+        server = started.server;
+        poller?.start();
+        logger.info({ component: 'serve', url: started.url, polling: !!poller, accounts: config.accounts.length, auth: tokens.read !== null || tokens.admin !== null }, 'serving');
+      } catch (e) {
+        app.close();
+        throw e;
+      }
+
+      let signals = 0;
+      let release!: () => void;
+      const stopped = new Promise<void>((resolve) => (release = resolve));
+      const onSignal = (sig: NodeJS.Signals): void => {
+        signals++;
+        if (signals > 1) {
+          // A second signal means "now": the checkpoint stays consistent, the last batch may be redone.
+          logger.warn({ component: 'serve', signal: sig }, 'second signal: exiting without waiting');
+          process.exit(130);
+        }
+        logger.info({ component: 'serve', signal: sig }, 'stopping: finishing requests and the current batch');
+        release();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await stopped;
+        // Stop accepting and finish in-flight requests while pollers commit their batch and log out.
+        await Promise.all([server.close(), poller?.stop()]);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        app.close();
+      }
+      logger.info({ component: 'serve' }, 'stopped');
+    });
+}

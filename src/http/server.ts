@@ -1,0 +1,242 @@
+/**
+ * The HTTP API: a thin fastify adapter over the app use cases (lookup, export, stats, forget,
+ * show). Built without listening (`buildServer`) so tests can use inject(); `startServer`
+ * adds the binding checks and listens.
+ */
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AppError, type Recommendation } from '../core/index.js';
+import { exportCsv, forget, lookupOne, show, type AppContext, type LookupResult, type Logger } from '../app/index.js';
+import type { FolderStatus } from '../app/poll.js';
+import type { ExportFilter } from '../store/index.js';
+import { assertSafeBinding, authorize, hasTokens, type RouteAccess, type TokenSet } from './auth.js';
+import { errorHandler } from './errors.js';
+import { Metrics } from './metrics.js';
+import * as S from './schemas.js';
+import { registerStatic } from './static.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Token scope the route needs (default `read`). */
+    access?: RouteAccess;
+  }
+}
+
+/** Anything that reports poller status (app/poll.ts Poller). */
+export interface PollerStatusSource {
+  status(): FolderStatus[];
+}
+
+export interface HttpServerOptions {
+  app: AppContext;
+  tokens: TokenSet;
+  /** Pollers running in this process (none with `--no-poll`). */
+  pollers?: readonly PollerStatusSource[];
+  /** Parent logger; the server logs through a child `{ component: 'http' }`. */
+  logger?: Logger;
+  /** Folder served at `/` (the dashboard); default src|dist/http/public when it exists, null = none. */
+  publicDir?: string | null;
+}
+
+/** Where the dashboard's files sit next to this module (src/http/public, or dist/http/public after post-build). */
+export function defaultPublicDir(): string | null {
+  const dir = fileURLToPath(new URL('./public/', import.meta.url));
+  return existsSync(dir) ? dir : null;
+}
+
+const RECIPIENT_PATH = /^(\/v1\/recipients\/)[^/?]*/;
+
+/** A request URL fit for logs at info level: the address segment of /v1/recipients/… is replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(RECIPIENT_PATH, '$1:address');
+}
+
+/** Parses `since`: YYYY-MM-DD or an ISO date-time (as the CLI's --since). */
+function parseSince(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? v + 'T00:00:00Z' : v);
+  if (!Number.isFinite(t)) throw new AppError('E_USAGE', `since: not a date: ${JSON.stringify(v)} (use YYYY-MM-DD)`);
+  return t;
+}
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+function folderView(f: FolderStatus) {
+  return { ...f, lastSyncAt: iso(f.lastSyncAt) };
+}
+
+/** Builds the fastify instance with every route (not listening yet). */
+export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance> {
+  const { app, tokens } = o;
+  const httpConfig = app.config.http;
+  const policy = app.config.policy;
+  const parent = o.logger ?? app.logger;
+  // Addresses are personal data: at info the URL loses its address segment; at debug it stays.
+  const debug = parent.isLevelEnabled('debug');
+  const logger = parent.child(
+    { component: 'http' },
+    {
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: debug ? req.url : redactUrl(req.url), remoteAddress: req.ip }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+  );
+  const fastify = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: httpConfig.bodyLimit,
+    routerOptions: { maxParamLength: 400, ignoreTrailingSlash: true },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const metrics = new Metrics();
+  const pollers = o.pollers ?? [];
+  const pollerStatus = (): FolderStatus[] => pollers.flatMap((p) => p.status());
+
+  fastify.setErrorHandler(errorHandler);
+  fastify.setNotFoundHandler((_req, reply) => {
+    void reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: 'no such route' } });
+  });
+  if (hasTokens(tokens)) {
+    // Without tokens (loopback only, checked at start) there is nothing to check: no hook at all.
+    fastify.addHook('onRequest', async (req) => {
+      authorize(tokens, req.routeOptions.config?.access ?? 'read', req.headers.authorization);
+    });
+  }
+  fastify.addHook('onResponse', async (req, reply) => {
+    metrics.observeRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  const withErrors = { 400: S.errorSchema, 401: S.errorSchema, 403: S.errorSchema, 413: S.errorSchema, 503: S.errorSchema };
+
+  fastify.get('/v1/ping', { config: { access: 'open' }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+
+  fastify.get('/healthz', { config: { access: 'open' }, schema: { response: { 200: S.healthResponseSchema, 503: S.healthResponseSchema } } }, async (_req, reply) => {
+    let readable = true;
+    let error: string | undefined;
+    try {
+      if (!app.store.sqlite.open) throw new Error('database closed');
+      // A point lookup reads the real table: a deleted or corrupt file fails here.
+      app.store.getState('healthz.invalid');
+    } catch (e) {
+      readable = false;
+      error = e instanceof Error ? e.message : 'unreadable';
+    }
+    void reply.code(readable ? 200 : 503);
+    return {
+      status: readable ? 'ok' : 'unavailable',
+      db: error === undefined ? { readable } : { readable, error },
+      uptimeSeconds: Math.round(process.uptime()),
+      pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, lastSyncAt: iso(f.lastSyncAt), lastError: f.lastError })),
+    };
+  });
+
+  fastify.get('/metrics', { config: { access: 'read' } }, async (_req, reply) => {
+    void reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return metrics.render({ counters: () => app.store.getCounters(), pollers: pollerStatus });
+  });
+
+  fastify.get<{ Params: { address: string } }>(
+    '/v1/recipients/:address',
+    { schema: { params: S.addressParamsSchema, response: { 200: S.lookupResultSchema, ...withErrors } } },
+    async (req) => {
+      const r = lookupOne(app.store, policy, req.params.address, Date.now(), true);
+      metrics.countLookup(r.recommendation);
+      return r;
+    },
+  );
+
+  fastify.post<{ Body: { addresses: string[]; clients?: boolean } }>(
+    '/v1/recipients/lookup',
+    { schema: { body: S.batchBodySchema, response: { 200: S.batchResponseSchema, ...withErrors } } },
+    async (req) => {
+      const { addresses, clients = false } = req.body;
+      if (addresses.length > httpConfig.maxBatch) {
+        throw new AppError('E_LIMIT', `batch of ${addresses.length} addresses exceeds the limit of ${httpConfig.maxBatch} (http.maxBatch); split it`);
+      }
+      const now = Date.now();
+      const results: LookupResult[] = new Array(addresses.length);
+      for (let i = 0; i < addresses.length; i++) {
+        try {
+          results[i] = lookupOne(app.store, policy, addresses[i]!, now, clients);
+        } catch (e) {
+          if (e instanceof AppError && e.code === 'E_ADDRESS') throw new AppError('E_ADDRESS', `addresses[${i}]: ${e.message}`);
+          throw e;
+        }
+        metrics.countLookup(results[i]!.recommendation);
+      }
+      return { results };
+    },
+  );
+
+  fastify.get<{ Querystring: { recommendation?: Recommendation; family?: string; since?: string } }>(
+    '/v1/export.csv',
+    { schema: { querystring: S.exportQuerySchema } },
+    async (req, reply) => {
+      const filter: ExportFilter = { recommendation: req.query.recommendation, family: req.query.family, since: parseSince(req.query.since) };
+      const day = new Date().toISOString().slice(0, 10);
+      void reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="smime-census-${day}.csv"`)
+        .header('cache-control', 'no-store');
+      // Readable.from pulls the next page only when the socket drained: memory stays flat.
+      return reply.send(Readable.from(exportCsv(app.store, policy, filter), { objectMode: false }));
+    },
+  );
+
+  fastify.get('/v1/stats', { schema: { response: { 200: S.statsResponseSchema } } }, async () => ({
+    generatedAt: new Date().toISOString(),
+    ...app.store.stats(),
+    pollers: pollerStatus().map(folderView),
+  }));
+
+  fastify.get<{ Querystring: { top: number } }>('/v1/unknown-headers', { schema: { querystring: S.unknownQuerySchema, response: { 200: S.unknownResponseSchema } } }, async (req) => ({
+    unknown: app.store.unknownFingerprints(req.query.top),
+  }));
+
+  fastify.get('/v1/pollers', { schema: { response: { 200: S.pollersResponseSchema } } }, async () => ({
+    polling: pollers.length > 0,
+    pollers: pollerStatus().map(folderView),
+    checkpoints: app.store.listCheckpoints().map((c) => ({ ...c, updatedAt: new Date(c.updatedAt).toISOString() })),
+  }));
+
+  fastify.delete<{ Params: { address: string } }>(
+    '/v1/recipients/:address',
+    { config: { access: 'admin' }, schema: { params: S.addressParamsSchema, response: { 200: S.forgetResponseSchema, ...withErrors } } },
+    async (req) => forget(app, req.params.address),
+  );
+
+  fastify.get<{ Params: { address: string } }>(
+    '/v1/recipients/:address/observations',
+    { config: { access: 'admin' }, schema: { params: S.addressParamsSchema, response: { 200: S.showResponseSchema, ...withErrors } } },
+    async (req) => show(app, req.params.address),
+  );
+
+  const publicDir = o.publicDir === undefined ? defaultPublicDir() : o.publicDir;
+  if (publicDir) registerStatic(fastify, publicDir);
+  return fastify;
+}
+
+export interface StartOptions extends HttpServerOptions {
+  host: string;
+  port: number;
+}
+
+/** Checks the binding (no reachable address without tokens), builds and listens. Returns the bound URL. */
+export async function startServer(o: StartOptions): Promise<{ server: FastifyInstance; url: string }> {
+  assertSafeBinding(o.host, o.tokens);
+  const server = await buildServer(o);
+  try {
+    await server.listen({ host: o.host, port: o.port });
+  } catch (e) {
+    await server.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new AppError('E_CONFIG', `http.host/http.port: cannot listen on ${o.host}:${o.port}: ${code ?? (e as Error).message}`, { cause: e });
+  }
+  const addr = server.server.address();
+  const port = addr && typeof addr === 'object' ? addr.port : o.port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return { server, url: `http://${host}:${port}` };
+}
