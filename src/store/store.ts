@@ -367,13 +367,18 @@ export class Store {
     if (filter.recommendation) where.push('recommendation = @recommendation');
     if (filter.family) where.push('family = @family');
     if (filter.since !== undefined) where.push('last_seen >= @since');
+    // recommendation, smime and family are enum values or kebab-case ids, and stored addresses
+    // have no quotes, commas or line breaks (parse rejects them), so only the free-text
+    // columns need the full quoting expression.
+    const neutralOnly = (c: string): string =>
+      `CASE WHEN substr(${c},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '"''' || ${c} || '"' ELSE ${c} END`;
     const line = [
-      csvCell('address'),
-      csvCell('recommendation'),
-      csvCell('family'),
+      neutralOnly('address'),
+      'recommendation',
+      `ifnull(family,'')`,
       csvCell('product'),
       csvCell('version'),
-      csvCell('smime'),
+      `ifnull(smime,'')`,
       `strftime('%Y-%m-%dT%H:%M:%SZ', last_seen / 1000, 'unixepoch')`,
       'messages',
       csvCell('reason'),
@@ -383,13 +388,24 @@ export class Store {
       `SELECT group_concat(line, char(13) || char(10)) AS chunk, max(address) AS last, count(*) AS n
        FROM (SELECT address, ${line} AS line FROM addresses WHERE ${where.join(' AND ')} ORDER BY address LIMIT @limit)`,
     );
-    let after = '';
-    for (;;) {
-      const r = stmt.get({ after, limit: pageSize, recommendation: filter.recommendation ?? null, family: filter.family ?? null, since: filter.since ?? null }) as { chunk: string | null; last: string | null; n: number };
-      if (!r.n || r.chunk === null || r.last === null) return;
-      yield r.chunk + '\r\n';
-      if (r.n < pageSize) return;
-      after = r.last;
+    // A full scan through mmap or a large page cache would count every page of the file as
+    // resident memory; a streaming export needs neither.
+    const mmap = Number(this.sqlite.pragma('mmap_size', { simple: true }));
+    const cache = Number(this.sqlite.pragma('cache_size', { simple: true }));
+    this.sqlite.pragma('mmap_size = 0');
+    this.sqlite.pragma('cache_size = -4096');
+    try {
+      let after = '';
+      for (;;) {
+        const r = stmt.get({ after, limit: pageSize, recommendation: filter.recommendation ?? null, family: filter.family ?? null, since: filter.since ?? null }) as { chunk: string | null; last: string | null; n: number };
+        if (!r.n || r.chunk === null || r.last === null) return;
+        yield r.chunk + '\r\n';
+        if (r.n < pageSize) return;
+        after = r.last;
+      }
+    } finally {
+      this.sqlite.pragma(`mmap_size = ${mmap}`);
+      this.sqlite.pragma(`cache_size = ${cache}`);
     }
   }
 
