@@ -8,8 +8,9 @@ import { register as stats } from './stats.js';
 import { register as recompute } from './recompute.js';
 import { register as privacy } from './privacy.js';
 import { register as serve } from './serve.js';
+import { register as sign } from './sign.js';
 
 export type RegisterCommand = (program: Command, globals: () => GlobalOptions) => void;
 
 /** Every CLI command, in help order. Add a command: write commands/<name>.ts, list it here. */
-export const COMMANDS: RegisterCommand[] = [demo, importCmd, lookup, exportCmd, stats, recompute, privacy, serve];
+export const COMMANDS: RegisterCommand[] = [demo, importCmd, lookup, exportCmd, stats, recompute, privacy, serve, sign];
