@@ -1,0 +1,109 @@
+/**
+ * Filters usable in rule templates as `$<group|filter>`: they turn a captured token into the
+ * version/platform a person would recognise (build trains, hex versions, UA platform tokens).
+ * Vendor facts behind each mapping are cited in rules/README.md.
+ */
+
+export type Filter = (value: string) => string | null;
+
+/** iOS build train -> iOS major: 7 = iOS 3 … 21 = iOS 17, 22 = iOS 18; 23 = iOS 26 (Apple renumbered in 2025). */
+function iosMajor(build: string): string | null {
+  const m = /^(\d{1,2})[A-Z]/.exec(build);
+  if (!m) return null;
+  const train = Number(m[1]);
+  if (train < 7 || train > 40) return null;
+  return String(train >= 23 ? train + 3 : train - 4);
+}
+
+/** Apple Mail build (the part after "2.") -> macOS release. Build trains per macOS release. */
+const MAIL_BUILDS: ReadonlyArray<readonly [number, string, string]> = [
+  // [first build of the next release, macOS release, Mail marketing version]
+  [900, '10.4', '2'],
+  [1000, '10.5', '3'],
+  [1200, '10.6', '4'],
+  [1400, '10.7', '5'],
+  [1700, '10.8', '6'],
+  [1950, '10.9', '7'],
+  [3000, '10.10', '8'],
+  [3200, '10.11', '9'],
+  [3400, '10.12', '10'],
+  [3500, '10.13/10.14', '11/12'],
+  [3650, '10.15', '13'],
+  [3690, '11', '14'],
+  [3720, '12', '15/16'],
+  [3760, '13', '16.0'],
+  [3800, '14', '16.0'],
+  [3850, '15', '16.0'],
+  [Infinity, '26', '16.0'],
+];
+
+function mailBuild(build: string): { os: string; mail: string } | null {
+  const m = /^(?:2\.)?(\d{3,4})(?:\.(\d+))?/.exec(build);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const minor = Number(m[2] ?? 0);
+  // High Sierra and Mojave share build 3445; Mojave's Mail 12 is 3445.100 and later.
+  if (n === 3445) return minor >= 100 ? { os: '10.14', mail: '12' } : { os: '10.13', mail: '11' };
+  for (const [limit, os, mail] of MAIL_BUILDS) if (n < limit) return { os, mail };
+  return null;
+}
+
+/** Outlook for Mac 16.26 - 16.3x sent hex-encoded versions: 10.1a.0.190609 = 16.26. */
+function macOutlookVersion(v: string): string | null {
+  const m = /^10\.([0-9a-f]{1,2})(\.\d+)*(?:\.(\d+))?/i.exec(v);
+  if (m) return `16.${parseInt(m[1]!, 16)}`;
+  const d = /^(\d+\.\d+)/.exec(v);
+  return d ? d[1]! : null;
+}
+
+/** The operating system named in a Mozilla-style platform comment or UA string. */
+function osFromUa(v: string): string | null {
+  if (/iPhone|iPad|iOS/i.test(v)) return 'iOS';
+  if (/Android/i.test(v)) return 'Android';
+  if (/Windows|Win(?:NT|95|98|32|64)|\bWin\b/i.test(v)) return 'Windows';
+  if (/Macintosh|Mac ?OS|\bMac\b|Darwin|\bOSX\b/i.test(v)) return 'macOS';
+  if (/Linux|X11|BSD|SunOS|IRIX|gnu/i.test(v)) return 'Linux/Unix';
+  return null;
+}
+
+export const FILTERS: Readonly<Record<string, Filter>> = {
+  'ios-major': iosMajor,
+  'macos-from-mail-build': (b) => {
+    const r = mailBuild(b);
+    return r ? `macOS ${r.os}` : null;
+  },
+  'mail-version-from-build': (b) => mailBuild(b)?.mail ?? null,
+  'mac-outlook-version': macOutlookVersion,
+  'os-from-ua': osFromUa,
+  /** Foxmail writes "7, 2, 5, 140": make it dotted. */
+  'commas-to-dots': (v) => v.replace(/\s*,\s*/g, '.').replace(/\s+/g, '') || null,
+  /** Trailing distribution suffixes: "3.46.4-2" -> "3.46.4". */
+  'dotted-prefix': (v) => /^\d+(?:\.\d+)*/.exec(v)?.[0] ?? null,
+  lower: (v) => v.toLowerCase(),
+  trim: (v) => v.trim() || null,
+};
+
+/** Expands `$<name>` / `$<name|filter>` in a template with the captured groups; null when a group is missing. */
+export function expandTemplate(template: string, groups: Readonly<Record<string, string | undefined>>): string | null {
+  let missing = false;
+  const out = template.replace(/\$<([a-zA-Z][a-zA-Z0-9]*)(?:\|([a-z-]+))?>/g, (_m, name: string, filter: string | undefined) => {
+    const raw = groups[name];
+    if (raw === undefined || raw === '') {
+      missing = true;
+      return '';
+    }
+    if (!filter) return raw;
+    const f = FILTERS[filter];
+    const v = f ? f(raw) : null;
+    if (v === null) missing = true;
+    return v ?? '';
+  });
+  if (missing) return null;
+  const t = out.trim();
+  return t === '' ? null : t;
+}
+
+/** Template placeholders (group name, filter) used by a template string. */
+export function templateRefs(template: string): Array<{ name: string; filter: string | undefined }> {
+  return [...template.matchAll(/\$<([a-zA-Z][a-zA-Z0-9]*)(?:\|([a-z-]+))?>/g)].map((m) => ({ name: m[1]!, filter: m[2] }));
+}

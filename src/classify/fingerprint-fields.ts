@@ -1,0 +1,71 @@
+/**
+ * The header fields classify looks at. The parse stage keeps exactly these in the fingerprint
+ * and the IMAP poller fetches exactly these (plus from/date/message-id/content-type), so every
+ * field a shipped rule or check names must be listed here (a test enforces it).
+ */
+export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
+  // the mail program names itself
+  'x-mailer',
+  'user-agent',
+  'x-newsreader',
+  'x-mimeole',
+  'mime-version',
+  // Message-ID shape, and the original one Outlook.com keeps when it rewrites it
+  'message-id',
+  'x-microsoft-original-message-id',
+  // Microsoft / Apple client markers
+  'x-ms-has-attach',
+  'x-ms-tnef-correlator',
+  'x-ms-reactions',
+  'thread-index',
+  'x-msmail-priority',
+  'x-apple-base-url',
+  'x-apple-mail-remote-attachments',
+  'x-apple-windows-friendly',
+  'x-apple-mail-signature',
+  'x-apple-message-smime-encrypt',
+  'x-apple-message-smime-sign',
+  'x-universally-unique-identifier',
+  'x-superhuman-id',
+  'x-uniform-type-identifier',
+  // webmail / provider markers (they name the service, not the app)
+  'x-gm-message-state',
+  'feedback-id',
+  'x-provags-id',
+  'x-ui-message-type',
+  'x-yandex-fwd',
+  'x-mailru-msgtype',
+  'x-pm-message-id',
+  'x-pm-origin',
+  'x-originating-client',
+  'x-ymail-osg',
+  'x-aol-ip',
+  'x-qq-mid',
+  'x-coremail-locale',
+  'x-ms-exchange-organization-authas',
+  // bulk senders and tools
+  'x-mailgun-sid',
+  'x-ses-outgoing',
+  'x-mc-user',
+  'x-sg-eid',
+  'x-sfdc-emailcategory',
+  'x-sfdc-lk',
+  'x-mandrill-user',
+  'x-campaign-uid',
+  'x-csa-complaints',
+  'x-google-appengine-app-id',
+  'x-msfbl',
+  'x-pm-message-id',
+  'x-zendesk-from-account-id',
+  'x-freshdesk-ticket-id',
+  'x-hubspot-mta',
+  'x-job',
+  'list-unsubscribe-post',
+  'x-php-originating-script',
+  'auto-submitted',
+  'precedence',
+  'content-type',
+].filter((v, i, a) => a.indexOf(v) === i));
+
+/** Pseudo-fields computed by the engine (rules may match them like headers); see rules/README.md. */
+export const PSEUDO_FIELDS: readonly string[] = Object.freeze(['mua', 'msgid', 'msgid-local', 'msgid-host']);

@@ -1,0 +1,10 @@
+/** classify stage: rule loading + engine (Fingerprint -> Verdict). Pure apart from loading rule files. */
+export { loadRules, defaultRulesDir, readRuleInputs } from './load.js';
+export { classify } from './engine.js';
+export type { ClassifyOptions } from './engine.js';
+export { FINGERPRINT_FIELDS, PSEUDO_FIELDS } from './fingerprint-fields.js';
+export { lintRules, testRules } from './lint.js';
+export type { LintReport, LintProblem, TestReport, TestFailure } from './lint.js';
+export { capabilityOf, compareVersions } from './smime.js';
+export { ruleFileJsonSchema } from './rule-schema.js';
+export type { RuleSet, CompiledRule } from './rule-types.js';

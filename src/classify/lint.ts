@@ -1,0 +1,185 @@
+/**
+ * Rule tooling behind `rules lint` and `rules test`: lint collects every problem (one line per
+ * problem, naming file and rule id) instead of stopping at the first like loadRules does.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { isAppError, type Fingerprint, type Verdict } from '../core/index.js';
+import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
+import { dynamicRegexProblem, staticRegexProblem } from './regex-safety.js';
+import { FINGERPRINT_FIELDS, PSEUDO_FIELDS } from './fingerprint-fields.js';
+import { loadRules } from './load.js';
+import { classify } from './engine.js';
+import type { RuleSet } from './rule-types.js';
+
+export interface LintProblem {
+  readonly file: string;
+  readonly ruleId: string | null;
+  readonly message: string;
+}
+
+export interface LintReport {
+  readonly files: number;
+  readonly rules: number;
+  readonly problems: LintProblem[];
+}
+
+export interface TestFailure {
+  readonly file: string;
+  readonly ruleId: string;
+  readonly example: number;
+  readonly message: string;
+}
+
+export interface TestReport {
+  readonly examples: number;
+  readonly passed: number;
+  readonly failures: TestFailure[];
+}
+
+function list(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+const KNOWN_FIELDS = new Set([...FINGERPRINT_FIELDS, ...PSEUDO_FIELDS]);
+
+function lintRegex(src: string, flags: string, file: string, id: string, where: string, out: LintProblem[], dynamic: boolean): void {
+  const p = staticRegexProblem(src, flags);
+  if (p) {
+    out.push({ file, ruleId: id, message: `${where}: unsafe regex /${src}/: ${p}` });
+    return;
+  }
+  let re: RegExp;
+  try {
+    re = new RegExp(src, flags);
+  } catch (e) {
+    out.push({ file, ruleId: id, message: `${where}: regex /${src}/ does not compile: ${(e as Error).message}` });
+    return;
+  }
+  if (dynamic) {
+    const d = dynamicRegexProblem(re);
+    if (d) out.push({ file, ruleId: id, message: `${where}: regex /${src}/ ${d}` });
+  }
+}
+
+/** Lints rule folders: schema, unique ids, examples, references, field names, regex safety (static + adversarial run). */
+export function lintRules(dirs: readonly string[], opts: { dynamic?: boolean } = {}): LintReport {
+  const dynamic = opts.dynamic ?? true;
+  const problems: LintProblem[] = [];
+  let files = 0;
+  let rules = 0;
+  for (const dir of dirs) {
+    if (!existsSync(dir)) {
+      problems.push({ file: dir, ruleId: null, message: 'rules folder does not exist' });
+      continue;
+    }
+    const ids = new Map<string, string>();
+    for (const file of list(join(dir, 'clients'))) {
+      files++;
+      let data: unknown;
+      try {
+        data = parseYaml(readFileSync(file, 'utf8'), { version: '1.2', uniqueKeys: true, maxAliasCount: 50 });
+      } catch (e) {
+        problems.push({ file, ruleId: null, message: `not valid YAML: ${(e as Error).message}` });
+        continue;
+      }
+      if (!Array.isArray(data)) {
+        problems.push({ file, ruleId: null, message: 'a rule file is a YAML list of rules' });
+        continue;
+      }
+      for (const [i, item] of data.entries()) {
+        const idGuess = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : `#${i}`;
+        const parsed = RuleFileSchema.element.safeParse(item);
+        if (!parsed.success) {
+          for (const iss of parsed.error.issues.slice(0, 5)) problems.push({ file, ruleId: idGuess, message: `schema: ${iss.path.join('.') || '(rule)'}: ${iss.message}` });
+          continue;
+        }
+        const r = parsed.data;
+        rules++;
+        const prev = ids.get(r.id);
+        if (prev) problems.push({ file, ruleId: r.id, message: `duplicate id (also in ${prev})` });
+        ids.set(r.id, file);
+        if ('disabled' in r && r.disabled === true) continue;
+        const rule = r as RuleInput;
+        if (!rule.examples || rule.examples.length === 0) problems.push({ file, ruleId: rule.id, message: 'no examples: every rule needs at least one example that the test suite runs' });
+        if (!rule.references || rule.references.length === 0) problems.push({ file, ruleId: rule.id, message: 'no references: cite where these header values were seen' });
+        const flags = rule.caseSensitive ? '' : 'i';
+        for (const [field, src] of Object.entries(rule.match ?? {})) {
+          if (!KNOWN_FIELDS.has(field)) problems.push({ file, ruleId: rule.id, message: `match.${field}: not in FINGERPRINT_FIELDS, so parse and the IMAP fetch never keep it` });
+          lintRegex(src, flags, file, rule.id, `match.${field}`, problems, dynamic);
+        }
+        for (const field of rule.absent ?? []) if (!KNOWN_FIELDS.has(field)) problems.push({ file, ruleId: rule.id, message: `absent: ${field} is not in FINGERPRINT_FIELDS` });
+        for (const [j, c] of (rule.checks ?? []).entries()) {
+          if (!c.field.startsWith('$') && !KNOWN_FIELDS.has(c.field)) problems.push({ file, ruleId: rule.id, message: `checks[${j}]: ${c.field} is not in FINGERPRINT_FIELDS` });
+          if (c.pattern !== undefined) lintRegex(c.pattern, flags, file, rule.id, `checks[${j}]`, problems, dynamic);
+        }
+        if (rule.client.kind === 'automated' && rule.candidates) problems.push({ file, ruleId: rule.id, message: 'an automated rule has no candidates' });
+      }
+    }
+    for (const file of list(join(dir, 'smime'))) {
+      files++;
+      let data: unknown;
+      try {
+        data = parseYaml(readFileSync(file, 'utf8'), { version: '1.2', uniqueKeys: true });
+      } catch (e) {
+        problems.push({ file, ruleId: null, message: `not valid YAML: ${(e as Error).message}` });
+        continue;
+      }
+      const parsed = SmimeFileSchema.safeParse(data);
+      if (!parsed.success) {
+        for (const iss of parsed.error.issues.slice(0, 10)) problems.push({ file, ruleId: null, message: `schema: ${iss.path.join('.') || '(root)'}: ${iss.message}` });
+      }
+    }
+  }
+  // Whatever loadRules would still refuse (templates naming missing groups, candidates, overrides).
+  if (problems.length === 0) {
+    try {
+      loadRules(dirs);
+    } catch (e) {
+      problems.push({ file: '(load)', ruleId: null, message: isAppError(e) ? e.message : String(e) });
+    }
+  }
+  return { files, rules, problems };
+}
+
+function lowerKeys(h: Record<string, string | string[]>): Fingerprint {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(h)) (out[k.toLowerCase()] ??= []).push(...(Array.isArray(v) ? v : [v]));
+  return out;
+}
+
+function compare(v: Verdict, expect: NonNullable<RuleInput['examples']>[number]['expect'], ruleId: string): string | null {
+  const wantRule = expect.ruleId ?? ruleId;
+  if (v.ruleId !== wantRule) return `matched rule ${v.ruleId ?? '(none)'}, expected ${wantRule}`;
+  for (const k of ['family', 'kind', 'product', 'version', 'platform'] as const) {
+    if (expect[k] !== undefined && v[k] !== expect[k]) return `${k} is ${JSON.stringify(v[k])}, expected ${JSON.stringify(expect[k])}`;
+  }
+  if (expect.candidates && JSON.stringify([...(v.candidates ?? [])].sort()) !== JSON.stringify([...expect.candidates].sort())) {
+    return `candidates are ${JSON.stringify(v.candidates ?? [])}, expected ${JSON.stringify(expect.candidates)}`;
+  }
+  for (const w of expect.warnings ?? []) if (!v.warnings.some((x) => x.startsWith(w))) return `warning ${w} missing (got ${JSON.stringify(v.warnings)})`;
+  if (expect.lowConfidence === true && v.confidence >= 0.5) return `confidence ${v.confidence}, expected < 0.5`;
+  if (expect.lowConfidence === false && v.confidence < 0.5) return `confidence ${v.confidence}, expected >= 0.5`;
+  return null;
+}
+
+/** Runs every rule's examples through classify with the whole rule set loaded. */
+export function testRules(rules: RuleSet): TestReport {
+  const failures: TestFailure[] = [];
+  let examples = 0;
+  for (const rule of rules.rules) {
+    rule.examples.forEach((ex, i) => {
+      examples++;
+      const v = classify(rules, lowerKeys(ex.headers));
+      const problem = compare(v, ex.expect, rule.id);
+      if (problem) failures.push({ file: rule.file, ruleId: rule.id, example: i, message: problem });
+    });
+  }
+  return { examples, passed: examples - failures.length, failures };
+}

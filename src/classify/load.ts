@@ -1,0 +1,244 @@
+/**
+ * Loads rule files from the shipped rules/ folder and operator folders, validates them, checks
+ * every regex for catastrophic backtracking, compiles each regex once and builds the dispatch index.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { AppError } from '../core/index.js';
+import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
+import { literalAnchors, staticRegexProblem } from './regex-safety.js';
+import { templateRefs, FILTERS } from './filters.js';
+import type { CompiledCheck, CompiledRule, FieldIndex, RuleSet } from './rule-types.js';
+import type { SmimeEntry, SmimeFamily } from './smime.js';
+
+/** Rule files larger than this are not rule files (bounds YAML parse time). */
+const MAX_RULE_FILE_BYTES = 2 * 1024 * 1024;
+/** Dispatch keys longer than this add nothing (values are compared by this many leading/trailing chars). */
+const MAX_KEY_CHARS = 10;
+const DEFAULT_CONFIDENCE = 0.9;
+
+/** The package's own rules/ folder (works from src/ under vitest and from dist/). */
+export function defaultRulesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'rules');
+    if (existsSync(join(candidate, 'clients')) && existsSync(join(dir, 'package.json'))) return candidate;
+    dir = dirname(dir);
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
+}
+
+interface SourcedRule {
+  readonly input: RuleInput;
+  readonly file: string;
+}
+
+function yamlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    if (statSync(file).size > MAX_RULE_FILE_BYTES) throw new AppError('E_RULE_INVALID', `${file}: larger than ${MAX_RULE_FILE_BYTES} bytes`);
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError('E_RULE_INVALID', `${file}: cannot be read`, { cause: e });
+  }
+  try {
+    // YAML 1.2 core schema: yes/no/on/off stay strings.
+    return parseYaml(text, { version: '1.2', uniqueKeys: true, maxAliasCount: 50 });
+  } catch (e) {
+    throw new AppError('E_RULE_INVALID', `${file}: not valid YAML: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function issuesText(err: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }, data: unknown): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => {
+      const idx = typeof i.path[0] === 'number' ? i.path[0] : null;
+      const id = idx !== null && Array.isArray(data) ? (data[idx] as { id?: unknown } | undefined)?.id : undefined;
+      return `${typeof id === 'string' ? `rule ${id}: ` : ''}${i.path.join('.') || '(root)'}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Compiles one regex of a rule, refusing unsafe shapes. */
+export function compileRuleRegex(source: string, flags: string, where: string): RegExp {
+  const problem = staticRegexProblem(source, flags);
+  if (problem) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${problem}`);
+  try {
+    return new RegExp(source, flags);
+  } catch (e) {
+    throw new AppError('E_RULE_UNSAFE', `${where}: regex /${source}/ does not compile: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
+  const where = `${file}: rule ${r.id}`;
+  const flags = r.caseSensitive ? '' : 'i';
+  const conditions = Object.entries(r.match ?? {}).map(([field, src]) => ({ field, re: compileRuleRegex(src, flags, `${where}: match.${field}`) }));
+  const groups = new Set<string>();
+  for (const c of conditions) for (const m of c.re.source.matchAll(/\(\?<([a-zA-Z][a-zA-Z0-9]*)>/g)) groups.add(m[1]!);
+  const client = {
+    family: r.client.family,
+    kind: r.client.kind,
+    product: r.client.product ?? null,
+    version: r.client.version ?? null,
+    platform: r.client.platform ?? null,
+  };
+  for (const t of [client.product, client.version, client.platform]) {
+    if (t === null) continue;
+    for (const ref of templateRefs(t)) {
+      if (!groups.has(ref.name)) throw new AppError('E_RULE_INVALID', `${where}: template ${t} names group ${ref.name}, which no match regex captures`);
+      if (ref.filter && !FILTERS[ref.filter]) throw new AppError('E_RULE_INVALID', `${where}: unknown filter ${ref.filter} (known: ${Object.keys(FILTERS).join(', ')})`);
+    }
+  }
+  const checks: CompiledCheck[] = (r.checks ?? []).map((c, i) => {
+    const group = c.field.startsWith('$') ? c.field.slice(1) : null;
+    if (group !== null && !groups.has(group)) throw new AppError('E_RULE_INVALID', `${where}: check ${c.code} names group ${group}, which no match regex captures`);
+    return {
+      code: c.code,
+      field: group === null ? c.field.toLowerCase() : null,
+      group,
+      re: c.pattern !== undefined ? compileRuleRegex(c.pattern, flags, `${where}: checks[${i}]`) : null,
+      absent: c.absent ?? null,
+    };
+  });
+  if (r.candidates && r.client.family !== null && !r.candidates.includes(r.client.family)) {
+    throw new AppError('E_RULE_INVALID', `${where}: candidates must include the rule's own family ${r.client.family}`);
+  }
+  return {
+    id: r.id,
+    priority: r.priority,
+    order,
+    file,
+    conditions,
+    absent: r.absent ?? [],
+    client,
+    confidence: r.confidence ?? DEFAULT_CONFIDENCE,
+    candidates: r.candidates ?? null,
+    warnings: r.warnings ?? [],
+    checks,
+    references: r.references ?? [],
+    examples: r.examples ?? [],
+  };
+}
+
+function addKey(map: Map<number, Map<string, number[]>>, key: string, order: number): void {
+  const k = key.slice(0, MAX_KEY_CHARS);
+  let byLen = map.get(k.length);
+  if (!byLen) map.set(k.length, (byLen = new Map()));
+  const list = byLen.get(k);
+  if (list) list.push(order);
+  else byLen.set(k, [order]);
+}
+
+function addSuffixKey(map: Map<number, Map<string, number[]>>, key: string, order: number): void {
+  addKey(map, key.length > MAX_KEY_CHARS ? key.slice(key.length - MAX_KEY_CHARS) : key, order);
+}
+
+function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldIndex>; unconditional: number[] } {
+  const index = new Map<string, FieldIndex>();
+  const unconditional: number[] = [];
+  const fieldIndex = (f: string): FieldIndex => {
+    let fi = index.get(f);
+    if (!fi) index.set(f, (fi = { prefix: new Map(), suffix: new Map(), always: [] }));
+    return fi;
+  };
+  for (const r of rules) {
+    if (r.conditions.length === 0) {
+      unconditional.push(r.order);
+      continue;
+    }
+    // Dispatch on the first condition with a literal anchor; otherwise on the presence of the first field.
+    let placed = false;
+    for (const c of r.conditions) {
+      const a = literalAnchors(c.re.source);
+      if (a.prefixes) {
+        for (const p of a.prefixes) addKey(fieldIndex(c.field).prefix, p, r.order);
+        placed = true;
+        break;
+      }
+      if (a.suffixes) {
+        for (const s of a.suffixes) addSuffixKey(fieldIndex(c.field).suffix, s, r.order);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) fieldIndex(r.conditions[0]!.field).always.push(r.order);
+  }
+  return { index, unconditional };
+}
+
+function loadSmime(file: string): SmimeFamily {
+  const data = readYaml(file);
+  const parsed = SmimeFileSchema.safeParse(data);
+  if (!parsed.success) throw new AppError('E_RULE_INVALID', `${file}: ${issuesText(parsed.error, null)}`);
+  const entries: SmimeEntry[] = parsed.data.entries.map((e) => ({
+    since: e.since ?? null,
+    until: e.until ?? null,
+    platform: e.platform ?? null,
+    level: e.level,
+    references: e.references ?? [],
+  }));
+  return { family: parsed.data.family, file, entries };
+}
+
+/** Raw (validated, uncompiled) rules of the given folders after overrides, with their files. */
+export function readRuleInputs(dirs: readonly string[]): { rules: SourcedRule[]; files: string[]; smimeFiles: string[] } {
+  const byId = new Map<string, SourcedRule>();
+  const files: string[] = [];
+  const smimeFiles: string[] = [];
+  for (const dir of dirs) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new AppError('E_RULE_INVALID', `rules folder ${dir} does not exist`);
+    const seenHere = new Map<string, string>();
+    for (const file of yamlFiles(join(dir, 'clients'))) {
+      files.push(file);
+      const data = readYaml(file);
+      const parsed = RuleFileSchema.safeParse(data ?? []);
+      if (!parsed.success) throw new AppError('E_RULE_INVALID', `${file}: ${issuesText(parsed.error, data)}`);
+      for (const r of parsed.data) {
+        const prev = seenHere.get(r.id);
+        if (prev) throw new AppError('E_RULE_INVALID', `${file}: rule ${r.id}: id already used in ${prev}`);
+        seenHere.set(r.id, file);
+        if ('disabled' in r && r.disabled === true) {
+          // An operator folder removes a shipped rule by id.
+          byId.delete(r.id);
+          continue;
+        }
+        byId.delete(r.id); // re-insert so an override takes the later folder's load order
+        byId.set(r.id, { input: r as RuleInput, file });
+      }
+    }
+    smimeFiles.push(...yamlFiles(join(dir, 'smime')));
+  }
+  return { rules: [...byId.values()], files, smimeFiles };
+}
+
+/**
+ * Loads `<dir>/clients/*.yaml` and `<dir>/smime/*.yaml` of each folder in order; later folders
+ * override rules (and S/MIME families) with the same id. Throws AppError naming file and rule id.
+ */
+export function loadRules(dirs: readonly string[]): RuleSet {
+  const { rules: inputs, files, smimeFiles } = readRuleInputs(dirs);
+  const sorted = inputs
+    .map((s, i) => ({ ...s, i }))
+    .sort((a, b) => a.input.priority - b.input.priority || a.i - b.i);
+  const rules = sorted.map((s, order) => compileRule(s.input, s.file, order));
+  const { index, unconditional } = buildIndex(rules);
+  const smime = new Map<string, SmimeFamily>();
+  for (const f of smimeFiles) {
+    const fam = loadSmime(f);
+    smime.set(fam.family, fam);
+  }
+  return Object.freeze({ rules, index, unconditional, smime, files: [...files, ...smimeFiles] });
+}

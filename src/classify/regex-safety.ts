@@ -1,0 +1,401 @@
+/**
+ * Regex safety for rule data (in the spirit of uap-core's safe-regex lint): a small static
+ * check that rejects the shapes that backtrack catastrophically, and an adversarial run under
+ * a time bound for what the static check cannot see.
+ */
+import { runInNewContext } from 'node:vm';
+
+type Node =
+  | { t: 'atom'; src: string; zeroWidth: boolean; literal: string | null }
+  | { t: 'seq'; items: Node[] }
+  | { t: 'alt'; alts: Node[] }
+  | { t: 'group'; body: Node; lookaround: boolean }
+  | { t: 'quant'; node: Node; min: number; max: number };
+
+class ParseFail extends Error {}
+
+/** Parses the subset of JS regex syntax rules may use; throws ParseFail on anything it does not know. */
+function parse(src: string): Node {
+  let i = 0;
+  const peek = (): string | undefined => src[i];
+  function parseAlt(): Node {
+    const alts: Node[] = [parseSeq()];
+    while (peek() === '|') {
+      i++;
+      alts.push(parseSeq());
+    }
+    return alts.length === 1 ? alts[0]! : { t: 'alt', alts };
+  }
+  function parseSeq(): Node {
+    const items: Node[] = [];
+    while (i < src.length && peek() !== '|' && peek() !== ')') {
+      let atom = parseAtom();
+      atom = parseQuant(atom);
+      items.push(atom);
+    }
+    return { t: 'seq', items };
+  }
+  function parseQuant(node: Node): Node {
+    const c = peek();
+    let min = -1;
+    let max = -1;
+    if (c === '*') [min, max] = [0, Infinity];
+    else if (c === '+') [min, max] = [1, Infinity];
+    else if (c === '?') [min, max] = [0, 1];
+    else if (c === '{') {
+      const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(src.slice(i));
+      if (!m) return node; // a literal '{'
+      min = Number(m[1]);
+      max = m[2] ? (m[3] ? Number(m[3]) : Infinity) : min;
+      i += m[0].length - 1;
+    } else return node;
+    i++;
+    if (peek() === '?') i++; // lazy: same backtracking behaviour
+    if (node.t === 'atom' && node.zeroWidth) throw new ParseFail('quantified assertion');
+    return { t: 'quant', node, min, max };
+  }
+  function parseAtom(): Node {
+    const c = src[i]!;
+    if (c === '(') {
+      i++;
+      let lookaround = false;
+      if (src.startsWith('?:', i)) i += 2;
+      else if (src.startsWith('?=', i) || src.startsWith('?!', i)) {
+        i += 2;
+        lookaround = true;
+      } else if (src.startsWith('?<=', i) || src.startsWith('?<!', i)) throw new ParseFail('lookbehind is not allowed');
+      else if (src.startsWith('?<', i)) {
+        const end = src.indexOf('>', i);
+        if (end < 0) throw new ParseFail('bad group name');
+        i = end + 1;
+      } else if (src[i] === '?') throw new ParseFail('unknown group syntax');
+      const body = parseAlt();
+      if (src[i] !== ')') throw new ParseFail('unbalanced parenthesis');
+      i++;
+      return { t: 'group', body, lookaround };
+    }
+    if (c === '[') {
+      let j = i + 1;
+      if (src[j] === '^') j++;
+      if (src[j] === ']') j++;
+      while (j < src.length && src[j] !== ']') j += src[j] === '\\' ? 2 : 1;
+      if (j >= src.length) throw new ParseFail('unterminated class');
+      const s = src.slice(i, j + 1);
+      i = j + 1;
+      return { t: 'atom', src: s, zeroWidth: false, literal: null };
+    }
+    if (c === '\\') {
+      const d = src[i + 1];
+      if (d === undefined) throw new ParseFail('trailing backslash');
+      if (/[1-9]/.test(d) || d === 'k') throw new ParseFail('backreferences are not allowed');
+      let s = src.slice(i, i + 2);
+      if (d === 'x') s = src.slice(i, i + 4);
+      else if (d === 'u') s = src.slice(i, i + 6);
+      i += s.length;
+      const zeroWidth = d === 'b' || d === 'B';
+      const literal = /[dDwWsSbBnrtfv0xu]/.test(d) ? null : d;
+      return { t: 'atom', src: s, zeroWidth, literal };
+    }
+    if (c === ')' || c === '*' || c === '+' || c === '?') throw new ParseFail(`unexpected '${c}'`);
+    i++;
+    if (c === '^' || c === '$') return { t: 'atom', src: c, zeroWidth: true, literal: null };
+    if (c === '.') return { t: 'atom', src: c, zeroWidth: false, literal: null };
+    return { t: 'atom', src: c, zeroWidth: false, literal: c };
+  }
+  const root = parseAlt();
+  if (i !== src.length) throw new ParseFail(`unexpected '${src[i]}'`);
+  return root;
+}
+
+/** Atoms that sit under a repeating quantifier inside `node` (they can consume many chars). */
+function repeatingAtoms(node: Node, under: boolean, out: string[]): void {
+  switch (node.t) {
+    case 'atom':
+      if (under && !node.zeroWidth) out.push(node.src);
+      return;
+    case 'seq':
+      for (const n of node.items) repeatingAtoms(n, under, out);
+      return;
+    case 'alt':
+      for (const n of node.alts) repeatingAtoms(n, under, out);
+      return;
+    case 'group':
+      repeatingAtoms(node.body, under, out);
+      return;
+    case 'quant':
+      repeatingAtoms(node.node, under || node.max > 1, out);
+  }
+}
+
+function hasRepeat(node: Node): boolean {
+  switch (node.t) {
+    case 'atom':
+      return false;
+    case 'seq':
+      return node.items.some(hasRepeat);
+    case 'alt':
+      return node.alts.some(hasRepeat);
+    case 'group':
+      return hasRepeat(node.body);
+    case 'quant':
+      return node.max > 1 || hasRepeat(node.node);
+  }
+}
+
+/** The literal character every match of `node` must start with, if there is one. */
+function leadingLiteral(node: Node): string | null {
+  const a = leadingAtom(node);
+  return a && a.literal !== null ? a.literal : null;
+}
+
+/** The atom (literal or class) every match of `node` must start with, if there is one. */
+function leadingAtom(node: Node): (Node & { t: 'atom' }) | null {
+  switch (node.t) {
+    case 'atom':
+      return node.zeroWidth ? null : node;
+    case 'group':
+      return node.lookaround ? null : leadingAtom(node.body);
+    case 'quant':
+      return node.min >= 1 ? leadingAtom(node.node) : null;
+    case 'alt':
+      return null;
+    case 'seq':
+      for (const n of node.items) {
+        if (n.t === 'atom' && n.zeroWidth) continue;
+        return leadingAtom(n);
+      }
+      return null;
+  }
+}
+
+/** Printable ASCII characters an atom matches (a separator class must be narrow to count as one). */
+function atomChars(atomSrc: string, flags: string): string[] {
+  const out: string[] = [];
+  let re: RegExp;
+  try {
+    re = new RegExp(`^(?:${atomSrc})$`, flags);
+  } catch {
+    return [];
+  }
+  for (let c = 0x20; c < 0x7f; c++) {
+    const ch = String.fromCharCode(c);
+    if (re.test(ch)) out.push(ch);
+  }
+  return out;
+}
+
+function atomCanMatch(atomSrc: string, ch: string, flags: string): boolean {
+  try {
+    return new RegExp(`^(?:${atomSrc})$`, flags).test(ch);
+  } catch {
+    return true;
+  }
+}
+
+function unwrap(node: Node): Node {
+  return node.t === 'group' && !node.lookaround ? unwrap(node.body) : node;
+}
+
+/** Finds nested quantifiers and ambiguous alternation under a quantifier. */
+function findProblem(node: Node, flags: string): string | null {
+  switch (node.t) {
+    case 'atom':
+      return null;
+    case 'seq':
+      for (const n of node.items) {
+        const p = findProblem(n, flags);
+        if (p) return p;
+      }
+      return null;
+    case 'alt':
+      for (const n of node.alts) {
+        const p = findProblem(n, flags);
+        if (p) return p;
+      }
+      return null;
+    case 'group':
+      return findProblem(node.body, flags);
+    case 'quant': {
+      const inner = findProblem(node.node, flags);
+      if (inner) return inner;
+      if (node.max <= 1) return null;
+      const body = unwrap(node.node);
+      if (body.t === 'alt') {
+        // (a|b)* is only safe when every alternative starts with its own literal.
+        const firsts = body.alts.map(leadingLiteral);
+        const seen = new Set<string>();
+        for (const f of firsts) {
+          if (f === null) return 'alternation under a quantifier whose alternatives do not start with distinct literals';
+          const k = flags.includes('i') ? f.toLowerCase() : f;
+          if (seen.has(k)) return 'alternation under a quantifier with overlapping alternatives';
+          seen.add(k);
+        }
+        return null;
+      }
+      if (!hasRepeat(body)) return null;
+      // (?:\.\d+)* is safe: each repetition must start with a separator the inner loop cannot eat.
+      const lead = leadingAtom(body);
+      const leadChars = lead ? atomChars(lead.src, flags) : [];
+      if (!lead || leadChars.length === 0 || leadChars.length > 8) return 'nested quantifier (a repeated group contains a repeated atom)';
+      const atoms: string[] = [];
+      repeatingAtoms(body, false, atoms);
+      for (const a of atoms) {
+        for (const ch of leadChars) if (atomCanMatch(a, ch, flags)) return `nested quantifier: '${a}' can also match the separator '${lead.src}'`;
+      }
+      return null;
+    }
+  }
+}
+
+/** Static check: returns a reason when `source` is unsafe or uses forbidden syntax, else null. */
+export function staticRegexProblem(source: string, flags: string): string | null {
+  let tree: Node;
+  try {
+    tree = parse(source);
+  } catch (e) {
+    return e instanceof ParseFail ? e.message : String(e);
+  }
+  return findProblem(tree, flags);
+}
+
+/** Literal characters of a regex source (used to build adversarial inputs from the regex itself). */
+function literalRuns(source: string): string[] {
+  const runs: string[] = [];
+  let cur = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\' && i + 1 < source.length) {
+      const d = source[i + 1]!;
+      i++;
+      if (!/[dDwWsSbBnrtfv0-9xuk]/.test(d)) {
+        cur += d;
+        continue;
+      }
+    } else if (!/[()[\]{}|*+?^$.]/.test(c)) {
+      cur += c;
+      continue;
+    }
+    if (cur) runs.push(cur);
+    cur = '';
+  }
+  if (cur) runs.push(cur);
+  return runs;
+}
+
+/** Adversarial inputs of about `bytes` characters built from the regex's own text and common fillers. */
+export function adversarialInputs(source: string, bytes = 16 * 1024): string[] {
+  const fill = (unit: string, tail = '\u0001'): string => (unit ? unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes) + tail : '');
+  const runs = literalRuns(source);
+  const all = runs.join('');
+  const inputs = [fill(all), fill(all.replace(/\s+/g, '')), fill('a'), fill('0'), fill(' '), fill('.'), fill('a.'), fill('0.'), fill('-a'), fill('A0-')];
+  for (const r of runs.slice(0, 8)) inputs.push(fill(r), fill(r + ' '));
+  return [...new Set(inputs.filter((s) => s.length > 0))];
+}
+
+/**
+ * Runs `re` against adversarial inputs; returns a reason when one takes longer than `timeoutMs`.
+ * Uses node:vm's timeout, which interrupts a runaway regex instead of hanging the linter.
+ */
+export function dynamicRegexProblem(re: RegExp, timeoutMs = 250): string | null {
+  for (const input of adversarialInputs(re.source)) {
+    try {
+      runInNewContext('re.lastIndex = 0; re.test(s)', { re, s: input }, { timeout: timeoutMs });
+    } catch (e) {
+      const msg = (e as Error)?.message ?? String(e);
+      if (/timed out/i.test(msg)) return `slower than ${timeoutMs} ms on a ${input.length}-character adversarial input (${JSON.stringify(input.slice(0, 24))}…)`;
+      return `failed on an adversarial input: ${msg}`;
+    }
+  }
+  return null;
+}
+
+const MAX_EXPANSIONS = 16;
+
+function literalOf(node: Node): string[] | null {
+  // All the literal strings a node can match, when it is a plain literal (or an alternation of them).
+  switch (node.t) {
+    case 'atom':
+      return node.literal !== null ? [node.literal] : null;
+    case 'group':
+      return node.lookaround ? null : literalOf(node.body);
+    case 'alt': {
+      const out: string[] = [];
+      for (const a of node.alts) {
+        const l = literalOf(a);
+        if (!l) return null;
+        out.push(...l);
+      }
+      return out.length <= MAX_EXPANSIONS ? out : null;
+    }
+    case 'seq': {
+      let acc = [''];
+      for (const it of node.items) {
+        const l = literalOf(it);
+        if (!l) return null;
+        acc = acc.flatMap((a) => l.map((b) => a + b));
+        if (acc.length > MAX_EXPANSIONS) return null;
+      }
+      return acc;
+    }
+    case 'quant':
+      return null;
+  }
+}
+
+/** Concatenates the leading literal items (or, with `backwards`, the trailing ones). */
+function collect(items: Node[], backwards = false): string[] {
+  let acc = [''];
+  const join = (a: string, b: string): string => (backwards ? b + a : a + b);
+  for (const it of items) {
+    const l = literalOf(it);
+    if (l) {
+      const next = acc.flatMap((a) => l.map((b) => join(a, b)));
+      if (next.length > MAX_EXPANSIONS) break;
+      acc = next;
+      continue;
+    }
+    if (it.t === 'quant' && it.min >= 1) {
+      const inner = literalOf(it.node);
+      if (inner) {
+        const next = acc.flatMap((a) => inner.map((b) => join(a, b)));
+        if (next.length <= MAX_EXPANSIONS) acc = next;
+      }
+    }
+    break;
+  }
+  return acc;
+}
+
+/**
+ * Literal text every match must start with (`^lit…`) or end with (`…lit$`), lower-cased, for
+ * dispatch: the engine only tries a rule when the value starts/ends with one of these.
+ */
+export function literalAnchors(source: string): { prefixes: string[] | null; suffixes: string[] | null } {
+  let tree: Node;
+  try {
+    tree = parse(source);
+  } catch {
+    return { prefixes: null, suffixes: null };
+  }
+  const branches = tree.t === 'alt' ? tree.alts : [tree];
+  const prefixes: string[] = [];
+  const suffixes: string[] = [];
+  let prefixOk = true;
+  let suffixOk = true;
+  for (const b of branches) {
+    const items = b.t === 'seq' ? b.items : [b];
+    const first = items[0];
+    if (prefixOk && first && first.t === 'atom' && first.src === '^') {
+      const p = collect(items.slice(1));
+      if (p.some((s) => s.length < 2)) prefixOk = false;
+      else prefixes.push(...p.map((s) => s.toLowerCase()));
+    } else prefixOk = false;
+    const last = items[items.length - 1];
+    if (suffixOk && last && last.t === 'atom' && last.src === '$') {
+      const s = collect(items.slice(0, -1).reverse(), true);
+      if (s.some((x) => x.length < 2)) suffixOk = false;
+      else suffixes.push(...s.map((x) => x.toLowerCase()));
+    } else suffixOk = false;
+  }
+  return { prefixes: prefixOk && prefixes.length ? [...new Set(prefixes)] : null, suffixes: suffixOk && suffixes.length ? [...new Set(suffixes)] : null };
+}

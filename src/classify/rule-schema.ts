@@ -1,0 +1,138 @@
+/**
+ * Runtime schemas of the rule data (zod is the authority; rules/schema.json is generated from
+ * these by `smime-census rules schema` and checked in sync by the tests).
+ */
+import { z } from 'zod';
+
+/** Stable kebab-case ids: rule ids, family ids. */
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** Lower-case header names and pseudo-fields (see rules/README.md). */
+const FIELD = /^[a-z0-9][a-z0-9-]*$/;
+/** Warning codes are `<area>:<detail>` so the policy can match on the prefix. */
+const WARNING = /^[a-z]+:[a-z0-9-]+$/;
+
+const Kind = z.enum(['client', 'webmail', 'automated', 'server', 'unknown']);
+const Level = z.enum(['verify', 'tolerate', 'broken', 'unknown']);
+
+const FieldName = z.string().regex(FIELD, 'a lower-case header name or pseudo-field');
+const FamilyId = z.string().regex(KEBAB, 'a kebab-case family id');
+
+export const ClientSchema = z
+  .object({
+    family: FamilyId.nullable(),
+    kind: Kind,
+    product: z.string().max(200).nullable().optional(),
+    version: z.string().max(200).nullable().optional(),
+    platform: z.string().max(200).nullable().optional(),
+  })
+  .strict();
+
+export const CheckSchema = z
+  .object({
+    /** Warning code added when the check FAILS, e.g. forged:outlook-message-id. */
+    code: z.string().regex(WARNING),
+    /** A field or pseudo-field; `$name` refers to a named group captured by `match`. */
+    field: z.string().regex(/^\$?[a-z0-9][a-z0-9-]*$/i),
+    /** The value must match this regex (case-insensitive unless the rule is caseSensitive). */
+    pattern: z.string().optional(),
+    /** The field must be absent (true) / present (false) instead. */
+    absent: z.boolean().optional(),
+    note: z.string().optional(),
+  })
+  .strict()
+  .refine((c) => (c.pattern === undefined) !== (c.absent === undefined), { message: 'a check has exactly one of pattern / absent' });
+
+const HeaderValues = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+
+export const ExampleSchema = z
+  .object({
+    headers: HeaderValues,
+    expect: z
+      .object({
+        family: FamilyId.nullable().optional(),
+        kind: Kind.optional(),
+        product: z.string().nullable().optional(),
+        version: z.string().nullable().optional(),
+        platform: z.string().nullable().optional(),
+        ruleId: z.string().optional(),
+        candidates: z.array(FamilyId).optional(),
+        /** Warning codes that must be present (prefix match on `code`). */
+        warnings: z.array(z.string()).optional(),
+        /** The verdict must be (un)confident: confidence < 0.5 when true, >= 0.5 when false. */
+        lowConfidence: z.boolean().optional(),
+      })
+      .strict(),
+    source: z.string().optional(),
+  })
+  .strict();
+
+export const RuleSchema = z
+  .object({
+    id: z.string().regex(KEBAB),
+    priority: z.number().int().min(0).max(10000),
+    description: z.string().optional(),
+    /** All must hold; each value is a regex tested against every value of the field. */
+    match: z.record(FieldName, z.string()).optional(),
+    /** Fields that must be absent. */
+    absent: z.array(FieldName).optional(),
+    caseSensitive: z.boolean().optional(),
+    client: ClientSchema,
+    confidence: z.number().min(0).max(1).optional(),
+    /** The headers also fit these families (the chosen family first). */
+    candidates: z.array(FamilyId).min(2).optional(),
+    /** Warnings always added when this rule matches. */
+    warnings: z.array(z.string().regex(WARNING)).optional(),
+    /** Genuineness checks; a failing check adds its code and caps confidence. */
+    checks: z.array(CheckSchema).optional(),
+    /** Where the header values were seen (archive URLs, source paths). */
+    references: z.array(z.string().min(1)).optional(),
+    examples: z.array(ExampleSchema).optional(),
+    disabled: z.literal(false).optional(),
+  })
+  .strict()
+  .refine((r) => (r.match && Object.keys(r.match).length > 0) || (r.absent && r.absent.length > 0), {
+    message: 'a rule needs at least one match or absent condition',
+  });
+
+/** An operator override that removes a shipped rule. */
+export const DisabledRuleSchema = z.object({ id: z.string().regex(KEBAB), disabled: z.literal(true), note: z.string().optional() }).strict();
+
+export const RuleFileSchema = z.array(z.union([DisabledRuleSchema, RuleSchema]));
+
+export const SmimeEntrySchema = z
+  .object({
+    since: z.string().nullable().optional(),
+    until: z.string().nullable().optional(),
+    platform: z.string().nullable().optional(),
+    level: Level,
+    display: z.enum(['Y', 'N', 'P', '?']).optional(),
+    verify: z.enum(['Y', 'N', 'P', '?']).optional(),
+    send: z.enum(['Y', 'N', 'P', '?']).optional(),
+    harvest: z.enum(['Y', 'N', 'P', '?']).optional(),
+    references: z.array(z.string().min(1)).optional(),
+    note: z.string().optional(),
+  })
+  .passthrough()
+  .refine((e) => e.level === 'unknown' || (e.references !== undefined && e.references.length > 0), {
+    message: 'every level other than unknown needs at least one reference',
+  });
+
+export const SmimeFileSchema = z
+  .object({
+    family: FamilyId,
+    name: z.string().optional(),
+    entries: z.array(SmimeEntrySchema),
+  })
+  .passthrough();
+
+export type RuleInput = z.infer<typeof RuleSchema>;
+export type DisabledRuleInput = z.infer<typeof DisabledRuleSchema>;
+export type ExampleInput = z.infer<typeof ExampleSchema>;
+export type SmimeFileInput = z.infer<typeof SmimeFileSchema>;
+export type SmimeEntryInput = z.infer<typeof SmimeEntrySchema>;
+
+/** The JSON Schema of a client rule file, generated from RuleFileSchema (written to rules/schema.json). */
+export function ruleFileJsonSchema(): unknown {
+  const s = z.toJSONSchema(RuleFileSchema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...s, $id: 'https://smime-census.invalid/rules/schema.json', title: 'smime-census client rule file (rules/clients/*.yaml)' };
+}
