@@ -1,0 +1,90 @@
+/**
+ * Shared setup for the HTTP and library tests: a real SQLite database filled by importPaths
+ * from header blocks written to a temp dir, with real client header values from the corpus
+ * (test/fixtures/http/clients.json).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { importPaths, openApp, silentLogger, type AppContext } from '../../src/app/index.js';
+
+export const CLIENTS = JSON.parse(readFileSync(new URL('../fixtures/http/clients.json', import.meta.url), 'utf8')) as Record<
+  'thunderbird' | 'outlook' | 'yahoo',
+  { header: string; value: string; source: string }
+>;
+
+export type ClientName = keyof typeof CLIENTS;
+
+export function tempDir(prefix = 'census-http-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const hex = (n: number): string => randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+
+/** A Message-ID of the shape the client really writes (rules check it to spot forged headers). */
+export function messageIdFor(client: ClientName): string {
+  switch (client) {
+    case 'thunderbird':
+      return `${randomUUID()}@customer.example`;
+    case 'outlook':
+      return `${hex(12)}$${hex(8)}$${hex(8)}$@customer.example`;
+    case 'yahoo':
+      return `${Math.floor(Date.now() / 1000)}.${randomInt(10000, 99999)}.YahooMailNeo@web114411.mail.gq1.yahoo.com`;
+  }
+}
+
+/** One header block from `from`, sent by `client`, `daysAgo` days ago. */
+export function message(from: string, client: ClientName, daysAgo: number, id = messageIdFor(client)): string {
+  const c = CLIENTS[client];
+  const date = new Date(Date.now() - daysAgo * 86_400_000).toUTCString().replace('GMT', '+0000');
+  return [
+    `From: Customer <${from}>`,
+    'To: Support <support@company.example>',
+    `Date: ${date}`,
+    `Message-ID: <${id}>`,
+    'Subject: (subject removed)',
+    'MIME-Version: 1.0',
+    `${c.header}: ${c.value}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'body',
+    '',
+  ].join('\r\n');
+}
+
+/** Writes .eml files into a new folder under `dir` and returns the folder. */
+export function writeMail(dir: string, name: string, messages: readonly string[]): string {
+  const folder = join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  messages.forEach((m, i) => writeFileSync(join(folder, `${String(i).padStart(4, '0')}.eml`), m));
+  return folder;
+}
+
+/** Config for a test database (no file, no env: only the defaults plus what is given). */
+export function testConfig(db: string, http: Partial<Config['http']> = {}): Config {
+  const base = loadConfig({ env: {} });
+  return { ...base, db, http: { ...base.http, ...http } };
+}
+
+export const PEOPLE = {
+  signer: 'alice.tb@customer.example',
+  outlook: 'bob.outlook@customer.example',
+  noSign: 'carol.yahoo@customer.example',
+} as const;
+
+/** A database with three customers: Thunderbird (sign), Outlook (sign), Yahoo web (do-not-sign). */
+export async function seededApp(dir: string, http: Partial<Config['http']> = {}): Promise<AppContext> {
+  const db = join(dir, 'census.db');
+  const app = openApp({ config: testConfig(db, http), logger: silentLogger() });
+  const folder = writeMail(dir, 'seed', [
+    message(PEOPLE.signer, 'thunderbird', 10),
+    message(PEOPLE.signer, 'thunderbird', 3),
+    message(PEOPLE.outlook, 'outlook', 5),
+    message(PEOPLE.noSign, 'yahoo', 2),
+  ]);
+  await importPaths(app, [folder]);
+  return app;
+}
