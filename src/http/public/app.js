@@ -212,12 +212,12 @@ function renderPollers(pollers) {
       el(
         'tr',
         { 'data-poller': `${p.account}/${p.folder}`, 'data-state': p.state },
-        el('td', { text: p.account }),
-        el('td', { text: p.folder }),
-        el('td', {}, el('span', { class: `state ${stateClass}`, text: STATE_LABEL[p.state] ?? p.state })),
-        el('td', { title: p.lastSyncAt ?? null, text: relTime(p.lastSyncAt) }),
-        el('td', { class: 'num', text: typeof p.lag === 'number' ? num(p.lag) : '–' }),
-        el('td', { text: err }),
+        el('td', { 'data-label': 'Account', text: p.account }),
+        el('td', { 'data-label': 'Folder', text: p.folder }),
+        el('td', { 'data-label': 'State' }, el('span', { class: `state ${stateClass}`, text: STATE_LABEL[p.state] ?? p.state })),
+        el('td', { 'data-label': 'Last sync', title: p.lastSyncAt ?? null, text: relTime(p.lastSyncAt) }),
+        el('td', { 'data-label': 'Waiting', class: 'num', text: typeof p.lag === 'number' ? num(p.lag) : '–' }),
+        el('td', { 'data-label': 'Last error', text: err || 'none' }),
       ),
     );
   }
@@ -297,26 +297,57 @@ function renderFamilyTable(byFamily) {
 
 // ---------- month chart ----------
 
-function niceMax(v) {
-  if (v <= 5) return 5;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+/** Axis top and tick count: whole-number steps of 1, 2 or 5 × 10^k, 4 or 5 ticks, at least v. */
+function axis(v) {
+  let best = { max: 4, ticks: 4 };
+  if (v <= 4) return best;
+  best = { max: Infinity, ticks: 4 };
+  for (let p = 1; p <= v; p *= 10) {
+    for (const m of [1, 2, 5]) {
+      for (const ticks of [4, 5]) {
+        const max = m * p * ticks;
+        if (max >= v && max < best.max) best = { max, ticks };
+      }
+    }
+  }
+  return best;
+}
+
+/** The last `n` calendar months up to the latest one with data, zero-filled: a real time axis. */
+function lastMonths(byMonth, n) {
+  const known = byMonth.filter((m) => /^\d{4}-\d{2}$/.test(m.month ?? ''));
+  if (known.length === 0) return [];
+  const byKey = new Map(known.map((m) => [m.month, m]));
+  const latest = known.map((m) => m.month).sort().at(-1);
+  let y = Number(latest.slice(0, 4));
+  let mo = Number(latest.slice(5, 7));
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const key = `${y}-${String(mo).padStart(2, '0')}`;
+    out.unshift(byKey.get(key) ?? { month: key, messages: 0, activeAddresses: 0, signable: 0 });
+    if (--mo === 0) {
+      mo = 12;
+      y--;
+    }
+  }
+  // Do not draw empty years before the first month that has data.
+  const first = known.map((m) => m.month).sort()[0];
+  return out.filter((m) => m.month >= first);
 }
 
 function renderMonthChart(byMonth) {
   const fig = $('#month-chart');
-  const months = byMonth.filter((m) => m.month).slice(-MAX_MONTHS);
+  const months = lastMonths(byMonth, MAX_MONTHS);
   if (months.length === 0) {
     fig.replaceChildren(el('p', { class: 'empty', text: 'No messages yet.' }));
     return;
   }
   const width = Math.max(260, Math.round(fig.clientWidth || 600));
   const height = Math.round(Math.min(280, Math.max(180, width * 0.45)));
-  const m = { l: 44, r: 44, t: 10, b: 28 };
+  const m = { l: 48, r: 44, t: 10, b: 28 };
   const w = width - m.l - m.r;
   const h = height - m.t - m.b;
-  const yMax = niceMax(Math.max(...months.map((x) => x.activeAddresses), 1));
+  const { max: yMax, ticks } = axis(Math.max(...months.map((x) => x.activeAddresses), 1));
   const slot = w / months.length;
   const barW = Math.max(2, slot * 0.7);
   const last = months[months.length - 1];
@@ -324,24 +355,32 @@ function renderMonthChart(byMonth) {
   const label = `Column chart of active addresses per month, ${months[0].month} to ${last.month}. Latest month ${last.month}: ${num(last.activeAddresses)} active addresses, ${pct(last.signable, last.activeAddresses)} signable. Busiest month ${peak.month}: ${num(peak.activeAddresses)}. The data table below has every month.`;
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label });
   const g = svg('g', { 'aria-hidden': 'true' });
-  for (let i = 0; i <= 4; i++) {
-    const y = m.t + h - (h * i) / 4;
+  for (let i = 0; i <= ticks; i++) {
+    const y = m.t + h - (h * i) / ticks;
     g.append(svg('line', { x1: m.l, x2: m.l + w, y1: y, y2: y, class: 'grid' }));
-    g.append(svg('text', { x: m.l - 6, y: y + 4, 'text-anchor': 'end', class: 'muted-text' }, num((yMax * i) / 4)));
-    g.append(svg('text', { x: m.l + w + 6, y: y + 4, class: 'muted-text' }, `${25 * i}%`));
+    g.append(svg('text', { x: m.l - 6, y: y + 4, 'text-anchor': 'end', class: 'muted-text' }, num((yMax * i) / ticks)));
+    g.append(svg('text', { x: m.l + w + 6, y: y + 4, class: 'muted-text' }, `${(100 * i) / ticks}%`));
   }
-  // Label every k-th month so labels never overlap (about 56 px per label).
-  const every = Math.max(1, Math.ceil(months.length / Math.max(1, Math.floor(w / 56))));
+  // Label every k-th month counted back from the latest, so labels never overlap (~60 px each).
+  const every = Math.max(1, Math.ceil(months.length / Math.max(1, Math.floor(w / 60))));
   const points = [];
   months.forEach((mo, i) => {
     const x = m.l + slot * i + (slot - barW) / 2;
     const bh = (h * mo.activeAddresses) / yMax;
-    g.append(svg('rect', { x, y: m.t + h - bh, width: barW, height: Math.max(0, bh), class: 'month-bar' }));
-    if (i % every === 0 || i === months.length - 1) g.append(svg('text', { x: x + barW / 2, y: height - 8, 'text-anchor': 'middle', class: 'muted-text' }, mo.month));
-    if (mo.activeAddresses > 0) points.push([x + barW / 2, m.t + h - h * Math.min(1, mo.signable / mo.activeAddresses)]);
+    if (bh > 0) g.append(svg('rect', { x, y: m.t + h - bh, width: barW, height: bh, class: 'month-bar' }));
+    if ((months.length - 1 - i) % every === 0) g.append(svg('text', { x: x + barW / 2, y: height - 8, 'text-anchor': 'middle', class: 'muted-text' }, mo.month));
+    // A month without mail has no share: the line breaks there instead of inventing a trend.
+    points.push(mo.activeAddresses > 0 ? [x + barW / 2, m.t + h - h * Math.min(1, mo.signable / mo.activeAddresses)] : null);
   });
-  if (points.length > 1) g.append(svg('polyline', { points: points.map((p) => p.join(',')).join(' '), class: 'line' }));
-  for (const [x, y] of points) g.append(svg('circle', { cx: x, cy: y, r: 3, class: 'dot' }));
+  let run = [];
+  for (const p of [...points, null]) {
+    if (p) run.push(p);
+    else {
+      if (run.length > 1) g.append(svg('polyline', { points: run.map((q) => q.join(',')).join(' '), class: 'line' }));
+      run = [];
+    }
+  }
+  for (const p of points) if (p) g.append(svg('circle', { cx: p[0], cy: p[1], r: 3, class: 'dot' }));
   root.append(g);
   fig.replaceChildren(root);
 }
@@ -373,7 +412,14 @@ async function loadUnknown() {
   const tbody = $('#unknown-table tbody');
   tbody.replaceChildren(
     ...rows.map((r) =>
-      el('tr', {}, el('td', { text: r.header }), el('td', { class: 'value', text: r.value }), el('td', { class: 'num', text: num(r.count) }), el('td', { class: 'mid', text: r.exampleMessageId ?? '' })),
+      el(
+        'tr',
+        {},
+        el('td', { 'data-label': 'Header', text: r.header }),
+        el('td', { 'data-label': 'Value', class: 'value', text: r.value }),
+        el('td', { 'data-label': 'Messages', class: 'num', text: num(r.count) }),
+        el('td', { 'data-label': 'Example', class: 'mid', text: r.exampleMessageId ?? '' }),
+      ),
     ),
   );
   $('#unknown-table').hidden = rows.length === 0;
@@ -409,7 +455,7 @@ function renderLookup(r, certificates) {
         { class: 'table-wrap' },
         el(
           'table',
-          { class: 'data' },
+          { class: 'data stack' },
           el('thead', {}, el('tr', {}, ...['Family', 'Product', 'Version', 'Platform', 'S/MIME', 'Messages', 'Last seen'].map((h) => el('th', { scope: 'col', text: h })))),
           el(
             'tbody',
@@ -418,13 +464,13 @@ function renderLookup(r, certificates) {
               el(
                 'tr',
                 {},
-                el('td', { text: c.family ?? 'unrecognised' }),
-                el('td', { text: c.product ?? '' }),
-                el('td', { text: c.version ?? '' }),
-                el('td', { text: c.platform ?? '' }),
-                el('td', { text: c.smime }),
-                el('td', { class: 'num', text: num(c.count) }),
-                el('td', { text: c.lastSeen }),
+                el('td', { 'data-label': 'Family', text: c.family ?? 'unrecognised' }),
+                el('td', { 'data-label': 'Product', text: c.product ?? '' }),
+                el('td', { 'data-label': 'Version', text: c.version ?? '' }),
+                el('td', { 'data-label': 'Platform', text: c.platform ?? '' }),
+                el('td', { 'data-label': 'S/MIME', text: c.smime }),
+                el('td', { 'data-label': 'Messages', class: 'num', text: num(c.count) }),
+                el('td', { 'data-label': 'Last seen', text: c.lastSeen }),
               ),
             ),
           ),
