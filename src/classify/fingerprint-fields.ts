@@ -69,3 +69,15 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
 
 /** Pseudo-fields computed by the engine (rules may match them like headers); see rules/README.md. */
 export const PSEUDO_FIELDS: readonly string[] = Object.freeze(['mua', 'msgid', 'msgid-local', 'msgid-host']);
+
+const FIELD_SET = new Set(FINGERPRINT_FIELDS);
+
+/** The fingerprint (lower-case name -> values) of parsed header fields, keeping FINGERPRINT_FIELDS only. */
+export function fingerprintFromFields(fields: ReadonlyArray<{ readonly name: string; readonly value: string }>): Record<string, string[]> {
+  const fp: Record<string, string[]> = {};
+  for (const f of fields) {
+    const n = f.name.toLowerCase();
+    if (FIELD_SET.has(n)) (fp[n] ??= []).push(f.value);
+  }
+  return fp;
+}

@@ -9,8 +9,11 @@ import { register as recompute } from './recompute.js';
 import { register as privacy } from './privacy.js';
 import { register as serve } from './serve.js';
 import { register as sign } from './sign.js';
+import { register as classifyCmd } from './classify.js';
+import { register as rules } from './rules.js';
+import { register as evalCmd } from './eval.js';
 
 export type RegisterCommand = (program: Command, globals: () => GlobalOptions) => void;
 
 /** Every CLI command, in help order. Add a command: write commands/<name>.ts, list it here. */
-export const COMMANDS: RegisterCommand[] = [demo, importCmd, lookup, exportCmd, stats, recompute, privacy, serve, sign];
+export const COMMANDS: RegisterCommand[] = [demo, importCmd, lookup, exportCmd, stats, recompute, privacy, serve, sign, classifyCmd, rules, evalCmd];

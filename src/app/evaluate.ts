@@ -1,0 +1,179 @@
+/**
+ * Evaluates the rule set against a labelled corpus (headers.tsv + messages/*.eml with .json
+ * labels): family accuracy, automated recall, forged and OTHER rows reported separately.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError, type Verdict } from '../core/index.js';
+import { classify, fingerprintFromFields, type RuleSet } from '../classify/index.js';
+import { parseHeaderBlock, smimeKindOf } from '../parse/index.js';
+
+/** One labelled input and what the rules made of it. */
+export interface EvalCase {
+  readonly source: 'headers.tsv' | 'messages';
+  /** Line number in headers.tsv or the .eml file name. */
+  readonly where: string;
+  /** The label as written: `a|b|UNKNOWN`, `AUTOMATED`, `FORGED`, `OTHER:x`. */
+  readonly expected: string;
+  readonly input: string;
+  readonly verdict: Verdict;
+  readonly correct: boolean;
+}
+
+export interface EvalGroup {
+  readonly label: string;
+  readonly total: number;
+  readonly correct: number;
+  readonly accuracy: number;
+}
+
+export interface EvalReport {
+  /** Rows with a family list or AUTOMATED (the accuracy base). */
+  readonly total: number;
+  readonly correct: number;
+  readonly accuracy: number;
+  /** Family rows only (no AUTOMATED). */
+  readonly familyTotal: number;
+  readonly familyCorrect: number;
+  readonly familyAccuracy: number;
+  readonly automated: { readonly total: number; readonly recalled: number; readonly recall: number };
+  /** FORGED rows that still got a confident (>= 0.5) person-client verdict: lower is better. */
+  readonly forged: { readonly total: number; readonly confidentPersonVerdicts: number };
+  /** OTHER:* rows (families outside the list): correct when family is null or an added id. */
+  readonly other: { readonly total: number; readonly correct: number };
+  /** The 20 most common labels. */
+  readonly byLabel: EvalGroup[];
+  readonly failures: EvalCase[];
+  readonly sources: { readonly headersRows: number; readonly messages: number };
+}
+
+/** Splits one TSV line; fields wrapped in double quotes may contain tabs and "" escapes. */
+function splitTsv(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let j = i + 1;
+      let v = '';
+      while (j < line.length) {
+        if (line[j] === '"' && line[j + 1] === '"') {
+          v += '"';
+          j += 2;
+        } else if (line[j] === '"') break;
+        else v += line[j++];
+      }
+      out.push(v);
+      i = j + 2; // closing quote + tab
+    } else {
+      const t = line.indexOf('\t', i);
+      const end = t < 0 ? line.length : t;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}
+
+function knownFamilies(dir: string): Set<string> {
+  const f = join(dir, 'families.tsv');
+  if (!existsSync(f)) return new Set();
+  return new Set(
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t')[0]!)
+      .filter(Boolean),
+  );
+}
+
+const PERSON_KINDS = new Set(['client', 'webmail']);
+
+/** Whether a verdict satisfies a corpus label (see the corpus README). */
+export function labelAccepts(label: string, v: Verdict, known: ReadonlySet<string>): boolean {
+  if (label === 'AUTOMATED') return v.kind === 'automated';
+  if (label === 'FORGED') return !(v.confidence >= 0.5 && PERSON_KINDS.has(v.kind) && v.family !== null);
+  if (label.startsWith('OTHER:')) return v.family === null || !known.has(v.family);
+  const ids = label.split('|');
+  if (v.kind === 'automated') return ids.includes('UNKNOWN');
+  if (v.family === null) return ids.includes('UNKNOWN');
+  return ids.includes(v.family);
+}
+
+
+/** Runs the rules over `<dir>/headers.tsv` and `<dir>/messages/*.eml` and scores them. */
+export function evaluateCorpus(rules: RuleSet, dir: string): EvalReport {
+  const tsv = join(dir, 'headers.tsv');
+  if (!existsSync(tsv)) throw new AppError('E_INPUT', `${tsv} does not exist (expected a corpus folder with headers.tsv)`);
+  const known = knownFamilies(dir);
+  const cases: EvalCase[] = [];
+  const lines = readFileSync(tsv, 'utf8').split('\n');
+  const header = splitTsv(lines[0] ?? '');
+  const col = (name: string): number => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new AppError('E_INPUT', `${tsv}: no column ${name}`);
+    return i;
+  };
+  const [cName, cValue, cId, cFamily] = [col('header_name'), col('header_value'), col('message_id'), col('family')];
+  let rows = 0;
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n]!;
+    if (!line.trim()) continue;
+    const f = splitTsv(line);
+    const name = (f[cName] ?? '').toLowerCase();
+    const value = f[cValue] ?? '';
+    const id = f[cId] ?? '';
+    const expected = f[cFamily] ?? '';
+    rows++;
+    const fp: Record<string, string[]> = { [name]: [value] };
+    if (id && name !== 'message-id') fp['message-id'] = [id];
+    const verdict = classify(rules, fp);
+    cases.push({ source: 'headers.tsv', where: `line ${n + 1}`, expected, input: `${f[cName]}: ${value}${id && name !== 'message-id' ? `  [${id}]` : ''}`, verdict, correct: labelAccepts(expected, verdict, known) });
+  }
+  let messages = 0;
+  const mdir = join(dir, 'messages');
+  if (existsSync(mdir)) {
+    for (const file of readdirSync(mdir).filter((x) => x.endsWith('.eml')).sort()) {
+      const labelFile = join(mdir, file.replace(/\.eml$/, '.json'));
+      if (!existsSync(labelFile)) continue;
+      const label = JSON.parse(readFileSync(labelFile, 'utf8')) as { family?: string };
+      const parsed = parseHeaderBlock(readFileSync(join(mdir, file)));
+      if (!parsed.ok) continue;
+      messages++;
+      const ct = parsed.fields.find((x) => x.name === 'content-type')?.value;
+      const verdict = classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
+      const expected = label.family ?? '';
+      cases.push({ source: 'messages', where: file, expected, input: file, verdict, correct: labelAccepts(expected, verdict, known) });
+    }
+  }
+  return score(cases, rows, messages);
+}
+
+function score(cases: EvalCase[], rows: number, messages: number): EvalReport {
+  const base = cases.filter((c) => c.expected !== 'FORGED' && !c.expected.startsWith('OTHER:'));
+  const fam = base.filter((c) => c.expected !== 'AUTOMATED');
+  const auto = base.filter((c) => c.expected === 'AUTOMATED');
+  const forged = cases.filter((c) => c.expected === 'FORGED');
+  const other = cases.filter((c) => c.expected.startsWith('OTHER:'));
+  const ok = (xs: EvalCase[]): number => xs.filter((c) => c.correct).length;
+  const ratio = (a: number, b: number): number => (b === 0 ? 1 : a / b);
+  const groups = new Map<string, EvalCase[]>();
+  for (const c of base) groups.set(c.expected, [...(groups.get(c.expected) ?? []), c]);
+  const byLabel = [...groups.entries()]
+    .sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]))
+    .slice(0, 20)
+    .map(([label, xs]) => ({ label, total: xs.length, correct: ok(xs), accuracy: ratio(ok(xs), xs.length) }));
+  return {
+    total: base.length,
+    correct: ok(base),
+    accuracy: ratio(ok(base), base.length),
+    familyTotal: fam.length,
+    familyCorrect: ok(fam),
+    familyAccuracy: ratio(ok(fam), fam.length),
+    automated: { total: auto.length, recalled: ok(auto), recall: ratio(ok(auto), auto.length) },
+    forged: { total: forged.length, confidentPersonVerdicts: forged.length - ok(forged) },
+    other: { total: other.length, correct: ok(other) },
+    byLabel,
+    failures: cases.filter((c) => !c.correct),
+    sources: { headersRows: rows, messages },
+  };
+}

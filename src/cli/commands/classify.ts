@@ -1,0 +1,116 @@
+/**
+ * `smime-census classify`: JSON lines in ({"headers": {...}} or {"raw": "<header block>"}),
+ * exactly one JSON line out per input line, in order: the verdict or {"error": "..."}.
+ */
+import type { Command } from 'commander';
+import type { Readable, Writable } from 'node:stream';
+import type { GlobalOptions } from '../main.js';
+import { MAX_HEADER_BYTES, type Fingerprint } from '../../core/index.js';
+import { classify, defaultRulesDir, fingerprintFromFields, loadRules, type RuleSet } from '../../classify/index.js';
+import { parseHeaderBlock, smimeKindOf } from '../../parse/index.js';
+import { configFrom } from '../context.js';
+
+/** A raw header block may be escaped in JSON; allow it plus JSON overhead, refuse anything larger. */
+const MAX_LINE_BYTES = 2 * MAX_HEADER_BYTES;
+
+/** Turns one input line into the output object (a verdict or an error); never throws. */
+export function classifyLine(rules: RuleSet, line: string): object {
+  let input: unknown;
+  try {
+    input = JSON.parse(line);
+  } catch {
+    return { error: 'not valid JSON' };
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { error: 'expected an object with "headers" or "raw"' };
+  const o = input as Record<string, unknown>;
+  if (typeof o.raw === 'string') {
+    const parsed = parseHeaderBlock(Buffer.from(o.raw, 'utf8'));
+    if (!parsed.ok) return { error: `raw header block rejected: ${parsed.reason}: ${parsed.detail}` };
+    const ct = parsed.fields.find((f) => f.name === 'content-type')?.value;
+    return classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
+  }
+  if (typeof o.headers === 'object' && o.headers !== null && !Array.isArray(o.headers)) {
+    const fp: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(o.headers as Record<string, unknown>)) {
+      const values = typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
+      if (values === null) return { error: `header ${JSON.stringify(k).slice(0, 80)}: value must be a string or an array of strings` };
+      (fp[k.toLowerCase()] ??= []).push(...values);
+    }
+    return classify(rules, fp as Fingerprint);
+  }
+  return { error: 'expected an object with "headers" or "raw"' };
+}
+
+function write(out: Writable, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.write(text)) resolve();
+    else out.once('drain', () => resolve());
+  });
+}
+
+/**
+ * Streams `input` line by line. Not node:readline: readline buffers a line of any length, and
+ * one hostile multi-gigabyte line must cost an error line, not the process.
+ */
+export async function classifyStream(rules: RuleSet, input: Readable, output: Writable): Promise<number> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let skipping = false;
+  let count = 0;
+  const emit = async (obj: object): Promise<void> => {
+    count++;
+    await write(output, JSON.stringify(obj) + '\n');
+  };
+  const finishLine = async (): Promise<void> => {
+    if (skipping) await emit({ error: `line longer than ${MAX_LINE_BYTES} bytes` });
+    else {
+      const line = Buffer.concat(parts).toString('utf8').replace(/\r$/, '');
+      if (line.trim() !== '') await emit(classifyLine(rules, line));
+      else await emit({ error: 'empty line' });
+    }
+    parts = [];
+    size = 0;
+    skipping = false;
+  };
+  for await (const chunk of input) {
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    let nl: number;
+    while ((nl = buf.indexOf(0x0a)) >= 0) {
+      if (!skipping) parts.push(buf.subarray(0, nl));
+      await finishLine();
+      buf = buf.subarray(nl + 1);
+    }
+    if (buf.length && !skipping) {
+      size += buf.length;
+      if (size > MAX_LINE_BYTES) {
+        skipping = true;
+        parts = [];
+      } else parts.push(buf);
+    }
+  }
+  if (size > 0 || skipping) await finishLine();
+  return count;
+}
+
+/** Rule folders for a command: shipped rules, then config `rulesDirs` / CENSUS_RULES_DIRS, then --rules. */
+export function ruleDirs(g: GlobalOptions, extra: readonly string[] | undefined): string[] {
+  let configured: string[] = [];
+  try {
+    configured = [...configFrom(g).rulesDirs];
+  } catch (e) {
+    // Rule tools work without a configuration; a broken one is still an error worth reporting.
+    if (g.config || Object.keys(process.env).some((k) => k.startsWith('CENSUS_'))) throw e;
+  }
+  return [defaultRulesDir(), ...configured, ...(extra ?? [])];
+}
+
+export function register(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('classify')
+    .description('classify header sets: JSON lines on stdin ({"headers": {...}} or {"raw": "..."}), one verdict JSON line out per line')
+    .option('--rules <dir...>', 'extra rules folders (override shipped rules with the same id)')
+    .action(async (opts: { rules?: string[] }) => {
+      const rules = loadRules(ruleDirs(globals(), opts.rules));
+      await classifyStream(rules, process.stdin, process.stdout);
+    });
+}

@@ -1,0 +1,39 @@
+/** `smime-census eval DIR`: accuracy of the current rules on a labelled corpus. */
+import type { Command } from 'commander';
+import type { GlobalOptions } from '../main.js';
+import { loadRules } from '../../classify/index.js';
+import { evaluateCorpus } from '../../app/evaluate.js';
+import { out } from '../context.js';
+import { ruleDirs } from './classify.js';
+
+const pct = (x: number): string => (100 * x).toFixed(1) + '%';
+
+export function register(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('eval')
+    .description('family accuracy and automated recall of the rules on a corpus folder (headers.tsv, messages/*.eml + .json)')
+    .argument('<dir>', 'corpus folder')
+    .option('--rules <dir...>', 'extra rules folders')
+    .option('--json', 'print the full report (with every failure) as JSON')
+    .option('--failures', 'list every wrong verdict')
+    .action(async (dir: string, opts: { rules?: string[]; json?: boolean; failures?: boolean }) => {
+      const r = evaluateCorpus(loadRules(ruleDirs(globals(), opts.rules)), dir);
+      if (opts.json) return out(JSON.stringify(r, null, 2) + '\n');
+      const lines = [
+        `corpus: ${r.sources.headersRows} header rows, ${r.sources.messages} messages`,
+        `overall accuracy     ${pct(r.accuracy)}  (${r.correct}/${r.total}, families + automated)`,
+        `family accuracy      ${pct(r.familyAccuracy)}  (${r.familyCorrect}/${r.familyTotal})`,
+        `automated recall     ${pct(r.automated.recall)}  (${r.automated.recalled}/${r.automated.total})`,
+        `forged -> confident person verdict: ${r.forged.confidentPersonVerdicts}/${r.forged.total} (lower is better)`,
+        `OTHER rows correct   ${r.other.correct}/${r.other.total}`,
+        '',
+        'top 20 labels:',
+        ...r.byLabel.map((g) => `  ${pct(g.accuracy).padStart(6)}  ${String(g.correct).padStart(3)}/${String(g.total).padEnd(3)}  ${g.label}`),
+      ];
+      if (opts.failures) {
+        lines.push('', 'failures:');
+        for (const f of r.failures) lines.push(`  ${f.source} ${f.where}: expected ${f.expected}, got ${f.verdict.family ?? '(null)'}/${f.verdict.kind} conf ${f.verdict.confidence} rule ${f.verdict.ruleId ?? '-'} | ${f.input.slice(0, 160)}`);
+      } else if (r.failures.length) lines.push('', `${r.failures.length} wrong verdicts (--failures lists them)`);
+      return out(lines.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,48 @@
+/** `smime-census rules lint|test|schema`: tooling for the rule data under rules/. */
+import type { Command } from 'commander';
+import type { GlobalOptions } from '../main.js';
+import { lintRules, loadRules, ruleFileJsonSchema, testRules } from '../../classify/index.js';
+import { out } from '../context.js';
+import { ruleDirs } from './classify.js';
+
+export function register(program: Command, globals: () => GlobalOptions): void {
+  const rules = program.command('rules').description('check and test the client rules (rules/clients, rules/smime)');
+  rules
+    .command('lint')
+    .description('schema, unique ids, examples, references, field names and regex safety (static check + adversarial run); exit 1 on problems')
+    .option('--rules <dir...>', 'extra rules folders to lint with the shipped ones')
+    .option('--only', 'lint only the --rules folders, not the shipped rules')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { rules?: string[]; only?: boolean; json?: boolean }) => {
+      const dirs = opts.only && opts.rules?.length ? opts.rules : ruleDirs(globals(), opts.rules);
+      const report = lintRules(dirs);
+      if (opts.json) await out(JSON.stringify(report, null, 2) + '\n');
+      else {
+        const lines = report.problems.map((p) => `${p.file}: ${p.ruleId ? `rule ${p.ruleId}: ` : ''}${p.message}`);
+        lines.push(`${report.files} files, ${report.rules} rules, ${report.problems.length} problem(s)`);
+        await out(lines.join('\n') + '\n');
+      }
+      if (report.problems.length) process.exitCode = 1;
+    });
+  rules
+    .command('test')
+    .description("run every rule's examples through the engine; exit 1 on a failure")
+    .option('--rules <dir...>', 'extra rules folders')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { rules?: string[]; json?: boolean }) => {
+      const report = testRules(loadRules(ruleDirs(globals(), opts.rules)));
+      if (opts.json) await out(JSON.stringify(report, null, 2) + '\n');
+      else {
+        const lines = report.failures.map((f) => `${f.file}: rule ${f.ruleId}: example ${f.example + 1}: ${f.message}`);
+        lines.push(`${report.examples} examples, ${report.passed} passed, ${report.failures.length} failed`);
+        await out(lines.join('\n') + '\n');
+      }
+      if (report.failures.length) process.exitCode = 1;
+    });
+  rules
+    .command('schema')
+    .description('print the JSON Schema of a client rule file (rules/schema.json is generated from it)')
+    .action(async () => {
+      await out(JSON.stringify(ruleFileJsonSchema(), null, 2) + '\n');
+    });
+}
