@@ -17,37 +17,11 @@ const LF = 0x0a;
 /** Converts bare LF and bare CR line ends to CRLF (the canonical form RFC 5751/8551 signs). */
 export function toCrlf(input: Uint8Array): Buffer {
   const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  // fast path: already canonical
-  let needs = false;
-  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) {
-    if (i === 0 || buf[i - 1] !== CR) {
-      needs = true;
-      break;
-    }
-  }
-  if (!needs) {
-    for (let i = buf.indexOf(CR); i !== -1; i = buf.indexOf(CR, i + 1)) {
-      if (buf[i + 1] !== LF) {
-        needs = true;
-        break;
-      }
-    }
-  }
-  if (!needs) return buf;
-  const out = Buffer.allocUnsafe(buf.length * 2);
-  let o = 0;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (c === CR) {
-      out[o++] = CR;
-      out[o++] = LF;
-      if (buf[i + 1] === LF) i++;
-    } else if (c === LF) {
-      out[o++] = CR;
-      out[o++] = LF;
-    } else out[o++] = c;
-  }
-  return out.subarray(0, o);
+  // latin1 maps bytes 1:1 to chars, so native string/regex code does the byte work
+  const s = buf.toString('latin1');
+  // fast path: already canonical (every CR followed by LF, every LF preceded by CR)
+  if (!/\r(?!\n)|(?<!\r)\n/.test(s)) return buf;
+  return Buffer.from(s.replace(/\r\n?|\n/g, '\r\n'), 'latin1');
 }
 
 /** Offset of the blank line ending the header block (index of its CRLF CRLF), or -1. */
