@@ -4,13 +4,21 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { runSign } from '../../src/cli/commands/sign.js';
-import { makeTestPki, opensslVerifyMessage, P12_PASSPHRASE, type TestPki } from '../helpers/pki.js';
+import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, P12_PASSPHRASE, type GpgsmHome, type TestPki } from '../helpers/pki.js';
+import { verifyWithBoth } from './helpers.js';
 
 let pki: TestPki;
+let gpg: GpgsmHome;
 beforeAll(() => {
   pki = makeTestPki();
+  gpg = makeGpgsmHome(pki);
 }, 60_000);
-afterAll(() => pki?.cleanup());
+afterAll(() => {
+  gpg?.cleanup();
+  pki?.cleanup();
+});
+const verified = (msg: Buffer) => verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, msg);
+const OK = { openssl: null, gpgsm: null };
 
 const MESSAGE = 'From: Alice <alice@example.test>\nTo: bob@customer.test\nSubject: Grüße\n\nHallo Bob, schöne Grüße.\n';
 
@@ -25,14 +33,14 @@ async function run(opts: Parameters<typeof runSign>[0], env: NodeJS.ProcessEnv =
 describe('smime-census sign', () => {
   it('signs stdin with --cert/--key/--chain; openssl verifies the output', async () => {
     const out = await run({ cert: pki.rsa.certFile, key: pki.rsa.keyFile, chain: [pki.interCertFile] });
-    expect(opensslVerifyMessage(pki, out).ok).toBe(true);
+    expect(verified(out)).toEqual(OK);
   });
 
   it('takes the PKCS#12 passphrase from CENSUS_SIGN_PASSPHRASE or --passphrase-file (trailing newline ignored)', async () => {
-    expect(opensslVerifyMessage(pki, await run({ p12: pki.rsaP12File }, { CENSUS_SIGN_PASSPHRASE: P12_PASSPHRASE })).ok).toBe(true);
+    expect(verified(await run({ p12: pki.rsaP12File }, { CENSUS_SIGN_PASSPHRASE: P12_PASSPHRASE }))).toEqual(OK);
     const file = join(pki.dir, 'pass.txt');
     writeFileSync(file, P12_PASSPHRASE + '\n');
-    expect(opensslVerifyMessage(pki, await run({ p12: pki.rsaP12File, passphraseFile: file })).ok).toBe(true);
+    expect(verified(await run({ p12: pki.rsaP12File, passphraseFile: file }))).toEqual(OK);
   });
 
   it('usage and certificate errors carry their codes', async () => {
@@ -47,7 +55,7 @@ describe('smime-census sign', () => {
   it.runIf(existsSync(cli))('as a real process (built CLI): stdout verifies, exit 7 on E_CERT, passphrase not needed in argv', () => {
     const ok = spawnSync(process.execPath, [cli, 'sign', '--p12', pki.rsaP12File], { input: MESSAGE, env: { ...process.env, CENSUS_SIGN_PASSPHRASE: P12_PASSPHRASE } });
     expect(ok.status, ok.stderr.toString()).toBe(0);
-    expect(opensslVerifyMessage(pki, ok.stdout).ok).toBe(true);
+    expect(verified(ok.stdout)).toEqual(OK);
     const bad = spawnSync(process.execPath, [cli, 'sign', '--cert', pki.otherAddress.certFile, '--key', pki.otherAddress.keyFile], { input: MESSAGE });
     expect(bad.status).toBe(7);
     expect(bad.stderr.toString()).toContain('[E_CERT]');

@@ -12,20 +12,26 @@ import {
   type HarvestResult,
   type Signer,
 } from '../../src/sign/index.js';
-import { makeTestPki, type TestLeaf, type TestPki } from '../helpers/pki.js';
-import { compose, splitSigned } from './helpers.js';
+import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, type GpgsmHome, type TestLeaf, type TestPki } from '../helpers/pki.js';
+import { compose, splitSigned, verifyWithBoth } from './helpers.js';
 
 let pki: TestPki;
 let ours: Signer;
 let trusted: string[];
+let gpg: GpgsmHome;
 
 beforeAll(async () => {
   pki = makeTestPki();
   ours = await loadSigner({ certFile: pki.rsa.certFile, keyFile: pki.rsa.keyFile, chainFiles: [pki.interCertFile] });
   trusted = await loadTrustedCaPems([pki.rootCertFile]);
+  gpg = makeGpgsmHome(pki);
 }, 60_000);
 
-afterAll(() => pki?.cleanup());
+afterAll(() => {
+  gpg?.cleanup();
+  pki?.cleanup();
+});
+const verified = (msg: Buffer) => verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, msg);
 
 let seq = 0;
 /** A message signed by the openssl CLI (its own S/MIME writer), From/To set by openssl. */
@@ -110,6 +116,7 @@ describe('harvesting from messages signed by this project', () => {
     const ec = await loadSigner({ certFile: pki.ec.certFile, keyFile: pki.ec.keyFile, chainFiles: [pki.interCertFile] });
     for (const [s, from] of [[ours, pki.rsa.email], [ec, pki.ec.email]] as const) {
       const msg = s.sign(await compose({ from, to: 'c@example.test', subject: 'x', text: 'Grüße', attachments: [{ filename: 'a.txt', content: 'a' }] }));
+      expect(verified(msg)).toEqual({ openssl: null, gpgsm: null });
       const r = await harvestFromMessage(msg, { trustedCaPems: trusted });
       expect(r.ok, JSON.stringify(r.warnings)).toBe(true);
       expect(r.certificate?.fingerprint).toBe(s.certificate.fingerprint);
@@ -119,6 +126,7 @@ describe('harvesting from messages signed by this project', () => {
 
   it('from the two parts as an IMAP client fetches them (BODY[1.MIME]+BODY[1], BODY[2] base64 text)', async () => {
     const msg = ours.sign(await compose({ from: pki.rsa.email, to: 'c@example.test', subject: 'x', text: 'parts' }));
+    expect(verified(msg)).toEqual({ openssl: null, gpgsm: null });
     const { signedPart, boundary } = splitSigned(msg);
     const text = msg.toString('latin1');
     const sigPart = text.slice(text.indexOf(`--${boundary}\r\nContent-Type: application/pkcs7-signature`));

@@ -36,3 +36,22 @@ export function isSevenBitSafe(buf: Buffer): boolean {
     .split('\r\n')
     .every((l) => l.length <= 998);
 }
+
+/** Minimal shapes of the pki helpers (kept structural so this file needs no import cycle). */
+interface Verifiers {
+  opensslOk(msg: Buffer): { ok: boolean; output: string };
+  gpgsmOk(signature: Buffer, signedPart: Buffer): { ok: boolean; output: string };
+}
+
+/**
+ * Verifies a signed message with openssl (whole message, its own MIME parsing) and gpgsm
+ * (detached parts). gpgsm does not canonicalise line ends, so a message whose line ends were
+ * rewritten to LF is given the CRLF form of the signed part, as RFC 8551 defines it.
+ */
+export function verifyWithBoth(v: Verifiers, msg: Buffer): { openssl: string | null; gpgsm: string | null } {
+  const o = v.opensslOk(msg);
+  const crlf = Buffer.from(msg.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  const { signedPart, signature } = splitSigned(crlf);
+  const g = v.gpgsmOk(signature, signedPart);
+  return { openssl: o.ok ? null : o.output, gpgsm: g.ok ? null : g.output };
+}
