@@ -20,7 +20,8 @@ import { Poller, appSink } from '../../src/app/poll.js';
 import { startServer, loadTokens, tokensFrom } from '../../src/http/index.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const FIXTURES = [join(ROOT, 'test/fixtures/dashboard/messages'), join(ROOT, 'scripts/demo/sample.mbox')];
+const FIXTURES = [join(ROOT, 'test/fixtures/dashboard/messages'), join(ROOT, 'scripts/demo/sample.mbox'), join(ROOT, 'test/fixtures/dashboard/hostile')];
+const HOSTILE_MAILER = '<img src="http://198.51.100.7/x.png" onerror="document.title=1">Evil<script>document.title=2</script>';
 const CLI = join(ROOT, 'dist/cli/main.js');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
@@ -230,6 +231,34 @@ describe('dashboard', () => {
     expect(await page.getAttribute('tr[data-poller="support-mailbox/INBOX"]', 'data-state')).toMatch(/^(backoff|failed)$/);
     expectSameOrigin(open, requests);
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows hostile header values as text, never as markup', async () => {
+    const { page, context, requests, problems } = await openPage(open);
+    await loaded(page);
+    const cell = page.locator('#unknown-table td.value', { hasText: 'Evil' });
+    expect(await cell.textContent()).toBe(HOSTILE_MAILER);
+    expect(await page.locator('#unknown-table img, #unknown-table script').count()).toBe(0);
+    expect(await page.title()).toBe('S/MIME census');
+    expect(requests.some((u) => u.includes('198.51.100.7'))).toBe(false);
+    expectSameOrigin(open, requests);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('reaches every control with the Tab key alone', async () => {
+    const { page, context } = await openPage(open);
+    await loaded(page);
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      seen.add(await page.evaluate(() => {
+        const a = document.activeElement;
+        return a ? a.id || a.getAttribute('aria-label') || a.textContent?.trim().slice(0, 30) || a.tagName : '';
+      }));
+    }
+    for (const want of ['Skip to content', 'refresh', 'Data table', 'lookup-address', 'export-recommendation', 'export-family', 'export-since', 'Download CSV']) expect([...seen]).toContain(want);
     await context.close();
   });
 

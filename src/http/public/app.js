@@ -488,8 +488,18 @@ function renderLookup(r, certificates) {
         'ul',
         {},
         ...certificates.map((c) => {
-          const parts = [c.subject ?? c.subjectDn, c.issuer ? `issued by ${c.issuer}` : null, c.notAfter ? `valid until ${c.notAfter}` : null, c.fingerprint ?? c.sha256 ?? null].filter(Boolean);
-          return el('li', { class: 'value', text: parts.join(' · ') || JSON.stringify(c) });
+          // Rows of the certificates table (snake_case, times in ms) or a camelCase view of them.
+          const notAfter = c.notAfter ?? c.not_after;
+          const until = typeof notAfter === 'number' ? new Date(notAfter).toISOString().slice(0, 10) : notAfter;
+          const parts = [
+            c.subject,
+            c.issuer ? `issued by ${c.issuer}` : null,
+            until ? `valid until ${until}` : null,
+            c.trusted ? `trust: ${c.trusted}` : null,
+            c.continuity ? `(${c.continuity})` : null,
+            c.fingerprint ? `SHA-256 ${c.fingerprint}` : null,
+          ].filter(Boolean);
+          return el('li', { class: 'value', text: parts.join(' · ') || 'certificate' });
         }),
       ),
     );
