@@ -5,7 +5,7 @@
  * from reading the system CA bundle once; never throws on hostile input.
  */
 import type { CertInfo, KeyAlgorithm } from './cert-info.js';
-import { findHeader, firstAddress, headerValue, parseContentType, splitEntity, splitMultipart, toCrlf } from './mime.js';
+import { findHeader, firstAddress, headerValue, parseContentType, splitEntity, splitMultipart, toCrlf, type RawHeader } from './mime.js';
 import { evaluateTrust, type TrustResult } from './trust.js';
 import { FATAL_WARNINGS, verifySignedData, type HarvestWarning, type HarvestWarningCode, type SmimeCapability } from './verify-cms.js';
 import { OID } from './oids.js';
@@ -184,6 +184,17 @@ export async function harvestFromMessage(message: Uint8Array, opts: HarvestOptio
   const { headers, body } = splitEntity(buf);
   const fromHeader = findHeader(headers, 'from');
   const from = opts.from !== undefined ? normaliseFrom(opts.from) : fromHeader ? firstAddress(headerValue(fromHeader)) : null;
+  return harvestEntity(headers, body, from, opts, buf !== raw ? raw : null, 0);
+}
+
+async function harvestEntity(
+  headers: readonly RawHeader[],
+  body: Buffer,
+  from: string | null,
+  opts: HarvestOptions,
+  unnormalised: Buffer | null,
+  depth: number,
+): Promise<HarvestResult> {
   const ctHeader = findHeader(headers, 'content-type');
   if (!ctHeader) return rejected(null, [w('not-signed', 'no Content-Type')]);
   let ct;
@@ -191,6 +202,21 @@ export async function harvestFromMessage(message: Uint8Array, opts: HarvestOptio
     ct = parseContentType(headerValue(ctHeader));
   } catch {
     return rejected(null, [w('malformed', 'unparseable Content-Type')]);
+  }
+
+  // mailing lists (Mailman) keep a signature intact by wrapping the signed message in
+  // multipart/mixed with the footer as a second part: look into the first part, once
+  if (ct.type === 'multipart/mixed' && depth === 0 && ct.params.boundary) {
+    const split = splitMultipart(body, ct.params.boundary);
+    const first = split?.parts[0];
+    if (first) {
+      const inner = splitEntity(body.subarray(first.start, first.end));
+      const innerCt = findHeader(inner.headers, 'content-type');
+      const innerType = innerCt ? parseContentType(headerValue(innerCt)).type : '';
+      if (innerType === 'multipart/signed' || innerType === 'application/pkcs7-mime' || innerType === 'application/x-pkcs7-mime') {
+        return harvestEntity(inner.headers, inner.body, from, opts, null, depth + 1);
+      }
+    }
   }
 
   if (ct.type === 'multipart/signed') {
@@ -216,8 +242,8 @@ export async function harvestFromMessage(message: Uint8Array, opts: HarvestOptio
     const part = body.subarray(p1.start, p1.end);
     const candidates = contentCandidates(part);
     // when the input had bare LFs, also try the signed part exactly as it was in the input
-    if (buf !== raw) {
-      const exact = findExactPart(raw, boundary!);
+    if (unnormalised) {
+      const exact = findExactPart(unnormalised, boundary!);
       if (exact && !candidates.some((c) => c.equals(exact))) candidates.push(exact);
     }
     return finish('multipart-signed', verifySignedData(der, candidates), from, opts);

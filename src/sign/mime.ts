@@ -16,7 +16,7 @@ const LF = 0x0a;
 
 /** Converts bare LF and bare CR line ends to CRLF (the canonical form RFC 5751/8551 signs). */
 export function toCrlf(input: Uint8Array): Buffer {
-  const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   // latin1 maps bytes 1:1 to chars, so native string/regex code does the byte work
   const s = buf.toString('latin1');
   // fast path: already canonical (every CR followed by LF, every LF preceded by CR)

@@ -141,6 +141,22 @@ describe('harvesting from messages signed by this project', () => {
   });
 });
 
+describe('mailing-list wrapping', () => {
+  it('a signed message wrapped in multipart/mixed with a list footer (Mailman) is harvested from the first part', async () => {
+    const signed = ours.sign(await compose({ from: pki.rsa.email, to: 'list@example.test', subject: 'x', text: 'to the list' })).toString('latin1');
+    const headEnd = signed.indexOf('\r\n\r\n');
+    const ct = /Content-Type: multipart\/signed[\s\S]*?\r\n(?=\S|$)/.exec(signed.slice(0, headEnd + 2))![0];
+    const wrapped = Buffer.from(
+      'From: Alice <alice@example.test>\r\nTo: list@example.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="LIST"\r\n\r\n' +
+        '--LIST\r\n' + ct + '\r\n' + signed.slice(headEnd + 4) + '\r\n--LIST\r\nContent-Type: text/plain\r\n\r\n____\r\nlist footer\r\n--LIST--\r\n',
+      'latin1',
+    );
+    const r = await harvestFromMessage(wrapped, { trustedCaPems: trusted });
+    expect(r.ok, JSON.stringify(r.warnings)).toBe(true);
+    expect(r.certificate?.address).toBe('alice@example.test');
+  });
+});
+
 describe('bad signatures and wrong addresses are never the customer certificate', () => {
   it('tampered body: signature-invalid, no certificate', async () => {
     const msg = opensslSigned(pki.rsa);
