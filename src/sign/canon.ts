@@ -108,6 +108,7 @@ function setHeader(headers: RawHeader[], name: string, display: string, value: s
   return out;
 }
 
+/** A fresh MIME boundary: 144 random bits; "=_" cannot occur in QP or base64 output (callers still check the content). */
 function randomBoundary(): string {
   return '----=_smime_' + Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
 }

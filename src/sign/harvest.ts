@@ -4,7 +4,7 @@
  * address. Anything else comes back with warning codes and `certificate: null`. Pure apart
  * from reading the system CA bundle once; never throws on hostile input.
  */
-import type { CertInfo, KeyAlgorithm } from './cert-info.js';
+import type { CertInfo } from './cert-info.js';
 import { findHeader, firstAddress, headerValue, parseContentType, splitEntity, splitMultipart, toCrlf, type RawHeader } from './mime.js';
 import { evaluateTrust, type TrustResult } from './trust.js';
 import { FATAL_WARNINGS, verifySignedData, type HarvestWarning, type HarvestWarningCode, type SmimeCapability } from './verify-cms.js';
@@ -18,25 +18,13 @@ export const MAX_SIGNATURE_BYTES = 1024 * 1024;
 export const MAX_HARVEST_MESSAGE_BYTES = MAX_SIGNED_PART_BYTES + 2 * MAX_SIGNATURE_BYTES;
 
 /** A customer's certificate as stored: what key continuity and the sender side need. */
-export interface HarvestedCert {
+export interface HarvestedCert
+  extends Pick<
+    CertInfo,
+    'fingerprint' | 'subject' | 'issuer' | 'serial' | 'notBefore' | 'notAfter' | 'keyAlgorithm' | 'keySize' | 'curve' | 'spkiSha256' | 'emails' | 'pem'
+  > {
   /** The From address it was harvested for (lower-case; one of `emails`). */
   readonly address: string;
-  /** SHA-256 of the DER, lower-case hex. */
-  readonly fingerprint: string;
-  readonly subject: string;
-  readonly issuer: string;
-  /** Lower-case hex. */
-  readonly serial: string;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-  readonly keyAlgorithm: KeyAlgorithm;
-  readonly keySize: number | null;
-  readonly curve: string | null;
-  /** SHA-256 of the SubjectPublicKeyInfo: same key across renewals. */
-  readonly spkiSha256: string;
-  /** All addresses in the certificate (SAN rfc822Name + subject emailAddress), lower-case. */
-  readonly emails: readonly string[];
-  readonly pem: string;
   /** The other certificates the sender included (intermediates, maybe the root), PEM. */
   readonly chainPems: readonly string[];
 }

@@ -192,6 +192,17 @@ describe('bad signatures and wrong addresses are never the customer certificate'
     expect(r.certificate).toBeNull();
   });
 
+  it('an unknown digest algorithm: unsupported-algorithm', async () => {
+    const { signedPart, signature } = splitSigned(ours.sign(Buffer.from('From: alice@example.test\r\n\r\nhello\r\n')));
+    // SHA-256 OID -> SHA-224 OID (same length): a digest we do not accept
+    const sha256 = Buffer.from('0609608648016503040201', 'hex');
+    const sha224 = Buffer.from('0609608648016503040204', 'hex');
+    const hex = signature.toString('hex').split(sha256.toString('hex')).join(sha224.toString('hex'));
+    const r = await harvestFromParts(signedPart, Buffer.from(hex, 'hex'), { from: 'alice@example.test' });
+    expect(fatalCodes(r)).toEqual(['unsupported-algorithm']);
+    expect(r.certificate).toBeNull();
+  });
+
   it('encrypted and unsigned messages are recognised, not harvested', async () => {
     const content = join(pki.dir, 'enc.txt');
     writeFileSync(content, 'Content-Type: text/plain\r\n\r\nsecret\r\n');

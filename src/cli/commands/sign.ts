@@ -62,6 +62,7 @@ export async function runSign(opts: SignCommandOptions, io: { input: Readable; o
   });
 }
 
+/** Registers `smime-census sign`. */
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
     .command('sign')
