@@ -93,9 +93,12 @@ function authHeaders() {
 /** Fetches a same-origin API path; a 401 opens the token prompt and retries once it is answered. */
 async function api(path, { raw = false } = {}) {
   for (;;) {
+    const sent = token();
     const res = await fetch(path, { headers: { accept: raw ? '*/*' : 'application/json', ...authHeaders() }, cache: 'no-store' });
     if (res.status === 401) {
-      await askToken(token() ? 'The token was not accepted. Enter a valid token.' : null);
+      // Another request may have obtained a token meanwhile: retry with it before asking.
+      if (token() !== sent) continue;
+      await askToken(sent ? 'The token was not accepted. Enter a valid token.' : null);
       continue;
     }
     if (!res.ok) {
@@ -613,21 +616,30 @@ async function fetchPollers() {
   }
 }
 
+function renderStats(stats) {
+  lastStats = stats;
+  renderFigures(stats);
+  renderFamilyChart(stats.byFamily ?? []);
+  renderFamilyTable(stats.byFamily ?? []);
+  renderMonthChart(stats.byMonth ?? []);
+  renderMonthTable(stats.byMonth ?? []);
+}
+
 async function refresh({ withUnknown = false } = {}) {
   if (loading) return;
   loading = true;
   $('#refresh').disabled = true;
+  document.body.setAttribute('aria-busy', 'true');
   try {
-    // In parallel: the page is ready after the slowest aggregate, not after their sum.
-    const [stats, pollers, unknown] = await Promise.all([api('/v1/stats'), fetchPollers(), withUnknown ? fetchUnknown() : null]);
-    lastStats = stats;
-    renderFigures(stats);
-    renderFamilyChart(stats.byFamily ?? []);
-    renderFamilyTable(stats.byFamily ?? []);
-    renderMonthChart(stats.byMonth ?? []);
-    renderMonthTable(stats.byMonth ?? []);
-    renderPollers(pollers ?? (Array.isArray(stats.pollers) ? stats.pollers : []));
-    if (unknown) renderUnknown(unknown);
+    // In parallel, each part drawn as soon as its data arrives: on a large database the statistics
+    // take longest, and a failing poller must not wait for them to be announced.
+    const stats = api('/v1/stats').then((s) => {
+      renderStats(s);
+      return s;
+    });
+    const pollers = fetchPollers().then(async (p) => renderPollers(p ?? (await stats).pollers ?? []));
+    const unknown = withUnknown ? fetchUnknown().then(renderUnknown) : null;
+    await Promise.all([stats, pollers, unknown]);
     showError(null);
     const now = new Date();
     $('#updated').textContent = `Updated ${now.toLocaleTimeString()}`;
@@ -639,6 +651,7 @@ async function refresh({ withUnknown = false } = {}) {
   } finally {
     loading = false;
     $('#refresh').disabled = false;
+    document.body.removeAttribute('aria-busy');
   }
 }
 
