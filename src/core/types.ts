@@ -26,7 +26,7 @@ export type SmimeMessageKind = 'signed' | 'opaque-signed' | 'encrypted';
 
 /** The result of parse: everything later stages need, nothing else. */
 export interface ParsedMessage {
-  /** All fields, in order, repeats kept. */
+  /** The fields parse and classify read (PARSE_FIELDS + the fingerprint's), in order, repeats kept, decoded. */
   readonly fields: readonly HeaderField[];
   /** The single From mailbox, lower-cased. */
   readonly from: string;

@@ -42,13 +42,14 @@ export function headerBlockLength(bytes: Uint8Array, limit = MAX_HEADER_BYTES): 
  * (total bytes, field count, per-value bytes) before anything else looks at the text, so no
  * later regex ever sees unbounded input.
  */
-export function splitHeaderBlock(bytes: Uint8Array): SplitResult {
+export function splitHeaderBlock(bytes: Uint8Array, want?: (name: string) => boolean): SplitResult {
   const len = headerBlockLength(bytes);
   if (len < 0) return { ok: false, reason: 'too-large', detail: `header block exceeds ${MAX_HEADER_BYTES} bytes` };
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // UTF-8 first (RFC 6532 allows raw UTF-8 in headers); invalid sequences become U+FFFD, never an error.
   const text = buf.toString('utf8', 0, len);
   const fields: RawField[] = [];
+  let count = 0;
   let name: string | null = null;
   let value = '';
   let start = 0;
@@ -57,10 +58,13 @@ export function splitHeaderBlock(bytes: Uint8Array): SplitResult {
     if (value.length > MAX_HEADER_VALUE_BYTES) {
       return { ok: false, reason: 'value-too-long', detail: `value of ${name} exceeds ${MAX_HEADER_VALUE_BYTES} bytes` };
     }
-    if (fields.length >= MAX_HEADER_FIELDS) {
+    if (count >= MAX_HEADER_FIELDS) {
       return { ok: false, reason: 'too-many-fields', detail: `more than ${MAX_HEADER_FIELDS} header fields` };
     }
-    fields.push({ name, value: value.trim() });
+    count++;
+    // Unwanted fields are counted against the limits but never materialised: a header block is
+    // mostly Received/DKIM/ARC fields that nothing downstream reads.
+    if (want === undefined || want(name)) fields.push({ name, value: value.trim() });
     name = null;
     return null;
   };
@@ -97,7 +101,7 @@ export function splitHeaderBlock(bytes: Uint8Array): SplitResult {
   }
   const failed = flush();
   if (failed) return failed;
-  if (fields.length === 0) return { ok: false, reason: 'malformed', detail: 'no header fields' };
+  if (count === 0) return { ok: false, reason: 'malformed', detail: 'no header fields' };
   return { ok: true, fields };
 }
 

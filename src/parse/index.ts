@@ -8,11 +8,10 @@ export {
   normalizeAddress,
   normalizeMessageId,
   smimeKindOf,
+  PARSE_FIELDS,
 } from './parse-message.js';
 export type { FingerprintSelector, ParseOptions } from './parse-message.js';
 
-/** Fields parse itself needs besides the fingerprint; the IMAP fetch asks for these plus the fingerprint's. */
-export const PARSE_FIELDS: readonly string[] = ['from', 'sender', 'date', 'message-id', 'content-type', 'return-path', 'auto-submitted', 'precedence'];
 
 import type { HeaderField, SkipReason } from '../core/index.js';
 import { splitHeaderBlock } from './header-block.js';

@@ -60,6 +60,10 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
+/** Fields parse itself reads (screening, sender, date, S/MIME kind, DMARC) besides the fingerprint. */
+export const PARSE_FIELDS: readonly string[] = ['from', 'sender', 'date', 'message-id', 'content-type', 'return-path', 'auto-submitted', 'precedence', 'authentication-results'];
+const PARSE_FIELD_SET: ReadonlySet<string> = new Set(PARSE_FIELDS);
+
 const BOUNCE_LOCALPARTS = new Set(['mailer-daemon', 'postmaster', 'mail-daemon', 'mailerdaemon']);
 
 /**
@@ -67,10 +71,14 @@ const BOUNCE_LOCALPARTS = new Set(['mailer-daemon', 'postmaster', 'mail-daemon',
  * skip, never an exception.
  */
 export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseResult {
-  const split = splitHeaderBlock(bytes);
+  const sel = options.fingerprint;
+  const want = (n: string): boolean => PARSE_FIELD_SET.has(n) || sel.names.has(n) || sel.prefixes.some((p) => n.startsWith(p));
+  const split = splitHeaderBlock(bytes, want);
   if (!split.ok) return split;
   const fields: HeaderField[] = split.fields.map((f) => ({ name: f.name, value: decodeWords(f.value) }));
-  const first = (name: string): string | undefined => fields.find((f) => f.name === name)?.value;
+  const firsts = new Map<string, string>();
+  for (const f of fields) if (!firsts.has(f.name)) firsts.set(f.name, f.value);
+  const first = (name: string): string | undefined => firsts.get(name);
 
   // From: exactly one mailbox (RFC 5322 allows several, then Sender names the real one; we skip those).
   const fromFields = fields.filter((f) => f.name === 'from');
@@ -114,7 +122,6 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
   }
 
   const fingerprint: Record<string, string[]> = {};
-  const sel = options.fingerprint;
   for (const f of fields) {
     if (!sel.names.has(f.name) && !sel.prefixes.some((p) => f.name.startsWith(p))) continue;
     const v = f.value.length > MAX_FINGERPRINT_VALUE_CHARS ? f.value.slice(0, MAX_FINGERPRINT_VALUE_CHARS) : f.value;

@@ -42,7 +42,6 @@ export const observations = sqliteTable(
     uniqueIndex('observations_source_key').on(t.sourceKey),
     uniqueIndex('observations_message_address').on(t.messageId, t.address),
     index('observations_address').on(t.address, t.effectiveAt),
-    index('observations_effective').on(t.effectiveAt),
   ],
 );
 

@@ -198,6 +198,7 @@ export class Store {
       getClients: p(`SELECT family, product, version, platform, smime, count, last_seen AS lastSeen FROM address_clients WHERE address = ? ORDER BY last_seen DESC, count DESC`),
       getCheckpoint: p(`SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM checkpoints WHERE account = ? AND folder = ?`),
       getErasure: p(`SELECT erased_at AS erasedAt FROM erasures WHERE address_hash = ?`),
+      anyErasure: p(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`),
       counters: p(`SELECT name, value FROM counters`),
       observationsOf: p(`SELECT * FROM observations WHERE address = ? ORDER BY effective_at, id`),
       certificatesOf: p(`SELECT * FROM certificates WHERE address = ? ORDER BY last_seen DESC, id DESC`),
@@ -283,6 +284,11 @@ export class Store {
     const out: Record<string, number> = {};
     for (const r of this.stmt('counters').all() as Array<{ name: string; value: number }>) out[r.name] = r.value;
     return out;
+  }
+
+  /** True when any address was ever erased. */
+  hasErasures(): boolean {
+    return (this.stmt('anyErasure').get() as { e: number }).e === 1;
   }
 
   /** Erasure time for a keyed address hash, or null. */

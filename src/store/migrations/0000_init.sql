@@ -105,5 +105,4 @@ CREATE TABLE `observations` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `observations_source_key` ON `observations` (`source_key`);--> statement-breakpoint
 CREATE UNIQUE INDEX `observations_message_address` ON `observations` (`message_id`,`address`);--> statement-breakpoint
-CREATE INDEX `observations_address` ON `observations` (`address`,`effective_at`);--> statement-breakpoint
-CREATE INDEX `observations_effective` ON `observations` (`effective_at`);
+CREATE INDEX `observations_address` ON `observations` (`address`,`effective_at`);
