@@ -114,11 +114,21 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
     const p = child;
     child = null;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    // The master's children (imap sessions, auth, log…) outlive it for a while; a server that
+    // "went away" must drop its connections at once, so they are killed too.
+    const children = p.pid ? childrenOf(p.pid) : [];
     const gone = new Promise<void>((resolve) => p.once('exit', () => resolve()));
     p.kill('SIGTERM');
     const timer = setTimeout(() => p.kill('SIGKILL'), 5_000);
     await gone;
     clearTimeout(timer);
+    for (const pid of children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 
   function folderDir(folder: string): string {
@@ -389,6 +399,23 @@ async function waitForGreeting(host: string, port: number, timeoutMs: number): P
     if (Date.now() > deadline) throw new Error(`dovecot did not listen on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Direct children of a process (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // comm may contain spaces; the fields after its closing parenthesis are fixed
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
 }
 
 function tail(file: string): string {

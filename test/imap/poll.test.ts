@@ -1,0 +1,332 @@
+/**
+ * The IMAP poller against a real Dovecot (started here on free loopback ports, implicit TLS
+ * with a self-signed certificate that the client verifies).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
+import { loadTemplates, makeMessages, type Template } from './messages.js';
+import {
+  canonicalDump,
+  checkpoints,
+  ensureBuilt,
+  runCli,
+  tempDir,
+  testAccount,
+  testApp,
+  testPoll,
+  waitFor,
+  writeCliConfig,
+} from './helpers.js';
+import { Poller, appSink, type PollerState } from '../../src/app/poll.js';
+import { silentLogger } from '../../src/app/logger.js';
+import { addCounts, emptyCounts } from '../../src/app/ingest.js';
+import type { SourceItem } from '../../src/core/index.js';
+import { EXIT_CODES } from '../../src/cli/exit-codes.js';
+
+const ENV = (s: DovecotServer) => ({ CENSUS_TEST_IMAP_PASSWORD: s.password });
+
+let s: DovecotServer;
+let templates: Template[];
+const dirs: string[] = [];
+const dir = (): string => {
+  const d = tempDir();
+  dirs.push(d);
+  return d;
+};
+
+beforeAll(async () => {
+  ensureBuilt();
+  s = await startDovecot();
+  templates = loadTemplates();
+});
+afterAll(async () => {
+  await s?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Ingests the same bytes without IMAP: what the store must hold after polling them. */
+function referenceDump(messages: Buffer[], seed: string): ReturnType<typeof canonicalDump> {
+  const d = dir();
+  const app = testApp(d, 'reference.db');
+  try {
+    for (let i = 0; i < messages.length; i += 500) {
+      const items: SourceItem[] = messages.slice(i, i + 500).map((b, k) => ({ sourceKey: `ref:${seed}/${i + k}`, headerBytes: b, receivedAt: null }));
+      app.pipeline.ingestBatch(items);
+    }
+  } finally {
+    app.close();
+  }
+  return canonicalDump(join(d, 'reference.db'));
+}
+
+describe('IMAP poller against Dovecot', () => {
+  it('backfills 5,000 messages in two folders read-only: store matches a direct ingest, \\Seen flags unchanged, a second pass adds nothing', async () => {
+    const inbox = makeMessages(templates, 0, 3000, { attachmentEvery: 10, attachmentBytes: 4_000 });
+    // The archive repeats 500 inbox messages (same Message-ID and sender): they must count once.
+    const archive = [...makeMessages(templates, 3000, 1500, { attachmentEvery: 10, attachmentBytes: 4_000 }), ...inbox.slice(0, 500)];
+    await s.deliver('INBOX', inbox.map((bytes, i) => (i % 3 === 0 ? { bytes, flags: 'S' } : bytes)));
+    await s.deliver('Archive', archive.map((bytes, i) => (i % 4 === 0 ? { bytes, flags: 'S' } : bytes)));
+    const before = { inbox: s.flags('INBOX'), archive: s.flags('Archive') };
+    expect([...before.inbox.values()].filter((f) => f.includes('S'))).toHaveLength(1000);
+
+    const d = dir();
+    const app = testApp(d);
+    const states: PollerState[] = [];
+    const poller = new Poller({
+      accounts: [testAccount(s, { folders: ['INBOX', 'Archive'] })],
+      poll: testPoll({ batchSize: 400 }),
+      sink: appSink(app),
+      logger: silentLogger(),
+      env: ENV(s),
+      once: true,
+    });
+    poller.on('state', (st) => states.push(st.state));
+    const summary = await poller.run();
+    expect(summary.failures).toEqual([]);
+    const [fi, fa] = summary.folders;
+    expect(fi).toMatchObject({ account: 'support', folder: 'INBOX', state: 'stopped', lag: 0 });
+    expect(fi!.counts.read).toBe(3000);
+    expect(fa!.counts.read).toBe(2000);
+    expect(fa!.counts.duplicates).toBeGreaterThanOrEqual(500);
+    for (const f of [fi!, fa!]) {
+      const skipped = Object.values(f.counts.skipped).reduce((a, b) => a + (b ?? 0), 0);
+      expect(f.counts.stored + f.counts.duplicates + skipped).toBe(f.counts.read);
+    }
+    expect(states).toContain('backfilling');
+    const cps = app.store.listCheckpoints();
+    expect(cps.map((c) => [c.folder, c.lastUid])).toEqual([
+      ['Archive', 2000],
+      ['INBOX', 3000],
+    ]);
+    // Lookups: the address state counts each distinct message once.
+    const st = app.store.getState('user7@customer7.example');
+    const obs = app.store.observationsOf('user7@customer7.example');
+    expect(st).not.toBeNull();
+    expect(obs.length).toBeGreaterThan(0);
+    expect(new Set(obs.map((o) => o.messageId)).size).toBe(obs.length);
+    app.close();
+
+    // Header-only fetch of the listed fields gives exactly what ingesting the whole messages gives.
+    const got = canonicalDump(join(d, 'census.db'));
+    const want = referenceDump([...inbox, ...archive], 'backfill');
+    expect(got.observations.length).toBe(want.observations.length);
+    expect(got).toEqual(want);
+
+    // EXAMINE + BODY.PEEK: no flag changed on the server.
+    expect(s.flags('INBOX')).toEqual(before.inbox);
+    expect(s.flags('Archive')).toEqual(before.archive);
+
+    // A second pass starts at the checkpoint: nothing read, nothing changed.
+    const app2 = testApp(d);
+    const again = await new Poller({
+      accounts: [testAccount(s, { folders: ['INBOX', 'Archive'] })],
+      poll: testPoll(),
+      sink: appSink(app2),
+      logger: silentLogger(),
+      env: ENV(s),
+      once: true,
+    }).run();
+    app2.close();
+    expect(again.folders.map((f) => f.counts.read)).toEqual([0, 0]);
+    expect(canonicalDump(join(d, 'census.db'))).toEqual(got);
+  });
+
+  it('stores a message delivered while the poller idles within 5 s (IDLE folder and STATUS-polled folder), and stops gracefully', async () => {
+    await s.deliver('Live', makeMessages(templates, 10_000, 20));
+    await s.deliver('LiveOther', makeMessages(templates, 10_100, 5));
+    const d = dir();
+    const app = testApp(d);
+    const poller = new Poller({
+      accounts: [testAccount(s, { name: 'live', folders: ['Live', 'LiveOther'] })],
+      poll: testPoll({ statusIntervalMs: 1_000 }),
+      sink: appSink(app),
+      logger: silentLogger(),
+      env: ENV(s),
+    });
+    poller.start();
+    const idle = () => poller.status().every((f) => f.state === 'idle');
+    expect(await waitFor(idle, 20_000)).toBe(true);
+    expect(poller.status().map((f) => f.counts.read)).toEqual([20, 5]);
+    expect(poller.status()[0]!.lastSyncAt).toBeInstanceOf(Date);
+
+    const [msg] = makeMessages(templates, 10_050, 1);
+    const t0 = Date.now();
+    await s.deliver('Live', [msg!]);
+    const stored = await waitFor(() => app.store.observationsOf(`user${10_050 % 500}@customer${(10_050 % 500) % 97}.example`).some((o) => o.sourceKey.startsWith('imap:live/Live/')), 5_000);
+    expect(stored, `IDLE delivery not stored after ${Date.now() - t0} ms`).toBe(true);
+
+    const [other] = makeMessages(templates, 10_150, 1);
+    await s.deliver('LiveOther', [other!]);
+    expect(await waitFor(() => (poller.status()[1]?.counts.read ?? 0) === 6, 5_000)).toBe(true);
+
+    await poller.stop();
+    expect(poller.status().map((f) => f.state)).toEqual(['stopped', 'stopped']);
+    expect(app.store.getCheckpoint('live', 'Live')?.lastUid).toBe(21);
+    app.close();
+  });
+
+  it('reconnects with backoff when the server goes away mid-backfill and finishes: nothing lost, nothing doubled', async () => {
+    const mail = makeMessages(templates, 20_000, 3000);
+    await s.deliver('Restart', mail);
+    const d = dir();
+    const app = testApp(d);
+    const states: PollerState[] = [];
+    const poller = new Poller({
+      accounts: [testAccount(s, { name: 'restart', folders: ['Restart'] })],
+      poll: testPoll({ batchSize: 100, onceMaxAttempts: 20 }),
+      sink: appSink(app),
+      logger: silentLogger(),
+      env: ENV(s),
+      once: true,
+    });
+    poller.on('state', (st) => states.push(st.state));
+    let bounced: Promise<void> | null = null;
+    poller.on('batch', ({ total }) => {
+      if (!bounced && total.read >= 500) {
+        bounced = (async () => {
+          await s.halt();
+          await new Promise((r) => setTimeout(r, 700));
+          await s.resume();
+        })();
+      }
+    });
+    const summary = await poller.run();
+    await bounced;
+    expect(bounced).not.toBeNull();
+    expect(summary.failures).toEqual([]);
+    expect(states).toContain('backoff');
+    expect(app.store.getCheckpoint('restart', 'Restart')?.lastUid).toBe(3000);
+    const total = addCounts(emptyCounts(), summary.folders[0]!.counts);
+    // Batches are committed with their checkpoint, so nothing is read twice across the outage.
+    expect(total.read).toBe(3000);
+    expect(total.duplicates).toBe(0);
+    app.close();
+    expect(canonicalDump(join(d, 'census.db'))).toEqual(referenceDump(mail, 'restart'));
+  });
+
+  it('survives SIGKILL of `poll` at several points: the final state equals an uninterrupted run', async () => {
+    await s.deliver('Kill', makeMessages(templates, 30_000, 3000, { attachmentEvery: 7, attachmentBytes: 2_000 }));
+    const account = { name: 'kill', folders: ['Kill'] };
+    const ref = dir();
+    const refRun = await runCli(['--config', writeCliConfig(ref, s, [account], { batchSize: 200 }), 'poll', '--once']);
+    expect(refRun.code, refRun.stderr).toBe(0);
+
+    const d = dir();
+    const cfg = writeCliConfig(d, s, [account], { batchSize: 200 });
+    const db = join(d, 'census.db');
+    const kills: number[] = [];
+    for (const target of [1, 900, 2100]) {
+      const r = await runCli(['--config', cfg, 'poll', '--once'], {
+        onSpawn: (_pid, kill) => {
+          void waitFor(() => (checkpoints(db)[0]?.last_uid ?? -1) >= target, 60_000, 5).then(() => kill('SIGKILL'));
+        },
+      });
+      if (r.signal === 'SIGKILL') kills.push(checkpoints(db)[0]?.last_uid ?? -1);
+    }
+    // At least the kills before the end landed mid-backfill.
+    expect(kills.filter((u) => u < 3000).length).toBeGreaterThanOrEqual(2);
+    const last = await runCli(['--config', cfg, 'poll', '--once', '--json']);
+    expect(last.code, last.stderr).toBe(0);
+    expect(checkpoints(db)[0]?.last_uid).toBe(3000);
+    expect(canonicalDump(db, { sourceKeys: true })).toEqual(canonicalDump(join(ref, 'census.db'), { sourceKeys: true }));
+  });
+
+  it('resyncs a folder whose UIDVALIDITY changed (deleted and recreated with the same mail) without double counting', async () => {
+    const mail = makeMessages(templates, 40_000, 300);
+    await s.deliver('Recreated', mail);
+    const d = dir();
+    const run = async () => {
+      const app = testApp(d);
+      try {
+        const summary = await new Poller({
+          accounts: [testAccount(s, { name: 'uv', folders: ['Recreated'] })],
+          poll: testPoll(),
+          sink: appSink(app),
+          logger: silentLogger(),
+          env: ENV(s),
+          once: true,
+        }).run();
+        return { summary, cp: app.store.getCheckpoint('uv', 'Recreated') };
+      } finally {
+        app.close();
+      }
+    };
+    const first = await run();
+    const dump1 = canonicalDump(join(d, 'census.db'));
+    s.removeFolder('Recreated');
+    await s.deliver('Recreated', mail);
+    const second = await run();
+    expect(second.cp!.uidValidity).not.toBe(first.cp!.uidValidity);
+    expect(second.summary.folders[0]!.counts).toMatchObject({ read: 300, stored: 0, duplicates: first.summary.folders[0]!.counts.stored });
+    expect(second.cp!.lastUid).toBe(300);
+    // Same observations and address state; only the source keys moved to the new UIDVALIDITY.
+    expect(canonicalDump(join(d, 'census.db'))).toEqual(dump1);
+  });
+
+  it('reports a wrong password, an unknown folder, an untrusted certificate and a dead server with their codes; other accounts still finish', async () => {
+    await s.deliver('Errors', makeMessages(templates, 50_000, 10));
+    const d = dir();
+    const cfg = writeCliConfig(d, s, [{ name: 'good', folders: ['Errors', 'NoSuchFolder'] }]);
+    const r1 = await runCli(['--config', cfg, 'poll', '--once']);
+    expect(r1.code).toBe(EXIT_CODES.E_IMAP_FOLDER);
+    expect(r1.stderr).toMatch(/account good .*folder "NoSuchFolder".*\[E_IMAP_FOLDER\]/);
+    expect(r1.stdout).toMatch(/good\/Errors\t10\t/);
+
+    const bad = join(d, 'wrong-password');
+    writeFileSync(bad, 'not-the-password\n');
+    const cfg2 = writeCliConfig(
+      d,
+      s,
+      [
+        { name: 'bad', passwordFile: bad, folders: ['INBOX'] },
+        { name: 'fine', folders: ['Errors'] },
+      ],
+      {},
+      'two-accounts.json',
+    );
+    const r2 = await runCli(['--config', cfg2, '--log-level', 'trace', 'poll', '--once']);
+    expect(r2.code).toBe(EXIT_CODES.E_IMAP_AUTH);
+    expect(r2.stderr).toMatch(/account bad .*login failed.*\[E_IMAP_AUTH\]/);
+    expect(r2.stdout).toMatch(/fine\/Errors\t10\t/);
+    // Secrets never reach the logs, even at trace level.
+    expect(r2.stderr).not.toContain(s.password);
+    expect(r2.stderr).not.toContain('not-the-password');
+
+    const cfg3 = writeCliConfig(d, s, [{ name: 'tls', caFile: undefined, folders: ['INBOX'] }], {}, 'tls.json');
+    const r3 = await runCli(['--config', cfg3, 'poll', '--once']);
+    expect(r3.code).toBe(EXIT_CODES.E_IMAP_TLS);
+    expect(r3.stderr).toMatch(/account tls .*TLS failed.*\[E_IMAP_TLS\]/);
+
+    const cfg4 = writeCliConfig(d, s, [{ name: 'gone', port: 1, folders: ['INBOX'] }], { onceMaxAttempts: 2 }, 'gone.json');
+    const r4 = await runCli(['--config', cfg4, 'poll', '--once']);
+    expect(r4.code).toBe(EXIT_CODES.E_IMAP_CONNECT);
+    expect(r4.stderr).toMatch(/account gone .*connection failed.*\[E_IMAP_CONNECT\]/);
+
+    // config check: effective config without secrets, then a real login per account.
+    const r5 = await runCli(['--config', cfg2, 'config', 'check']);
+    expect(r5.code, r5.stdout + r5.stderr).toBe(EXIT_CODES.E_IMAP_AUTH);
+    expect(r5.stdout).toContain('"passwordFile"');
+    expect(r5.stdout).not.toContain(s.password);
+    expect(r5.stdout).toMatch(/ok {4}fine folder "Errors": 10 messages/);
+    expect(r5.stdout).toMatch(/FAIL {2}account bad/);
+  });
+
+  it('takes a single account from CENSUS_IMAP_* environment variables', async () => {
+    const d = dir();
+    const pw = join(d, 'pw');
+    writeFileSync(pw, s.password);
+    const r = await runCli(['--db', join(d, 'env.db'), 'poll', '--once', '--json'], {
+      env: {
+        CENSUS_IMAP_URL: `imaps://${s.user}@${s.host}:${s.port}`,
+        CENSUS_IMAP_FOLDERS: 'Errors',
+        CENSUS_IMAP_PASSWORD_FILE: pw,
+        CENSUS_IMAP_CA_FILE: s.caFile,
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { folders: Array<{ account: string; folder: string; counts: { read: number } }> };
+    expect(out.folders).toEqual([expect.objectContaining({ account: `${s.user}@${s.host}`, folder: 'Errors', counts: expect.objectContaining({ read: 10 }) })]);
+  });
+});
