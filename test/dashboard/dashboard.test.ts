@@ -276,6 +276,7 @@ describe('dashboard', () => {
     expect(await result.locator('[data-recommendation]').textContent()).toBe(expected.recommendation);
     expect(await result.locator('[data-reason]').textContent()).toBe(expected.reason);
     expect(await result.locator('tbody tr').count()).toBe(expected.clients.length);
+    await page.locator('#h-lookup').locator('..').screenshot({ path: join(ARTIFACTS, 'dashboard-lookup.png') });
 
     await page.fill('#lookup-address', 'not@@valid');
     // type=email would block the submit in the browser; the server's 400 is what we test here.

@@ -52,6 +52,13 @@ function svg(tag, attrs = {}, text) {
 const num = (n) => fmt.format(n);
 const pct = (part, whole) => (whole > 0 ? pctFmt.format(part / whole) : '–');
 
+/** An ISO time as `YYYY-MM-DD HH:MM UTC` (the API's times are UTC). */
+function when(iso) {
+  if (!iso) return 'never';
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : String(iso);
+}
+
 function relTime(iso) {
   if (!iso) return 'never';
   const t = Date.parse(iso);
@@ -449,7 +456,7 @@ function renderLookup(r, certificates) {
       el('dt', { text: 'Reason' }),
       el('dd', { 'data-reason': '', text: r.reason }),
       el('dt', { text: 'Last seen' }),
-      el('dd', { text: r.lastSeen ?? 'never' }),
+      el('dd', { text: when(r.lastSeen) }),
       r.keyChanged ? [el('dt', { text: 'Note' }), el('dd', { text: 'The signing key or certificate of this address changed.' })] : null,
     ),
   );
@@ -476,7 +483,7 @@ function renderLookup(r, certificates) {
                 el('td', { 'data-label': 'Platform', text: c.platform ?? '' }),
                 el('td', { 'data-label': 'S/MIME', text: c.smime }),
                 el('td', { 'data-label': 'Messages', class: 'num', text: num(c.count) }),
-                el('td', { 'data-label': 'Last seen', text: c.lastSeen }),
+                el('td', { 'data-label': 'Last seen', text: when(c.lastSeen) }),
               ),
             ),
           ),
