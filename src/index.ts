@@ -14,3 +14,6 @@ export { loadConfig } from './config/index.js';
 export type { Config } from './config/index.js';
 export { buildServer, startServer, loadTokens, tokensFrom } from './http/index.js';
 export type { HttpServerOptions, StartOptions, TokenSet } from './http/index.js';
+// Signing outbound mail (nodemailer plugin): consumes openCensus() or createCensusClient().
+export { createSmimePlugin, decideSigning, loadSigner, signerStatus } from './sign/index.js';
+export type { SmimePluginOptions, SmimePlugin, SignPolicy, Signer, LoadSignerOptions } from './sign/index.js';

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { exportCsv, importPaths, lookupOne, openApp, silentLogger, type AppContext } from '../../src/app/index.js';
+import { exportCsv, importPaths, lookupOne, openApp, silentLogger, type AppContext, type Logger } from '../../src/app/index.js';
 import { Poller, appSink } from '../../src/app/poll.js';
 import { POLL_DEFAULTS, imapAccountSchema } from '../../src/config/index.js';
 import { buildServer, redactUrl, tokensFrom } from '../../src/http/index.js';
@@ -284,7 +284,7 @@ describe('healthz when the database is gone', () => {
 });
 
 describe('logs', () => {
-  function capture(level: string): { logger: ReturnType<typeof pino>; text: () => string } {
+  function capture(level: string): { logger: Logger; text: () => string } {
     let buf = '';
     const sink = new Writable({
       write(chunk, _enc, cb) {
@@ -292,7 +292,7 @@ describe('logs', () => {
         cb();
       },
     });
-    return { logger: pino({ level }, sink), text: () => buf };
+    return { logger: pino({ level }, sink) as unknown as Logger, text: () => buf };
   }
 
   test('at info, request logs carry the route, not the address; at debug the address appears', async () => {

@@ -167,3 +167,25 @@ describe('createCensusClient against the real server', () => {
     expect(() => createCensusClient({ url, batchSize: 0 })).toThrow(expect.objectContaining({ code: 'E_CONFIG' }));
   });
 });
+
+describe('the nodemailer plugin consumes both recommenders', () => {
+  test('decideSigning gives the same decision in-process and over HTTP', async () => {
+    const { decideSigning } = await import('../../src/index.js');
+    const t = tempDir();
+    const app = await seededApp(t.dir);
+    const { server, url } = await startServer({ app, tokens: tokensFrom({ read: READ }), host: '127.0.0.1', port: 0, publicDir: null });
+    const census = openCensus({ db: app.store.path });
+    try {
+      for (const rec of [census, createCensusClient({ url, token: READ })]) {
+        expect(await decideSigning([PEOPLE.signer, PEOPLE.outlook.toUpperCase()], 'all', rec)).toEqual({ sign: true, reason: 'every recipient: sign' });
+        expect((await decideSigning([PEOPLE.signer, PEOPLE.noSign], 'all', rec)).sign).toBe(false);
+        expect((await decideSigning([PEOPLE.noSign, PEOPLE.outlook], 'any', rec)).sign).toBe(true);
+      }
+    } finally {
+      census.close();
+      await server.close();
+      app.close();
+      t.cleanup();
+    }
+  });
+});
