@@ -13,10 +13,24 @@ export function derLength(n: number): Buffer {
   return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
 
-/** One TLV with a single-byte tag. */
+/** One TLV with a single-byte tag (one allocation: this runs several times per signed message). */
 export function tlv(tag: number, ...content: Buffer[]): Buffer {
-  const body = content.length === 1 ? content[0]! : Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
+  let len = 0;
+  for (const c of content) len += c.length;
+  const lenBytes = len < 0x80 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : len < 0x1000000 ? 4 : 5;
+  const out = Buffer.allocUnsafe(1 + lenBytes + len);
+  out[0] = tag;
+  if (lenBytes === 1) out[1] = len;
+  else {
+    out[1] = 0x80 | (lenBytes - 1);
+    for (let i = lenBytes - 1, v = len; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff;
+  }
+  let p = 1 + lenBytes;
+  for (const c of content) {
+    c.copy(out, p);
+    p += c.length;
+  }
+  return out;
 }
 
 export const TAG = {
