@@ -16,17 +16,17 @@ export async function importPaths(ctx: AppContext, paths: readonly string[], onP
   const total = emptyCounts();
   for (const path of paths) {
     let batch: SourceItem[] = [];
-    const flush = (): void => {
+    const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      addCounts(total, ctx.pipeline.ingestBatch(batch));
+      addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
       batch = [];
       onProgress?.({ path, counts: total });
     };
     for await (const item of readFileSource(path)) {
       batch.push(item);
-      if (batch.length >= IMPORT_BATCH) flush();
+      if (batch.length >= IMPORT_BATCH) await flush();
     }
-    flush();
+    await flush();
     ctx.logger.info({ component: 'import', read: total.read, stored: total.stored, duplicates: total.duplicates, skipped: total.skipped }, 'import finished');
   }
   return total;
@@ -39,10 +39,10 @@ export async function ingestAll(ctx: AppContext, items: AsyncIterable<SourceItem
   for await (const item of items) {
     batch.push(item);
     if (batch.length >= batchSize) {
-      addCounts(total, ctx.pipeline.ingestBatch(batch));
+      addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
       batch = [];
     }
   }
-  if (batch.length) addCounts(total, ctx.pipeline.ingestBatch(batch));
+  if (batch.length) addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
   return total;
 }

@@ -5,6 +5,8 @@ import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } fr
 import { applyObservation, evidenceClass, recommend, type AddressState, type ObservationFacts } from '../policy/index.js';
 import type { Checkpoint, ObservationRow } from '../store/index.js';
 import type { AppContext } from './context.js';
+import { harvestItems, storeHarvest, trustedCas, type Harvests } from './harvest.js';
+import type { HarvestResult } from '../sign/index.js';
 
 export interface IngestCounts {
   read: number;
@@ -33,7 +35,9 @@ export interface Pipeline {
    * when given: a crash leaves either all of the batch and its checkpoint, or none of it.
    * Idempotent on source key and on Message-ID + address.
    */
-  ingestBatch(items: readonly SourceItem[], checkpoint?: Checkpoint): IngestCounts;
+  ingestBatch(items: readonly SourceItem[], checkpoint?: Checkpoint, harvests?: Harvests): IngestCounts;
+  /** ingestBatch after verifying the signatures of S/MIME items and harvesting their certificates. */
+  ingestBatchAsync(items: readonly SourceItem[], checkpoint?: Checkpoint): Promise<IngestCounts>;
 }
 
 /** Builds the selector parse uses to keep the fingerprint fields classify looks at. */
@@ -87,15 +91,20 @@ export function createPipeline(ctx: AppContext): Pipeline {
   const parseOptions = { fingerprint: fingerprintSelector(), ownDomains: config.ownDomains };
   const policy = config.policy;
 
-  return {
-    ingestBatch(items, checkpoint) {
+  let cas: Promise<string[]> | undefined;
+  const pipeline: Pipeline = {
+    async ingestBatchAsync(items, checkpoint) {
+      const harvests = items.some((i) => i.smimeBytes) ? await harvestItems(ctx, items, await (cas ??= trustedCas(ctx))) : undefined;
+      return pipeline.ingestBatch(items, checkpoint, harvests);
+    },
+    ingestBatch(items, checkpoint, harvests) {
       const counts = emptyCounts();
       const now = Date.now();
       const skip = (r: SkipReason): void => {
         counts.skipped[r] = (counts.skipped[r] ?? 0) + 1;
       };
       // Pure work (parse + classify) happens outside the write transaction to keep it short.
-      const prepared: Array<{ row: ObservationRow; facts: ObservationFacts }> = [];
+      const prepared: Array<{ row: ObservationRow; facts: ObservationFacts; harvest: HarvestResult | undefined }> = [];
       // One cheap query per batch spares an HMAC and a lookup per message in the common case.
       const anyErasure = store.hasErasures();
       for (const item of items) {
@@ -114,6 +123,8 @@ export function createPipeline(ctx: AppContext): Pipeline {
           continue;
         }
         const verdict = classify(rules, m.fingerprint, { smimeMessage: m.smime });
+        const harvest = harvests?.get(item.sourceKey);
+        if (harvest) for (const w of harvest.warnings) verdict.warnings.push(`smime-cert:${w.code}`);
         const authenticated = dmarcResult(m.fields, config.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
         if (authenticated === false) verdict.warnings.push('unauthenticated:dmarc-fail');
         const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
@@ -131,29 +142,41 @@ export function createPipeline(ctx: AppContext): Pipeline {
             createdAt: now,
           },
           facts: factsOf(verdict, at, authenticated),
+          harvest,
         });
       }
       store.transaction(() => {
         // States are read once and written once per address and batch (a customer's messages
         // often arrive together, and a backfill sees each address many times).
         const states = new Map<string, AddressState>();
-        for (const { row, facts } of prepared) {
+        const certCounts: Record<string, number> = {};
+        for (const { row, facts, harvest } of prepared) {
           if (!store.insertObservation(row)) {
             counts.duplicates++;
             continue;
           }
           counts.stored++;
           const prev = states.get(row.address) ?? store.getState(row.address);
-          states.set(row.address, applyObservation(prev, row.address, facts));
+          const state = applyObservation(prev, row.address, facts);
+          states.set(row.address, state);
+          if (harvest) {
+            const continuity = storeHarvest(store, row.address, harvest, row.effectiveAt);
+            const key = continuity ? `certificates:${continuity}` : 'certificates:rejected';
+            certCounts[key] = (certCounts[key] ?? 0) + 1;
+            // Key continuity: trust on first use, alert on change (shown by lookup, API, metrics).
+            if (continuity === 'key-changed') state.keyChanged = true;
+          }
           store.bumpClient(row.address, { family: row.family, product: row.product, version: row.version, platform: row.platform, smime: facts.smime }, row.effectiveAt);
         }
         for (const state of states.values()) store.putState({ ...state, ...recommend(state, now, policy) });
         const c: Record<string, number> = { read: counts.read, stored: counts.stored, duplicates: counts.duplicates };
         for (const [k, v] of Object.entries(counts.skipped)) c[`skipped:${k}`] = v ?? 0;
+        Object.assign(c, certCounts);
         store.addCounters(c);
         if (checkpoint) store.setCheckpoint(checkpoint, now);
       });
       return counts;
     },
   };
+  return pipeline;
 }

@@ -12,3 +12,8 @@ export const MAX_HEADER_VALUE_BYTES = 16 * 1024;
 export const MAX_HEADER_FIELDS = 1000;
 /** A fingerprint value longer than this is cut before it is stored or matched. */
 export const MAX_FINGERPRINT_VALUE_CHARS = 1024;
+/**
+ * Largest S/MIME message a source hands over whole for certificate harvesting (a signed part
+ * with attachments plus the signature); larger ones are classified from headers only.
+ */
+export const MAX_SMIME_MESSAGE_BYTES = 27 * 1024 * 1024;

@@ -13,6 +13,13 @@ export interface SourceItem {
   readonly headerBytes: Uint8Array;
   /** When the mailbox received it (IMAP INTERNALDATE, mbox From_ line, file mtime), if known. */
   readonly receivedAt: Date | null;
+  /**
+   * For S/MIME-signed messages only, when the source can provide it: the whole message, or the
+   * signed part and the signature part (IMAP fetches just those), for certificate harvesting.
+   */
+  readonly smimeBytes?:
+    | { readonly kind: 'message'; readonly message: Uint8Array }
+    | { readonly kind: 'parts'; readonly signedPart: Uint8Array; readonly signature: Uint8Array };
 }
 
 /** One header field as it appeared, unfolded and RFC 2047-decoded. */

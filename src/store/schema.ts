@@ -81,7 +81,8 @@ export const addresses = sqliteTable(
     /** Key continuity: a different key was seen for this address (see sign/ harvesting). */
     keyChanged: integer('key_changed').notNull().default(0),
   },
-  (t) => [index('addresses_recommendation').on(t.recommendation), index('addresses_family').on(t.family), index('addresses_decided_until').on(t.decidedUntil)],
+  // addresses_family covers the dashboard's per-family aggregate (no table lookups at 1M rows).
+  (t) => [index('addresses_recommendation').on(t.recommendation), index('addresses_family').on(t.family, t.recommendation, t.smime), index('addresses_decided_until').on(t.decidedUntil)],
 );
 
 /** Per-address, per-client counts (the `clients` list of a lookup). */

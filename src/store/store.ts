@@ -35,6 +35,26 @@ export interface StoredObservation extends ObservationRow {
   id: number;
 }
 
+/** A row of the certificates table (snake_case as stored). */
+export interface CertificateRow {
+  id: number;
+  address: string;
+  fingerprint: string;
+  spki_sha256: string;
+  subject: string;
+  issuer: string;
+  serial: string;
+  not_before: number;
+  not_after: number;
+  key_algorithm: string;
+  capabilities: string;
+  trusted: string;
+  continuity: string;
+  pem: string;
+  first_seen: number;
+  last_seen: number;
+}
+
 export interface ClientRow {
   family: string | null;
   product: string | null;
@@ -357,6 +377,29 @@ export class Store {
   /** Addresses whose cached decision expired by time; the caller recomputes them (policy lives in TS, not SQL). */
   staleStates(now: number, limit = 10_000): AddressState[] {
     return (this.sqlite.prepare(`SELECT * FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= ? LIMIT ?`).all(now, limit) as AddressRow[]).map(toState);
+  }
+
+  /** The certificate most recently seen for an address (the "current" one for key continuity). */
+  currentCertificate(address: string): CertificateRow | null {
+    return (this.sqlite.prepare(`SELECT * FROM certificates WHERE address = ? ORDER BY last_seen DESC, id DESC LIMIT 1`).get(address) as CertificateRow | undefined) ?? null;
+  }
+
+  /** Stores a harvested certificate (or refreshes last_seen of a known one). Returns true when new. */
+  putCertificate(c: Omit<CertificateRow, 'id'>): boolean {
+    const known = this.sqlite.prepare(`SELECT 1 FROM certificates WHERE address = ? AND fingerprint = ?`).get(c.address, c.fingerprint) !== undefined;
+    this.sqlite
+      .prepare(
+        `INSERT INTO certificates (address, fingerprint, spki_sha256, subject, issuer, serial, not_before, not_after, key_algorithm, capabilities, trusted, continuity, pem, first_seen, last_seen)
+         VALUES (@address, @fingerprint, @spki_sha256, @subject, @issuer, @serial, @not_before, @not_after, @key_algorithm, @capabilities, @trusted, @continuity, @pem, @first_seen, @last_seen)
+         ON CONFLICT (address, fingerprint) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), first_seen = min(first_seen, excluded.first_seen)`,
+      )
+      .run(c);
+    return !known;
+  }
+
+  /** Raises the key-changed flag of an address (key continuity alert). */
+  flagKeyChanged(address: string): void {
+    this.sqlite.prepare(`UPDATE addresses SET key_changed = 1 WHERE address = ?`).run(address);
   }
 
   countAddresses(): number {

@@ -14,8 +14,9 @@ import { register as rules } from './rules.js';
 import { register as evalCmd } from './eval.js';
 import { register as poll } from './poll.js';
 import { register as configCmd } from './config.js';
+import { register as certs } from './certs.js';
 
 export type RegisterCommand = (program: Command, globals: () => GlobalOptions) => void;
 
 /** Every CLI command, in help order. Add a command: write commands/<name>.ts, list it here. */
-export const COMMANDS: RegisterCommand[] = [demo, importCmd, lookup, exportCmd, stats, recompute, privacy, serve, sign, classifyCmd, rules, evalCmd, poll, configCmd];
+export const COMMANDS: RegisterCommand[] = [demo, importCmd, lookup, exportCmd, stats, recompute, privacy, certs, serve, sign, classifyCmd, rules, evalCmd, poll, configCmd];

@@ -1,11 +1,12 @@
-import { stat, readdir, open } from 'node:fs/promises';
+import { stat, readdir, open, readFile } from 'node:fs/promises';
+import { MAX_SMIME_MESSAGE_BYTES } from '../../core/index.js';
 import { resolve, join } from 'node:path';
 import { AppError } from '../../core/index.js';
 import type { SourceItem } from '../../core/index.js';
-import { readMbox } from './mbox.js';
+import { readMbox, looksSmime } from './mbox.js';
 import { readHead } from './read-head.js';
 
-export { readMbox, fromLineDate } from './mbox.js';
+export { readMbox, fromLineDate, looksSmime } from './mbox.js';
 export { readHead } from './read-head.js';
 
 export type FileSourceKind = 'mbox' | 'maildir' | 'eml-folder' | 'eml';
@@ -49,6 +50,13 @@ function maildirTime(name: string, mtimeMs: number): Date {
   return new Date(secs ? Number(secs[1]) * 1000 : mtimeMs);
 }
 
+
+/** The whole message file, for harvesting, when the header says it is S/MIME (capped). */
+async function smimeBytesOf(path: string, head: Buffer, size: number): Promise<SourceItem['smimeBytes']> {
+  if (!looksSmime(head) || size > MAX_SMIME_MESSAGE_BYTES) return undefined;
+  return { kind: 'message', message: await readFile(path) };
+}
+
 async function* readMaildir(dir: string): AsyncGenerator<SourceItem> {
   for (const sub of ['cur', 'new']) {
     const names = (await readdir(join(dir, sub))).filter((n) => !n.startsWith('.')).sort();
@@ -63,7 +71,7 @@ async function* readMaildir(dir: string): AsyncGenerator<SourceItem> {
       }
       // Flags after ":2," change when the message is read; the unique part before ':' does not.
       const unique = name.split(':')[0];
-      yield { sourceKey: `file:${resolve(dir)}#${unique}`, headerBytes: head, receivedAt: maildirTime(name, st.mtimeMs) };
+      yield { sourceKey: `file:${resolve(dir)}#${unique}`, headerBytes: head, receivedAt: maildirTime(name, st.mtimeMs), smimeBytes: await smimeBytesOf(p, head, st.size).catch(() => undefined) };
     }
   }
 }
@@ -81,7 +89,7 @@ async function* walkEml(dir: string): AsyncGenerator<string> {
 
 async function* readEml(path: string): AsyncGenerator<SourceItem> {
   const [head, st] = await Promise.all([readHead(path), stat(path)]);
-  yield { sourceKey: `file:${resolve(path)}`, headerBytes: head, receivedAt: new Date(st.mtimeMs) };
+  yield { sourceKey: `file:${resolve(path)}`, headerBytes: head, receivedAt: new Date(st.mtimeMs), smimeBytes: await smimeBytesOf(path, head, st.size) };
 }
 
 /**

@@ -1,10 +1,22 @@
 import { createReadStream } from 'node:fs';
-import { MAX_HEADER_BYTES } from '../../core/index.js';
+import { MAX_HEADER_BYTES, MAX_SMIME_MESSAGE_BYTES } from '../../core/index.js';
 import type { SourceItem } from '../../core/index.js';
 
 const SEP = Buffer.from('\nFrom ');
 /** Header bytes kept for one message at most; parse reports larger blocks as too-large. */
 const HEAD_CAP = MAX_HEADER_BYTES + 2;
+
+/** Cheap hint that a header block is S/MIME (parse decides for real). */
+export function looksSmime(head: Uint8Array): boolean {
+  return SMIME_HINT.test(Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1'));
+}
+const SMIME_HINT = /^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart\/signed|application\/(?:x-)?pkcs7-mime)/im;
+
+/** Undoes mboxrd quoting (">From " -> "From ", ">>From " -> ">From ") so signed bytes match the original. */
+function unquoteMboxrd(body: Buffer): Buffer {
+  const text = body.toString('latin1');
+  return text.includes('>From ') ? Buffer.from(text.replace(/^>(>*From )/gm, '$1'), 'latin1') : body;
+}
 
 /** Receipt time from the mbox separator line "From sender@host Tue Apr  3 16:55:26 2012". */
 export function fromLineDate(line: string): Date | null {
@@ -23,12 +35,26 @@ export async function* readMbox(path: string, absPath: string): AsyncGenerator<S
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0; // file offset of pending[0]
-  let mode: 'start' | 'header' | 'body' = 'start';
+  let mode: 'start' | 'header' | 'body' | 'capture' = 'start';
+  // S/MIME messages are kept whole (up to a cap) so their signature can be verified.
+  let captured: Buffer[] = [];
+  let capturedLen = 0;
+  let capturedHead: Buffer | null = null;
   let msgOffset = 0;
   let receivedAt: Date | null = null;
   let first = true;
 
   const emit = (head: Buffer): SourceItem => ({ sourceKey: `file:${absPath}#${msgOffset}`, headerBytes: head, receivedAt });
+  const capturedItem = (): SourceItem => {
+    const head = capturedHead!;
+    const whole = capturedLen <= MAX_SMIME_MESSAGE_BYTES ? Buffer.concat(captured) : null;
+    captured = [];
+    capturedHead = null;
+    if (!whole) return emit(head);
+    // The message ends before the newline that precedes the next "From " line.
+    const end = whole.length > 0 && whole[whole.length - 1] === 0x0a ? whole.length - 1 : whole.length;
+    return { ...emit(head), smimeBytes: { kind: 'message', message: unquoteMboxrd(whole.subarray(0, end)) } };
+  };
 
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -70,7 +96,15 @@ export async function* readMbox(path: string, absPath: string): AsyncGenerator<S
           continue;
         }
         if (end >= 0) {
-          yield emit(Buffer.from(pending.subarray(0, end + 1)));
+          const head = Buffer.from(pending.subarray(0, end + 1));
+          if (looksSmime(head)) {
+            capturedHead = head;
+            captured = [];
+            capturedLen = 0;
+            mode = 'capture';
+            continue;
+          }
+          yield emit(head);
           pending = pending.subarray(end + 1);
           offset += end + 1;
           mode = 'body';
@@ -83,6 +117,21 @@ export async function* readMbox(path: string, absPath: string): AsyncGenerator<S
           continue;
         }
         break;
+      }
+      if (mode === 'capture') {
+        const sep = pending.indexOf(SEP);
+        const take = sep >= 0 ? sep + 1 : Math.max(0, pending.length - (SEP.length - 1));
+        if (capturedLen + take <= MAX_SMIME_MESSAGE_BYTES) captured.push(Buffer.from(pending.subarray(0, take)));
+        capturedLen += take;
+        pending = pending.subarray(take);
+        offset += take;
+        if (sep < 0) {
+          pending = Buffer.from(pending);
+          break;
+        }
+        yield capturedItem();
+        mode = 'start';
+        continue;
       }
       // body: skip to the next separator
       const sep = pending.indexOf(SEP);
@@ -98,6 +147,11 @@ export async function* readMbox(path: string, absPath: string): AsyncGenerator<S
       pending = Buffer.from(pending.subarray(pending.length - keep));
       break;
     }
+  }
+  if (mode === 'capture') {
+    if (capturedLen + pending.length <= MAX_SMIME_MESSAGE_BYTES) captured.push(Buffer.from(pending));
+    capturedLen += pending.length;
+    yield capturedItem();
   }
   if (mode === 'header' && pending.length > 0) yield emit(Buffer.from(pending.subarray(0, HEAD_CAP)));
 }

@@ -37,7 +37,7 @@ CREATE TABLE `addresses` (
 ) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `addresses_recommendation` ON `addresses` (`recommendation`);--> statement-breakpoint
-CREATE INDEX `addresses_family` ON `addresses` (`family`);--> statement-breakpoint
+CREATE INDEX `addresses_family` ON `addresses` (`family`,`recommendation`,`smime`);--> statement-breakpoint
 CREATE INDEX `addresses_decided_until` ON `addresses` (`decided_until`);--> statement-breakpoint
 CREATE TABLE `certificates` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,

@@ -1,0 +1,69 @@
+import type { SourceItem } from '../core/index.js';
+import { harvestFromMessage, harvestFromParts, loadTrustedCaPems, compareCertificates, type HarvestResult } from '../sign/index.js';
+import type { Store, CertificateRow } from '../store/index.js';
+import type { AppContext } from './context.js';
+
+export type Harvests = ReadonlyMap<string, HarvestResult>;
+
+/**
+ * Verifies the S/MIME signatures of the items that carry their signed bytes and extracts the
+ * signers' certificates. Async (WebCrypto), so it runs before the synchronous store transaction.
+ */
+export async function harvestItems(ctx: AppContext, items: readonly SourceItem[], trustedCaPems: readonly string[]): Promise<Harvests> {
+  const out = new Map<string, HarvestResult>();
+  for (const item of items) {
+    const b = item.smimeBytes;
+    if (!b) continue;
+    try {
+      const opts = { trustedCaPems, useSystemTrust: true };
+      const r = b.kind === 'message' ? await harvestFromMessage(b.message, opts) : await harvestFromParts(b.signedPart, b.signature, { ...opts, from: fromOf(item) });
+      out.set(item.sourceKey, r);
+    } catch (e) {
+      // harvest* never throw on hostile input; anything here is a bug, and must not stop ingest.
+      ctx.logger.error({ component: 'harvest', sourceKey: item.sourceKey, err: (e as Error).message }, 'harvesting failed');
+    }
+  }
+  return out;
+}
+
+/** The From address of an item's header block (for part-wise harvesting). */
+function fromOf(item: SourceItem): string | undefined {
+  const text = Buffer.from(item.headerBytes).toString('utf8');
+  const m = /^from:[^\n]*?<?([^\s<>"]+@[^\s<>"]+)>?\s*$/im.exec(text);
+  return m?.[1]?.toLowerCase();
+}
+
+/** Loads the configured CA set once per process. */
+export function trustedCas(ctx: AppContext): Promise<string[]> {
+  return loadTrustedCaPems(ctx.config.sign.trustedCaFiles);
+}
+
+/**
+ * Stores a verified customer certificate with its key-continuity verdict against the address's
+ * current one. Returns the verdict (or null when nothing was stored). Runs inside the ingest
+ * transaction.
+ */
+export function storeHarvest(store: Store, address: string, r: HarvestResult, at: number): CertificateRow['continuity'] | null {
+  const c = r.certificate;
+  if (!r.ok || !c || c.address !== address) return null;
+  const prev = store.currentCertificate(address);
+  const continuity = compareCertificates(prev && { fingerprint: prev.fingerprint, spkiSha256: prev.spki_sha256, subject: prev.subject, issuer: prev.issuer }, c);
+  store.putCertificate({
+    address,
+    fingerprint: c.fingerprint,
+    spki_sha256: c.spkiSha256,
+    subject: c.subject,
+    issuer: c.issuer,
+    serial: c.serial,
+    not_before: c.notBefore.getTime(),
+    not_after: c.notAfter.getTime(),
+    key_algorithm: [c.keyAlgorithm, c.keySize ?? c.curve].filter(Boolean).join('-'),
+    capabilities: JSON.stringify(r.capabilities.map((x) => x.name ?? x.oid)),
+    trusted: r.trust?.trusted ? (r.trust.anchor ?? 'yes') : 'no',
+    continuity,
+    pem: c.pem,
+    first_seen: at,
+    last_seen: at,
+  });
+  return continuity;
+}

@@ -1,0 +1,101 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { makeTestPki, type TestPki, type TestLeaf } from '../helpers/pki.js';
+import { openTestApp } from '../helpers/app.js';
+import { tempDir } from '../helpers/tmp.js';
+import { importPaths, lookupOne, type AppContext } from '../../src/app/index.js';
+import { loadSigner } from '../../src/sign/index.js';
+
+let pki: TestPki;
+const t = tempDir('census-harvest-');
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+beforeAll(() => {
+  pki = makeTestPki();
+}, 60_000);
+afterAll(() => {
+  pki?.cleanup();
+  t.cleanup();
+});
+
+let seq = 0;
+/** A customer message signed by the openssl CLI, dated `date`. */
+function opensslSigned(leaf: TestLeaf, date: string, opts: { from?: string; opaque?: boolean } = {}): Buffer {
+  const content = join(pki.dir, `h-content-${++seq}.txt`);
+  writeFileSync(content, 'Content-Type: text/plain; charset=us-ascii\r\n\r\nHello, I have a question about my invoice.\r\n');
+  const signed = pki.openssl(['cms', '-sign', '-in', content, '-signer', leaf.certFile, '-inkey', leaf.keyFile, '-certfile', pki.interCertFile, '-md', 'sha256', ...(opts.opaque ? ['-nodetach'] : []), '-from', opts.from ?? leaf.email, '-to', 'support@company.test', '-subject', 'Question']);
+  return Buffer.concat([Buffer.from(`Date: ${date}\r\nMessage-ID: <h${seq}@customer.test>\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:102.0) Gecko/20100101 Thunderbird/102.10.0\r\n`), signed]);
+}
+
+function config(dir: string) {
+  return { rulesDirs: [], sign: { trustedCaFiles: [pki.rootCertFile], chainFiles: [] }, db: join(dir, 'c.db') };
+}
+
+describe('certificate harvesting through file import', () => {
+  let ctx: AppContext;
+  let dir: string;
+  beforeAll(() => {
+    dir = join(t.dir, 'a');
+    mkdirSync(dir, { recursive: true });
+    ctx = openTestApp(dir, config(dir));
+  });
+  afterAll(() => ctx.close());
+
+  it('stores the certificate of a verified signature (first-seen), as .eml and in an mbox', async () => {
+    const eml = join(dir, 'first.eml');
+    writeFileSync(eml, opensslSigned(pki.rsa, 'Mon, 02 Nov 2026 10:00:00 +0000'));
+    const c = await importPaths(ctx, [eml]);
+    expect(c.stored).toBe(1);
+    const certs = ctx.store.certificatesOf('alice@example.test');
+    expect(certs).toHaveLength(1);
+    expect(certs[0]).toMatchObject({ continuity: 'first-seen', trusted: 'configured' });
+    expect(String(certs[0]!.pem)).toContain('BEGIN CERTIFICATE');
+    const obs = ctx.store.observationsOf('alice@example.test')[0]!;
+    expect(obs.smimeMessage).toBe('signed');
+
+    // The same customer in an mbox, an opaque-signed message with a renewed certificate (same key).
+    const mbox = join(dir, 'renewal.mbox');
+    const msg = opensslSigned(pki.rsaRenewal, 'Tue, 10 Nov 2026 10:00:00 +0000', { opaque: true }).toString('latin1').replace(/\r\n/g, '\n');
+    writeFileSync(mbox, `From alice@example.test Tue Nov 10 10:00:00 2026\n${msg}\nFrom other@x Tue Nov 10 11:00:00 2026\nFrom: other@customer.test\nMessage-ID: <plain1@customer.test>\n\nbody\n`, 'latin1');
+    const c2 = await importPaths(ctx, [mbox]);
+    expect(c2.stored).toBe(2);
+    const after = ctx.store.certificatesOf('alice@example.test');
+    expect(after.map((r) => r.continuity)).toEqual(['renewal', 'first-seen']);
+    expect(lookupOne(ctx.store, ctx.config.policy, 'alice@example.test').keyChanged).toBe(false);
+  });
+
+  it('a different key for the same address raises the key-changed flag (lookup, counters)', async () => {
+    const eml = join(dir, 'rekey.eml');
+    writeFileSync(eml, opensslSigned(pki.rsaRekeyed, 'Fri, 20 Nov 2026 10:00:00 +0000'));
+    await importPaths(ctx, [eml]);
+    expect(ctx.store.certificatesOf('alice@example.test')[0]).toMatchObject({ continuity: 'key-changed' });
+    expect(lookupOne(ctx.store, ctx.config.policy, 'alice@example.test').keyChanged).toBe(true);
+    expect(ctx.store.getCounters()['certificates:key-changed']).toBe(1);
+  });
+
+  it('a tampered signature or a certificate for another address is a warning, never the customer certificate', async () => {
+    const bad = opensslSigned(pki.ec, 'Sat, 21 Nov 2026 10:00:00 +0000').toString('latin1').replace('question about my invoice', 'question about my INVOICE');
+    writeFileSync(join(dir, 'tampered.eml'), bad, 'latin1');
+    writeFileSync(join(dir, 'mismatch.eml'), opensslSigned(pki.otherAddress, 'Sat, 21 Nov 2026 11:00:00 +0000', { from: 'dave@example.test' }));
+    await importPaths(ctx, [join(dir, 'tampered.eml'), join(dir, 'mismatch.eml')]);
+    expect(ctx.store.certificatesOf('bob@example.test')).toHaveLength(0);
+    expect(ctx.store.certificatesOf('dave@example.test')).toHaveLength(0);
+    const w1 = JSON.parse(ctx.store.observationsOf('bob@example.test')[0]!.warnings) as string[];
+    const w2 = JSON.parse(ctx.store.observationsOf('dave@example.test')[0]!.warnings) as string[];
+    expect(w1.some((w) => w.startsWith('smime-cert:'))).toBe(true);
+    expect(w2).toContain('smime-cert:address-mismatch');
+    expect(ctx.store.getCounters()['certificates:rejected']).toBe(2);
+  });
+
+  it('a message signed by this project is harvested too, and `certs --pem` prints the current certificate', async () => {
+    const signer = await loadSigner({ certFile: pki.ec.certFile, keyFile: pki.ec.keyFile, chainFiles: [pki.interCertFile] });
+    const plain = Buffer.from(`From: Bob <${pki.ec.email}>\r\nTo: support@company.test\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <ours1@customer.test>\r\nSubject: Hi\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGrüße\r\n`);
+    const signed = await signer.sign(plain);
+    writeFileSync(join(dir, 'ours.eml'), signed);
+    await importPaths(ctx, [join(dir, 'ours.eml')]);
+    expect(ctx.store.certificatesOf('bob@example.test')[0]).toMatchObject({ continuity: 'first-seen' });
+    const pem = execFileSync(process.execPath, [CLI, '--db', ctx.config.db, 'certs', '--pem', 'BOB@example.test']).toString();
+    expect(pem).toBe(pki.ec.certPem.replace(/\r\n/g, '\n').trim() + '\n');
+  });
+});
