@@ -1,8 +1,10 @@
 /**
  * Reads signing key material: PEM certificate + PEM key (PKCS#8, optionally encrypted, or
  * traditional PKCS#1/SEC1) or PKCS#12. Done once per signer, so cost does not matter here;
- * everything is parsed in-process (no openssl subprocess) so a deployment needs only Node.
+ * modern files are parsed in-process (pkijs), so a deployment needs only Node; legacy
+ * 3DES/RC2 PKCS#12 falls back to one openssl CLI call at load time.
  */
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as asn1js from 'asn1js';
@@ -113,13 +115,43 @@ async function fromPkcs12(buf: Buffer, passphrase: string): Promise<KeyMaterial>
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (/integrity|mac|password/i.test(msg)) throw new AppError('E_SECRET', 'the PKCS#12 passphrase is wrong (MAC check failed)', { cause: e });
-    throw new AppError('E_CERT', `the PKCS#12 file cannot be read (${msg}); legacy RC2/3DES files: re-export with a current openssl pkcs12 -export`, { cause: e });
+    // legacy PBE (3DES/RC2, as macOS Keychain and older Windows export) is not in pkijs
+    if (/contentEncryptionAlgorithm|encryptionAlgorithm|algorithm/i.test(msg)) return fromLegacyPkcs12(buf, passphrase, e);
+    throw new AppError('E_CERT', `the PKCS#12 file cannot be read (${msg})`, { cause: e });
   }
   if (keys.length !== 1) throw new AppError('E_CERT', `the PKCS#12 file holds ${keys.length} private keys; expected exactly one`);
   if (certs.length === 0) throw new AppError('E_CERT', 'the PKCS#12 file holds no certificate');
   const key = createPrivateKey({ key: keys[0]!, format: 'der', type: 'pkcs8' });
   keys = [];
   return { key, certDers: certs };
+}
+
+/**
+ * Legacy PKCS#12 through the openssl CLI, once at load time (never per message). The file goes
+ * in on stdin, the passphrase through the child's environment (never argv), the PEM comes back
+ * on stdout and stays in memory.
+ */
+function fromLegacyPkcs12(buf: Buffer, passphrase: string, cause: unknown): KeyMaterial {
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', CENSUS_P12_PASS: passphrase };
+  let lastErr = '';
+  // -legacy enables RC2 on OpenSSL 3; OpenSSL 1.1 does not know the flag but needs none
+  for (const extra of [['-legacy'], []]) {
+    const r = spawnSync('openssl', ['pkcs12', '-nodes', '-passin', 'env:CENSUS_P12_PASS', ...extra], { input: buf, env, maxBuffer: 16 * 1024 * 1024 });
+    if (r.error) throw new AppError('E_CERT', 'this PKCS#12 file uses legacy encryption (3DES/RC2) and the openssl CLI needed to read it is not available; re-export it with AES', { cause: r.error });
+    const stderr = r.stderr.toString();
+    if (r.status === 0) {
+      const text = r.stdout.toString('latin1');
+      const keys = pemBlocks(text, ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
+      const certs = pemBlocks(text, CERT_LABELS);
+      if (keys.length !== 1) throw new AppError('E_CERT', `the PKCS#12 file holds ${keys.length} private keys; expected exactly one`);
+      if (certs.length === 0) throw new AppError('E_CERT', 'the PKCS#12 file holds no certificate');
+      const keyPem = /-----BEGIN ((?:RSA |EC )?PRIVATE KEY)-----[\s\S]*?-----END \1-----/.exec(text)![0];
+      return { key: createPrivateKey({ key: keyPem, format: 'pem' }), certDers: certs };
+    }
+    if (/mac verify|invalid password/i.test(stderr)) throw new AppError('E_SECRET', 'the PKCS#12 passphrase is wrong (MAC check failed)');
+    lastErr = stderr.split('\n')[0] ?? '';
+  }
+  throw new AppError('E_CERT', `the PKCS#12 file cannot be read (${lastErr.trim() || 'openssl failed'})`, { cause });
 }
 
 /** Loads and cross-checks nothing yet: just reads the files (validation is the signer's job). */

@@ -54,6 +54,8 @@ export interface TestPki {
   readonly foreignRootCertPem: string;
   /** alice (`rsa`) as PKCS#12 with chain, passphrase `P12_PASSPHRASE`. */
   readonly rsaP12File: string;
+  /** alice (`rsa`) as legacy PKCS#12 (RC2-40 certificates, 3DES key: older Windows/macOS exports), passphrase `P12_PASSPHRASE`. */
+  readonly rsaLegacyP12File: string;
   /** alice's key as encrypted PKCS#8 PEM, passphrase `P12_PASSPHRASE`. */
   readonly rsaEncryptedKeyFile: string;
   /** Runs openssl with the given args in the PKI dir; returns stdout. */
@@ -188,6 +190,8 @@ authorityKeyIdentifier = keyid
   const env = { PKI_PASS: P12_PASSPHRASE };
   const rsaP12File = join(dir, 'alice.p12');
   run(dir, ['pkcs12', '-export', '-inkey', rsa.keyFile, '-in', rsa.certFile, '-certfile', chainFile, '-name', 'alice', '-passout', 'env:PKI_PASS', '-out', rsaP12File], undefined, env);
+  const rsaLegacyP12File = join(dir, 'alice-legacy.p12');
+  run(dir, ['pkcs12', '-export', '-legacy', '-inkey', rsa.keyFile, '-in', rsa.certFile, '-certfile', chainFile, '-name', 'alice', '-passout', 'env:PKI_PASS', '-out', rsaLegacyP12File], undefined, env);
   const rsaEncryptedKeyFile = join(dir, 'alice.enc.key');
   run(dir, ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-in', rsa.keyFile, '-passout', 'env:PKI_PASS', '-out', rsaEncryptedKeyFile], undefined, env);
 
@@ -201,6 +205,7 @@ authorityKeyIdentifier = keyid
     rsa, ec, expired, notYetValid, noEmailProtection, otherAddress, rsaRenewal, rsaRekeyed, rsaRekeyedSameSubject, expiringSoon, foreign,
     foreignRootCertPem: readFileSync(foreignRoot, 'utf8'),
     rsaP12File,
+    rsaLegacyP12File,
     rsaEncryptedKeyFile,
     openssl: (args, input) => run(dir, args, input),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

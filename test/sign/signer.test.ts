@@ -183,6 +183,13 @@ describe('key material', () => {
     expectVerifies(s.sign(await compose({ from: pki.rsa.email, to: 'c@example.test', subject: 'p12', text: 'x' })));
   });
 
+  it('loads a legacy (RC2/3DES) PKCS#12 export and refuses its wrong passphrase with E_SECRET', async () => {
+    const s = await loadSigner({ p12File: pki.rsaLegacyP12File, passphrase: P12_PASSPHRASE });
+    expect(s.certificate.fingerprint).toBe(rsa.certificate.fingerprint);
+    expectVerifies(s.sign(await compose({ from: pki.rsa.email, to: 'c@example.test', subject: 'legacy p12', text: 'x' })));
+    await expect(loadSigner({ p12File: pki.rsaLegacyP12File, passphrase: 'wrong' })).rejects.toMatchObject({ code: 'E_SECRET' });
+  });
+
   it('loads an encrypted PKCS#8 key with a passphrase', async () => {
     const s = await loadSigner({ certFile: pki.rsa.certFile, keyFile: pki.rsaEncryptedKeyFile, chainFiles: [pki.interCertFile], passphrase: P12_PASSPHRASE });
     expectVerifies(s.sign(await compose({ from: pki.rsa.email, to: 'c@example.test', subject: 'enc', text: 'x' })));
