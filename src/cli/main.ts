@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { AppError, isAppError } from '../core/index.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { COMMANDS } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 import { VERSION } from './version.js';
 
 export interface GlobalOptions {
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  for (const register of COMMANDS) register(program, globals);
+  for (const register of await loadCommands(argv.slice(2))) register(program, globals);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
