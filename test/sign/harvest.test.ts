@@ -45,6 +45,11 @@ function opensslSigned(leaf: TestLeaf, opts: { from?: string; extra?: string[]; 
   ]);
 }
 
+/** openssl writes LF header lines around CRLF content; the test splitter wants CRLF throughout. */
+function toCrlfForTest(b: Buffer): Buffer {
+  return Buffer.from(b.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+}
+
 function fatalCodes(r: HarvestResult): string[] {
   return r.warnings.map((w) => w.code);
 }
@@ -275,6 +280,31 @@ describe('hostile input never throws', () => {
     // random bytes as a signature
     const r = await harvestFromParts(Buffer.from('x'), Buffer.from([0x30, 0x82, 0xff, 0xff, 1, 2, 3]), { from: 'a@b.test' });
     expect(fatalCodes(r)).toEqual(['malformed']);
+  });
+
+  it('a mutated signature never yields another key as the customer\'s, nor a trusted altered certificate', async () => {
+    const msg = opensslSigned(pki.rsa);
+    const { signedPart, signature } = splitSigned(toCrlfForTest(msg));
+    const opts = { from: 'alice@example.test', trustedCaPems: trusted };
+    const good = await harvestFromParts(signedPart, signature, opts);
+    expect(good.ok).toBe(true);
+    const step = Math.max(1, Math.floor(signature.length / 400));
+    for (let i = 0; i < signature.length; i += step) {
+      const bad = Buffer.from(signature);
+      bad[i] = bad[i]! ^ 0x5a;
+      const r = await harvestFromParts(signedPart, bad, opts);
+      if (!r.ok) {
+        expect(r.certificate).toBeNull();
+        continue;
+      }
+      // the CMS signature binds the key, not the rest of the certificate: a byte changed in the
+      // CA's signature still verifies, but only for the same key, and never as trusted
+      expect(r.certificate?.spkiSha256, `byte ${i}`).toBe(good.certificate?.spkiSha256);
+      if (r.certificate?.fingerprint !== good.certificate?.fingerprint) {
+        expect(r.trust?.trusted, `byte ${i}`).toBe(false);
+        expect(compareCertificates(good.certificate, r.certificate!)).toBe('renewal');
+      }
+    }
   });
 
   it('caps the signed part size (too-large)', async () => {
