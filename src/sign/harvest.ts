@@ -30,7 +30,10 @@ export interface HarvestedCert
 }
 
 export interface HarvestResult {
-  /** True only when the signature verified and the certificate covers the From address. */
+  /**
+   * True only when the signature verified and the certificate covers the From address. Not proof
+   * of authenticity: see `trust` (CA) and compareCertificates (key continuity).
+   */
   readonly ok: boolean;
   /** The customer's certificate — set only when `ok`. */
   readonly certificate: HarvestedCert | null;
