@@ -102,6 +102,10 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
     let stderr = '';
     p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child = p;
+    // A test runner that dies must not leave a server behind on the machine.
+    const onExit = () => p.kill('SIGTERM');
+    process.once('exit', onExit);
+    p.once('exit', () => process.off('exit', onExit));
     const exited = new Promise<never>((_, reject) =>
       p.once('exit', (code) => reject(new Error(`dovecot exited (${code}) during start: ${stderr.trim()} ${tail(logFile)}`))),
     );

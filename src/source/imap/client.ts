@@ -142,14 +142,20 @@ function isLoopback(host: string): boolean {
  */
 function imapflowLogger(logger: Logger): ImapFlowOptions['logger'] {
   const lib = logger.child({ lib: 'imapflow' });
-  const quiet = (level: 'debug' | 'trace') => (obj: unknown) => {
-    if (lib.isLevelEnabled(level)) lib[level](obj as object);
+  // imapflow level -> ours, one step quieter (its debug is every command and response).
+  const MAP = { trace: 'trace', debug: 'trace', info: 'debug', warn: 'warn', error: 'error', fatal: 'fatal' } as const;
+  const at = (level: keyof typeof MAP) => (obj: unknown) => {
+    if (lib.isLevelEnabled(MAP[level])) lib[MAP[level]](obj as object);
   };
   return {
-    trace: quiet('trace'),
-    debug: quiet('trace'),
-    info: quiet('debug'),
-    warn: (obj: unknown) => lib.warn(obj as object),
-    error: (obj: unknown) => lib.error(obj as object),
-  };
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('fatal'),
+    // Without this imapflow serializes every FETCH response for the log whether or not it is
+    // written: measured at ~40% of the poller's CPU on a header backfill.
+    isLevelEnabled: (level: string) => level in MAP && lib.isLevelEnabled(MAP[level as keyof typeof MAP]),
+  } as NonNullable<ImapFlowOptions['logger']> & { isLevelEnabled(level: string): boolean };
 }
