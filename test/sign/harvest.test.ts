@@ -288,7 +288,7 @@ describe('hostile input never throws', () => {
     const opts = { from: 'alice@example.test', trustedCaPems: trusted };
     const good = await harvestFromParts(signedPart, signature, opts);
     expect(good.ok).toBe(true);
-    const step = Math.max(1, Math.floor(signature.length / 400));
+    const step = Math.max(1, Math.floor(signature.length / 250));
     for (let i = 0; i < signature.length; i += step) {
       const bad = Buffer.from(signature);
       bad[i] = bad[i]! ^ 0x5a;
@@ -305,7 +305,7 @@ describe('hostile input never throws', () => {
         expect(compareCertificates(good.certificate, r.certificate!)).toBe('renewal');
       }
     }
-  });
+  }, 60_000);
 
   it('caps the signed part size (too-large)', async () => {
     const big = Buffer.alloc(MAX_SIGNED_PART_BYTES + 1, 0x61);

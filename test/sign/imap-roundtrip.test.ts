@@ -79,5 +79,5 @@ describe('S/MIME through a real IMAP server', () => {
     } finally {
       await c.logout();
     }
-  });
+  }, 60_000);
 });
