@@ -105,7 +105,12 @@ async function finish(
   }
   // validity is judged when the message was signed (sender-asserted, bounded by now)
   const checkDate = v.signingTime && v.signingTime < now ? v.signingTime : now;
-  const trust = await evaluateTrust(signer, v.others, { trustedCaPems: opts.trustedCaPems, useSystemTrust: opts.useSystemTrust, checkDate });
+  let trust: TrustResult;
+  try {
+    trust = await evaluateTrust(signer, v.others, { trustedCaPems: opts.trustedCaPems, useSystemTrust: opts.useSystemTrust, checkDate });
+  } catch (e) {
+    trust = { trusted: false, anchor: null, detail: `chain validation failed: ${(e as Error)?.message ?? String(e)}`, checkedAt: checkDate };
+  }
   if (!trust.trusted) warnings.push(w('untrusted', trust.detail ?? 'the chain does not build to a trusted CA'));
   return {
     ok: true,
@@ -134,6 +139,15 @@ async function finish(
   };
 }
 
+/** Hostile input must never throw out of harvesting: an unexpected failure is a malformed message. */
+async function neverThrow(fn: () => Promise<HarvestResult>): Promise<HarvestResult> {
+  try {
+    return await fn();
+  } catch (e) {
+    return rejected(null, [w('malformed', `unexpected: ${(e as Error)?.message ?? String(e)}`)]);
+  }
+}
+
 /** The exact signed bytes, then the CRLF-canonical form if it differs (stored mail often has bare LF). */
 function contentCandidates(part: Buffer): Buffer[] {
   const canon = toCrlf(part);
@@ -153,6 +167,10 @@ function normaliseFrom(from: string | undefined): string | null {
  * (BODY.PEEK[2]: base64 text, or DER). `opts.from` is required here.
  */
 export async function harvestFromParts(signedPart: Uint8Array, signature: Uint8Array, opts: HarvestOptions): Promise<HarvestResult> {
+  return neverThrow(() => partsImpl(signedPart, signature, opts));
+}
+
+async function partsImpl(signedPart: Uint8Array, signature: Uint8Array, opts: HarvestOptions): Promise<HarvestResult> {
   const part = Buffer.from(signedPart.buffer, signedPart.byteOffset, signedPart.byteLength);
   const sigBytes = Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength);
   if (part.length > MAX_SIGNED_PART_BYTES) return rejected('multipart-signed', [w('too-large', `signed part over ${MAX_SIGNED_PART_BYTES} bytes`)]);
@@ -168,6 +186,10 @@ export async function harvestFromParts(signedPart: Uint8Array, signature: Uint8A
  * defaults to the message's From header.
  */
 export async function harvestFromMessage(message: Uint8Array, opts: HarvestOptions = {}): Promise<HarvestResult> {
+  return neverThrow(() => messageImpl(message, opts));
+}
+
+async function messageImpl(message: Uint8Array, opts: HarvestOptions): Promise<HarvestResult> {
   if (message.byteLength > MAX_HARVEST_MESSAGE_BYTES) return rejected(null, [w('too-large', `message over ${MAX_HARVEST_MESSAGE_BYTES} bytes`)]);
   const raw = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   // boundaries and headers are found on the CRLF form; the signed bytes are tried exact and canonical
