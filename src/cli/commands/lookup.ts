@@ -4,6 +4,7 @@ import { lookupOne, type LookupResult } from '../../app/index.js';
 import { Store } from '../../store/index.js';
 import { configFrom, out } from '../context.js';
 import { existsSync } from 'node:fs';
+import { AppError } from '../../core/index.js';
 
 /** A fixed-width table of lookup results. */
 export function formatLookups(rs: readonly LookupResult[]): string {
@@ -24,13 +25,15 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--json', 'print a JSON array of {address, recommendation, reason, lastSeen, clients}')
     .action(async (addresses: string[], opts: { json?: boolean }) => {
       const config = configFrom(globals());
-      // Lookups never write: a missing database simply knows nobody.
-      const store = existsSync(config.db) ? new Store(config.db, { readonly: true }) : null;
+      // Lookups never write (read-only beside a running poller). A missing file is far more often
+      // a wrong --db than an empty census, so it is an error rather than "unknown" for everyone.
+      if (!existsSync(config.db)) throw new AppError('E_DB', `no database at ${config.db} (import mail or start the poller first, or pass --db)`);
+      const store = new Store(config.db, { readonly: true });
       try {
         const results = addresses.map((a) => lookupOne(store, config.policy, a));
         await out(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatLookups(results));
       } finally {
-        store?.close();
+        store.close();
       }
     });
 }
