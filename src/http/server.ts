@@ -4,6 +4,7 @@
  * adds the binding checks and listens.
  */
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -89,7 +90,8 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     bodyLimit: httpConfig.bodyLimit,
     routerOptions: { maxParamLength: 400, ignoreTrailingSlash: true },
     return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    // Closing is handled below: Node's own closeIdleConnections() would destroy sockets.
+    forceCloseConnections: false,
   });
   const metrics = new Metrics();
   const pollers = o.pollers ?? [];
@@ -105,9 +107,34 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
       authorize(tokens, req.routeOptions.config?.access ?? 'read', req.headers.authorization);
     });
   }
+  // Graceful close. server.close() makes Node destroy every "idle" keep-alive socket, and a
+  // socket whose response has ended counts as idle even while the end of a large export still
+  // sits in its write buffer: the download would be cut off. Instead, idle sockets are ended
+  // (pending data flushed, then FIN) and busy ones as soon as their response is done.
+  const sockets = new Map<Socket, number>(); // open socket -> requests in flight on it
+  let closing = false;
+  fastify.server.on('connection', (s: Socket) => {
+    sockets.set(s, 0);
+    s.once('close', () => sockets.delete(s));
+  });
+  fastify.server.closeIdleConnections = (): void => {
+    closing = true;
+    for (const [s, n] of sockets) if (n === 0) s.end();
+  };
   // Callback style: no promise per request on the hot path.
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    const n = sockets.get(req.raw.socket);
+    if (n !== undefined) sockets.set(req.raw.socket, n + 1);
+    done();
+  });
   fastify.addHook('onResponse', (req, reply, done) => {
     metrics.observeRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
+    const s = req.raw.socket;
+    const n = sockets.get(s);
+    if (n !== undefined) {
+      sockets.set(s, n - 1);
+      if (closing && n <= 1) s.end();
+    }
     done();
   });
 

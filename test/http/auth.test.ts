@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { openApp, silentLogger, type AppContext } from '../../src/app/index.js';
 import { assertSafeBinding, authorize, buildServer, isLoopback, loadTokens, startServer, tokensFrom } from '../../src/http/index.js';
-import { PEOPLE, seededApp, tempDir, testConfig } from './helpers.js';
+import { bulkAddresses, PEOPLE, seededApp, tempDir, testConfig } from './helpers.js';
 
 const READ = 'read-token-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -130,7 +130,56 @@ function run(args: string[], env: Record<string, string>): { done: Promise<{ cod
   return { done, child, stderr: () => stderr };
 }
 
+
+/** The URL from serve's "serving" log line. */
+function servingUrl(p: ReturnType<typeof run>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "serving" line: ${p.stderr()}`)), 20_000);
+    const check = (): void => {
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(p.stderr());
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    p.child.stderr!.on('data', check);
+    check();
+  });
+}
+
 describe.skipIf(!existsSync(CLI))('smime-census serve (built CLI)', () => {
+  test('SIGTERM lets an in-flight export finish, then exits 0', async () => {
+    const t = tempDir();
+    try {
+      const db = join(t.dir, 'c.db');
+      const app = openApp({ config: testConfig(db), logger: silentLogger() });
+      bulkAddresses(app.store.sqlite, 60_000, { reasonPad: 100 });
+      app.close();
+      const p = run(['--db', db, 'serve', '--port', '0', '--no-poll'], { CENSUS_LOG_LEVEL: 'info' });
+      const url = await servingUrl(p);
+      const res = await fetch(`${url}/v1/export.csv`);
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      expect(first.done).toBe(false);
+      // The export is in flight: ask the server to stop, then read the rest slowly.
+      p.child.kill('SIGTERM');
+      let text = new TextDecoder().decode(first.value);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(text.trim().split('\r\n')).toHaveLength(60_001);
+      const { code } = await p.done;
+      expect(code).toBe(0);
+      // New connections are refused once it has stopped.
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    } finally {
+      t.cleanup();
+    }
+  });
+
   test('--host 0.0.0.0 without tokens exits with E_CONFIG before opening the database', async () => {
     const t = tempDir();
     try {
@@ -156,16 +205,7 @@ describe.skipIf(!existsSync(CLI))('smime-census serve (built CLI)', () => {
         CENSUS_ADMIN_TOKEN_FILE: join(t.dir, 'admin'),
         CENSUS_LOG_LEVEL: 'info',
       });
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "serving" line: ${p.stderr()}`)), 20_000);
-        p.child.stderr!.on('data', () => {
-          const m = /"url":"(http:\/\/[^"]+)"/.exec(p.stderr());
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-      });
+      const url = await servingUrl(p);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect((await fetch(`${url}/v1/recipients/x%40y.example`)).status).toBe(401);
       const r = await fetch(`${url}/v1/recipients/x%40y.example`, { headers: bearer(READ) });

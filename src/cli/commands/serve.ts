@@ -10,6 +10,9 @@ import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js'
 import type { GlobalOptions } from '../main.js';
 import { configFrom } from '../context.js';
 
+/** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
+export const SHUTDOWN_GRACE_MS = 30_000;
+
 interface ServeFlags {
   host?: string;
   port?: string;
@@ -44,16 +47,19 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         flags.poll !== false && config.accounts.length > 0
           ? new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, progressLog: true })
           : null;
-      let server: Awaited<ReturnType<typeof startServer>>['server'];
+      let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;
       try {
         const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [] });
         server = started.server;
         poller?.start();
         logger.info({ component: 'serve', url: started.url, polling: !!poller, accounts: config.accounts.length, auth: tokens.read !== null || tokens.admin !== null }, 'serving');
       } catch (e) {
+        // e.g. the port is taken, or two accounts share a name: nothing may keep running.
+        await Promise.all([server?.close(), poller?.stop()]);
         app.close();
         throw e;
       }
+      const running = server;
 
       let signals = 0;
       let release!: () => void;
@@ -72,8 +78,12 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       process.on('SIGTERM', onSignal);
       try {
         await stopped;
+        // A client that never reads must not hold the shutdown forever.
+        const force = setTimeout(() => running.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        force.unref();
         // Stop accepting and finish in-flight requests while pollers commit their batch and log out.
-        await Promise.all([server.close(), poller?.stop()]);
+        await Promise.all([running.close(), poller?.stop()]);
+        clearTimeout(force);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
