@@ -1,11 +1,14 @@
 /**
  * The rule engine: Fingerprint -> Verdict. Pure and total: hostile input yields kind 'unknown'
  * or a low confidence plus warnings, never an exception.
+ *
+ * Hot path (see scripts/bench/classify.mjs): no regex runs unless the dispatch index says the
+ * rule can match (literal prefix/suffix of the value, or presence of a rarely-set field).
  */
-import { MAX_FINGERPRINT_VALUE_CHARS, weakerSmime, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
-import { expandTemplate } from './filters.js';
-import { capabilityOf } from './smime.js';
-import type { CompiledRule, RuleSet } from './rule-types.js';
+import { MAX_FINGERPRINT_VALUE_CHARS, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
+import { ruleCapability } from './load.js';
+import type { CompiledRule, CompiledTemplate, RuleSet, TrieNode } from './rule-types.js';
+import type { Capability } from './smime.js';
 
 /** Confidence cap for a verdict whose genuineness check failed (the policy ignores < 0.5). */
 const FORGED_CONFIDENCE = 0.3;
@@ -13,105 +16,166 @@ const FORGED_CONFIDENCE = 0.3;
 const INJECTION_CONFIDENCE = 0.2;
 // Tab is legal in unfolded values; every other C0 control and DEL is not.
 const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/;
+const UPPER = /[A-Z]/;
 const EMPTY: readonly string[] = [];
+/** Longest literal key the index holds (load.ts MAX_KEY_CHARS). */
+const KEY_CHARS = 12;
+/** Bounds the S/MIME memo: versions come from hostile input, so the key space is open. */
+const CAPABILITY_CACHE_MAX = 4096;
 
 export interface ClassifyOptions {
   smimeMessage?: SmimeMessageKind | null;
 }
 
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
 /** Field values as classify sees them: real headers plus the pseudo-fields. */
 class Fields {
-  private readonly map = new Map<string, readonly string[]>();
-  readonly warnings: string[] = [];
+  // Parallel arrays, not a Map: a fingerprint has a handful of fields and this is the hot path.
+  readonly names: string[] = [];
+  readonly values: Array<readonly string[]> = [];
+  warnings: string[] = [];
+
+  private set(name: string, values: readonly string[]): void {
+    const i = this.names.indexOf(name);
+    if (i >= 0) this.values[i] = values;
+    else {
+      this.names.push(name);
+      this.values.push(values);
+    }
+  }
 
   constructor(headers: Fingerprint) {
     let injected = false;
     let truncated = false;
     let bad = false;
-    for (const rawName of Object.keys(headers ?? {})) {
-      const raw = (headers as Record<string, unknown>)[rawName];
-      const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : null;
-      if (!list) {
+    const h = (typeof headers === 'object' && headers !== null ? headers : {}) as Record<string, unknown>;
+    const keys = Object.keys(h);
+    for (let n = 0; n < keys.length; n++) {
+      const rawName = keys[n]!;
+      const raw = h[rawName];
+      const name = UPPER.test(rawName) ? rawName.toLowerCase() : rawName;
+      let list: readonly string[];
+      if (typeof raw === 'string') list = [raw];
+      else if (Array.isArray(raw)) list = raw as string[];
+      else {
         bad = true;
         continue;
       }
-      const name = rawName.toLowerCase();
-      const out: string[] = (this.map.get(name) as string[] | undefined)?.slice() ?? [];
-      for (const v of list) {
+      // Reuse the caller's array unless a value needs cleaning (the common case needs none).
+      let clean: string[] | null = null;
+      for (let i = 0; i < list.length; i++) {
+        const v = list[i] as unknown;
+        let s: string;
         if (typeof v !== 'string') {
           bad = true;
+          clean ??= list.slice(0, i) as string[];
           continue;
         }
-        let s = v;
+        s = v;
         if (s.length > MAX_FINGERPRINT_VALUE_CHARS) {
           s = s.slice(0, MAX_FINGERPRINT_VALUE_CHARS);
           truncated = true;
         }
         if (CONTROL_CHARS.test(s)) injected = true;
-        out.push(s.trim());
+        if (s.length && (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1)))) s = s.trim();
+        if (s !== v) clean ??= list.slice(0, i) as string[];
+        if (clean) clean.push(s);
       }
-      this.map.set(name, out);
+      const values = clean ?? list;
+      const i = this.names.indexOf(name);
+      if (i >= 0) this.values[i] = [...this.values[i]!, ...values];
+      else {
+        this.names.push(name);
+        this.values.push(values);
+      }
     }
-    if (injected) this.warnings.push('forged:header-injection');
-    if (truncated) this.warnings.push('input:value-truncated');
-    if (bad) this.warnings.push('input:non-string-value');
+    if (injected || truncated || bad) {
+      if (injected) this.warnings.push('forged:header-injection');
+      if (truncated) this.warnings.push('input:value-truncated');
+      if (bad) this.warnings.push('input:non-string-value');
+    }
     // Pseudo-fields (rules/README.md): the program names, and the effective Message-ID.
-    const mua = [...(this.map.get('x-mailer') ?? EMPTY), ...(this.map.get('user-agent') ?? EMPTY), ...(this.map.get('x-newsreader') ?? EMPTY)];
-    if (mua.length) this.map.set('mua', mua);
+    const xm = this.find('x-mailer');
+    const ua = this.find('user-agent');
+    const nr = this.find('x-newsreader');
+    const mua = xm && !ua && !nr ? xm : ua && !xm && !nr ? ua : xm || ua || nr ? [...(xm ?? EMPTY), ...(ua ?? EMPTY), ...(nr ?? EMPTY)] : null;
+    if (mua && mua.length) this.set('mua', mua);
     // Outlook.com rewrites other clients' Message-IDs and keeps the original: the original tells the client.
-    const original = firstId(this.map.get('x-microsoft-original-message-id'));
-    const msgid = original ?? firstId(this.map.get('message-id'));
+    const msgid = firstId(this.find('x-microsoft-original-message-id')) ?? firstId(this.find('message-id'));
     if (msgid !== null) {
-      this.map.set('msgid', [msgid]);
+      this.set('msgid', [msgid]);
       const at = msgid.lastIndexOf('@');
       if (at >= 0) {
-        this.map.set('msgid-local', [msgid.slice(0, at)]);
-        this.map.set('msgid-host', [msgid.slice(at + 1)]);
-      } else this.map.set('msgid-local', [msgid]);
+        this.set('msgid-local', [msgid.slice(0, at)]);
+        this.set('msgid-host', [msgid.slice(at + 1)]);
+      } else this.set('msgid-local', [msgid]);
     }
+  }
+
+  private find(name: string): readonly string[] | undefined {
+    const i = this.names.indexOf(name);
+    return i >= 0 ? this.values[i] : undefined;
   }
 
   get(name: string): readonly string[] {
-    return this.map.get(name) ?? EMPTY;
-  }
-
-  names(): IterableIterator<string> {
-    return this.map.keys();
+    const i = this.names.indexOf(name);
+    return i >= 0 ? this.values[i]! : EMPTY;
   }
 }
 
+/** The id inside the first <…> of a Message-ID value (or the whole trimmed value without brackets). */
 function firstId(values: readonly string[] | undefined): string | null {
   const v = values?.[0];
   if (v === undefined) return null;
-  const m = /<([^<>\s]{1,998})>/.exec(v);
-  const id = m ? m[1]! : v.trim();
+  const open = v.indexOf('<');
+  if (open >= 0) {
+    const close = v.indexOf('>', open + 1);
+    if (close > open + 1) {
+      const id = v.slice(open + 1, close);
+      if (!/[\s<]/.test(id)) return id;
+    }
+  }
+  const id = v.trim();
   return id === '' ? null : id;
 }
 
-interface Match {
-  groups: Record<string, string | undefined>;
-}
+const NO_GROUPS: Record<string, string | undefined> = Object.freeze({});
 
-function tryRule(rule: CompiledRule, fields: Fields): Match | null {
+function tryRule(rule: CompiledRule, fields: Fields): Record<string, string | undefined> | null {
   for (const f of rule.absent) if (fields.get(f).length > 0) return null;
-  const groups: Record<string, string | undefined> = {};
+  if (rule.conditions.length === 1) {
+    // Fast path (most rules): the match's own groups object, no copy.
+    const c = rule.conditions[0]!;
+    for (const v of fields.get(c.field)) {
+      const m = c.re.exec(v);
+      if (m) return m.groups ?? NO_GROUPS;
+    }
+    return null;
+  }
+  let groups: Record<string, string | undefined> | null = null;
   for (const c of rule.conditions) {
     let hit = false;
     for (const v of fields.get(c.field)) {
       const m = c.re.exec(v);
       if (m) {
-        if (m.groups) for (const k of Object.keys(m.groups)) if (m.groups[k] !== undefined) groups[k] = m.groups[k];
+        if (m.groups) {
+          groups ??= {};
+          for (const k in m.groups) if (m.groups[k] !== undefined) groups[k] = m.groups[k];
+        }
         hit = true;
         break;
       }
     }
     if (!hit) return null;
   }
-  return { groups };
+  return groups ?? {};
 }
 
-function failedChecks(rule: CompiledRule, fields: Fields, groups: Record<string, string | undefined>): string[] {
-  const failed: string[] = [];
+function failedChecks(rule: CompiledRule, fields: Fields, groups: Record<string, string | undefined>): string[] | null {
+  let failed: string[] | null = null;
   for (const c of rule.checks) {
     let ok: boolean;
     if (c.group !== null) {
@@ -121,35 +185,35 @@ function failedChecks(rule: CompiledRule, fields: Fields, groups: Record<string,
       const vals = fields.get(c.field!);
       ok = c.re ? vals.some((v) => c.re!.test(v)) : (vals.length === 0) === (c.absent === true);
     }
-    if (!ok) failed.push(c.code);
+    if (!ok) (failed ??= []).push(c.code);
   }
   return failed;
 }
 
-function pushAll(out: number[], list: readonly number[] | undefined): void {
-  if (list) for (const x of list) out.push(x);
+// Lowest/highest marked rule of the running classification (classify is synchronous).
+let lo = 0;
+let hi = -1;
+
+/** Marks the rules reachable from a value's first (or last) characters, lower-cased on the fly. */
+function walk(root: TrieNode, v: string, marks: Uint8Array, fromEnd: boolean): void {
+  let node: TrieNode | undefined = root;
+  const n = v.length < KEY_CHARS ? v.length : KEY_CHARS;
+  for (let i = 0; i < n; i++) {
+    let c = v.charCodeAt(fromEnd ? v.length - 1 - i : i);
+    if (c >= 65 && c <= 90) c += 32;
+    node = node.next[c];
+    if (!node) return;
+    if (node.rules) mark(node.rules, marks);
+  }
 }
 
-/** Rule orders worth trying for these fields, ascending (= priority order). */
-function candidatesFor(rules: RuleSet, fields: Fields): number[] {
-  const out: number[] = [...rules.unconditional];
-  for (const name of fields.names()) {
-    const fi = rules.index.get(name);
-    if (!fi) continue;
-    const values = fields.get(name);
-    if (values.length === 0) continue;
-    pushAll(out, fi.always);
-    for (const v of values) {
-      for (const [len, keys] of fi.prefix) {
-        if (v.length >= len) pushAll(out, keys.get(v.slice(0, len).toLowerCase()));
-      }
-      for (const [len, keys] of fi.suffix) {
-        if (v.length >= len) pushAll(out, keys.get(v.slice(v.length - len).toLowerCase()));
-      }
-    }
+function mark(list: readonly number[], marks: Uint8Array): void {
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i]!;
+    marks[x] = 1;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
   }
-  out.sort((a, b) => a - b);
-  return out;
 }
 
 function emptyVerdict(warnings: string[]): Verdict {
@@ -164,12 +228,12 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
   let verdict: Verdict;
   try {
     verdict = classifyInner(rules, headers);
-  } catch (e) {
-    // A bug or an exotic input must not stop ingestion.
-    verdict = emptyVerdict([`classify:internal-error`]);
-    void e;
+  } catch {
+    // A bug or an exotic input must not stop ingestion; the scratch marks must not leak into the next call.
+    rules.marks.fill(0);
+    verdict = emptyVerdict(['classify:internal-error']);
   }
-  const sm = opts.smimeMessage ?? null;
+  const sm = opts?.smimeMessage ?? null;
   if (sm) {
     verdict.smimeMessage = sm;
     if (sm === 'signed' || sm === 'opaque-signed') verdict.warnings.push('smime:signed-message-may-be-server-signed');
@@ -179,39 +243,88 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
 
 function classifyInner(rules: RuleSet, headers: Fingerprint): Verdict {
   const fields = new Fields(headers);
-  const warnings = fields.warnings;
-  let prev = -1;
-  for (const order of candidatesFor(rules, fields)) {
-    if (order === prev) continue;
-    prev = order;
-    const rule = rules.rules[order]!;
-    const m = tryRule(rule, fields);
-    if (!m) continue;
-    return verdictFrom(rules, rule, fields, m, warnings);
+  const marks = rules.marks;
+  lo = rules.rules.length;
+  hi = -1;
+  mark(rules.unconditional, marks);
+  const names = fields.names;
+  for (let f = 0; f < names.length; f++) {
+    const fi = rules.index.get(names[f]!);
+    if (!fi) continue;
+    const values = fields.values[f]!;
+    if (fi.always.length) mark(fi.always, marks);
+    const p = fi.prefix.size > 0;
+    const q = fi.suffix.size > 0;
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k]!;
+      if (v.length === 0) continue;
+      if (p) walk(fi.prefix, v, marks, false);
+      if (q) walk(fi.suffix, v, marks, true);
+      const c = v.charCodeAt(0);
+      const list = fi.byFirst[c < 128 ? c : 128];
+      if (list) mark(list, marks);
+    }
   }
-  return emptyVerdict(warnings);
+  const end = hi;
+  for (let i = lo; i <= end; i++) {
+    if (marks[i] === 0) continue;
+    marks[i] = 0;
+    const rule = rules.rules[i]!;
+    const groups = tryRule(rule, fields);
+    if (!groups) continue;
+    marks.fill(0, i + 1, end + 1);
+    return verdictFrom(rules, rule, fields, groups);
+  }
+  return emptyVerdict(fields.warnings);
 }
 
-function verdictFrom(rules: RuleSet, rule: CompiledRule, fields: Fields, m: Match, warnings: string[]): Verdict {
+function fill(t: CompiledTemplate, groups: Record<string, string | undefined>): string | null {
+  return t === null || typeof t === 'string' ? t : t(groups);
+}
+
+/** Per rule: version -> platform -> capability (nested maps avoid building a key string per call). */
+const capabilityMemo = new WeakMap<CompiledRule, Map<string | null, Map<string | null, Capability>>>();
+
+function capabilityFor(rules: RuleSet, rule: CompiledRule, version: string | null, platform: string | null): Capability {
+  if (rule.fixedSmime) return rule.fixedSmime;
+  let byVersion = capabilityMemo.get(rule);
+  if (!byVersion) capabilityMemo.set(rule, (byVersion = new Map()));
+  let byPlatform = byVersion.get(version);
+  if (!byPlatform) byVersion.set(version, (byPlatform = new Map()));
+  let cap = byPlatform.get(platform);
+  if (!cap) {
+    // Versions come from hostile input: drop this rule's memo rather than let it grow without bound.
+    if (byVersion.size > CAPABILITY_CACHE_MAX || byPlatform.size > CAPABILITY_CACHE_MAX) {
+      byVersion.clear();
+      byVersion.set(version, (byPlatform = new Map()));
+    }
+    cap = ruleCapability(rules.smime, rule, version, platform);
+    Object.freeze(cap.references);
+    byPlatform.set(platform, cap);
+  }
+  return cap;
+}
+
+function verdictFrom(rules: RuleSet, rule: CompiledRule, fields: Fields, groups: Record<string, string | undefined>): Verdict {
   const t = rule.client;
-  const product = t.product === null ? null : expandTemplate(t.product, m.groups);
-  const version = t.version === null ? null : expandTemplate(t.version, m.groups);
-  const platform = t.platform === null ? null : expandTemplate(t.platform, m.groups);
+  const version = fill(t.version, groups);
+  const platform = fill(t.platform, groups);
+  const warnings = fields.warnings;
   let confidence = rule.confidence;
   for (const w of rule.warnings) warnings.push(w);
-  const failed = failedChecks(rule, fields, m.groups);
-  if (failed.length) {
-    for (const f of failed) warnings.push(f);
-    confidence = Math.min(confidence, FORGED_CONFIDENCE);
+  if (rule.checks.length) {
+    const failed = failedChecks(rule, fields, groups);
+    if (failed) {
+      for (const f of failed) warnings.push(f);
+      confidence = Math.min(confidence, FORGED_CONFIDENCE);
+    }
   }
-  if (warnings.includes('forged:header-injection')) confidence = Math.min(confidence, INJECTION_CONFIDENCE);
-
-  const automated = t.kind === 'automated';
-  let smime = capabilityOf(rules.smime, automated ? null : t.family, version, platform);
+  if (warnings.length && warnings.includes('forged:header-injection')) confidence = Math.min(confidence, INJECTION_CONFIDENCE);
+  const smime = capabilityFor(rules, rule, version, platform);
   const verdict: Verdict = {
     family: t.family,
     kind: t.kind,
-    product,
+    product: fill(t.product, groups),
     version,
     platform,
     smime: smime.level,
@@ -219,21 +332,8 @@ function verdictFrom(rules: RuleSet, rule: CompiledRule, fields: Fields, m: Matc
     ruleId: rule.id,
     warnings,
   };
-  if (rule.candidates) {
-    verdict.candidates = [...rule.candidates];
-    // Ambiguous: never claim more than the weakest candidate supports.
-    let level = smime.level;
-    const refs = new Set(smime.references);
-    for (const c of rule.candidates) {
-      if (c === t.family) continue;
-      const cap = capabilityOf(rules.smime, c, null, null);
-      const next = weakerSmime(level, cap.level);
-      if (next !== level || cap.level === level) for (const r of cap.references) refs.add(r);
-      level = next;
-    }
-    smime = { level, references: [...refs] };
-    verdict.smime = level;
-  }
-  if (smime.references.length) verdict.references = smime.references;
+  // Shared, frozen arrays (load.ts / the memo): verdict consumers read them; warnings stay per-call.
+  if (rule.candidates) verdict.candidates = rule.candidates as string[];
+  if (smime.references.length) verdict.references = smime.references as string[];
   return verdict;
 }

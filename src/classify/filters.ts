@@ -107,3 +107,47 @@ export function expandTemplate(template: string, groups: Readonly<Record<string,
 export function templateRefs(template: string): Array<{ name: string; filter: string | undefined }> {
   return [...template.matchAll(/\$<([a-zA-Z][a-zA-Z0-9]*)(?:\|([a-z-]+))?>/g)].map((m) => ({ name: m[1]!, filter: m[2] }));
 }
+
+/** Filters are pure; their inputs repeat a lot (UA platform comments, builds), so remember a bounded number. */
+const FILTER_MEMO_MAX = 1024;
+
+function memo(f: Filter): Filter {
+  const cache = new Map<string, string | null>();
+  return (v) => {
+    let r = cache.get(v);
+    if (r === undefined) {
+      r = f(v);
+      if (cache.size >= FILTER_MEMO_MAX) cache.clear();
+      cache.set(v, r);
+    }
+    return r;
+  };
+}
+
+/** Compiles a template into a function of the captured groups (see expandTemplate). */
+export function compileTemplateParts(template: string): (groups: Readonly<Record<string, string | undefined>>) => string | null {
+  const parts: Array<string | { name: string; filter: Filter | null }> = [];
+  let last = 0;
+  for (const m of template.matchAll(/\$<([a-zA-Z][a-zA-Z0-9]*)(?:\|([a-z-]+))?>/g)) {
+    if (m.index > last) parts.push(template.slice(last, m.index));
+    parts.push({ name: m[1]!, filter: m[2] ? memo(FILTERS[m[2]] ?? (() => null)) : null });
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) parts.push(template.slice(last));
+  return (groups) => {
+    let out = '';
+    for (const p of parts) {
+      if (typeof p === 'string') {
+        out += p;
+        continue;
+      }
+      const raw = groups[p.name];
+      if (raw === undefined || raw === '') return null;
+      const v = p.filter ? p.filter(raw) : raw;
+      if (v === null) return null;
+      out += v;
+    }
+    const t = out.trim();
+    return t === '' ? null : t;
+  };
+}

@@ -8,15 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../core/index.js';
 import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
-import { literalAnchors, staticRegexProblem } from './regex-safety.js';
-import { templateRefs, FILTERS } from './filters.js';
-import type { CompiledCheck, CompiledRule, FieldIndex, RuleSet } from './rule-types.js';
+import { firstCharSet, literalAnchors, staticRegexProblem } from './regex-safety.js';
+import { templateRefs, compileTemplateParts, FILTERS } from './filters.js';
+import { capabilityOf, type Capability } from './smime.js';
+import { weakerSmime } from '../core/index.js';
+import type { CompiledCheck, CompiledRule, CompiledTemplate, FieldIndex, RuleSet, TrieNode } from './rule-types.js';
 import type { SmimeEntry, SmimeFamily } from './smime.js';
 
 /** Rule files larger than this are not rule files (bounds YAML parse time). */
 const MAX_RULE_FILE_BYTES = 2 * 1024 * 1024;
 /** Dispatch keys longer than this add nothing (values are compared by this many leading/trailing chars). */
-const MAX_KEY_CHARS = 10;
+const MAX_KEY_CHARS = 12;
 const DEFAULT_CONFIDENCE = 0.9;
 
 /** The package's own rules/ folder (works from src/ under vitest and from dist/). */
@@ -123,27 +125,62 @@ function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
     file,
     conditions,
     absent: r.absent ?? [],
-    client,
+    client: { family: client.family, kind: client.kind, product: compileTemplate(client.product), version: compileTemplate(client.version), platform: compileTemplate(client.platform) },
     confidence: r.confidence ?? DEFAULT_CONFIDENCE,
-    candidates: r.candidates ?? null,
+    candidates: r.candidates ? Object.freeze([...r.candidates]) : null,
     warnings: r.warnings ?? [],
     checks,
     references: r.references ?? [],
     examples: r.examples ?? [],
+    fixedSmime: null,
   };
 }
 
-function addKey(map: Map<number, Map<string, number[]>>, key: string, order: number): void {
-  const k = key.slice(0, MAX_KEY_CHARS);
-  let byLen = map.get(k.length);
-  if (!byLen) map.set(k.length, (byLen = new Map()));
-  const list = byLen.get(k);
-  if (list) list.push(order);
-  else byLen.set(k, [order]);
+/**
+ * The S/MIME answer of a rule: its family's level at the given version/platform, and with
+ * candidates the weakest of theirs (never the strongest). Shared by load (constant rules) and classify.
+ */
+export function ruleCapability(smime: ReadonlyMap<string, SmimeFamily>, rule: CompiledRule, version: string | null, platform: string | null): Capability {
+  const family = rule.client.kind === 'automated' ? null : rule.client.family;
+  const own = capabilityOf(smime, family, version, platform);
+  if (!rule.candidates) return own;
+  let level = own.level;
+  let refs = [...own.references];
+  for (const c of rule.candidates) {
+    if (c === family) continue;
+    const cap = capabilityOf(smime, c, null, null);
+    const next = weakerSmime(level, cap.level);
+    if (next !== level) refs = [...cap.references];
+    else if (cap.level === level) refs.push(...cap.references);
+    level = next;
+  }
+  return { level, references: [...new Set(refs)] };
 }
 
-function addSuffixKey(map: Map<number, Map<string, number[]>>, key: string, order: number): void {
-  addKey(map, key.length > MAX_KEY_CHARS ? key.slice(key.length - MAX_KEY_CHARS) : key, order);
+function addKey(root: TrieNode, key: string, order: number): void {
+  let node = root;
+  const k = key.slice(0, MAX_KEY_CHARS).toLowerCase();
+  for (let i = 0; i < k.length; i++) {
+    const ch = k.charCodeAt(i);
+    let next = node.next[ch];
+    if (!next) {
+      node.next[ch] = next = { next: [], size: 0, rules: null };
+      node.size++;
+    }
+    node = next;
+  }
+  (node.rules ??= []).push(order);
+}
+
+function addSuffixKey(root: TrieNode, key: string, order: number): void {
+  addKey(root, [...key].reverse().join(''), order);
+}
+
+/** Compiles `$<group|filter>` templates once: constants stay strings, others become a closure. */
+function compileTemplate(t: string | null): CompiledTemplate {
+  if (t === null) return null;
+  if (templateRefs(t).length === 0) return t.trim() === '' ? null : t.trim();
+  return compileTemplateParts(t);
 }
 
 function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldIndex>; unconditional: number[] } {
@@ -151,7 +188,7 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
   const unconditional: number[] = [];
   const fieldIndex = (f: string): FieldIndex => {
     let fi = index.get(f);
-    if (!fi) index.set(f, (fi = { prefix: new Map(), suffix: new Map(), always: [] }));
+    if (!fi) index.set(f, (fi = { prefix: { next: [], size: 0, rules: null }, suffix: { next: [], size: 0, rules: null }, byFirst: new Array(129).fill(undefined), always: [] }));
     return fi;
   };
   for (const r of rules) {
@@ -170,6 +207,19 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
       }
       if (a.suffixes) {
         for (const s of a.suffixes) addSuffixKey(fieldIndex(c.field).suffix, s, r.order);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) {
+      for (const c of r.conditions) {
+        const fc = firstCharSet(c.re.source, c.re.flags);
+        if (!fc) continue;
+        const fi = fieldIndex(c.field);
+        fc.ascii.forEach((yes, code) => {
+          if (yes) (fi.byFirst[code] ??= []).push(r.order);
+        });
+        if (fc.nonAscii) (fi.byFirst[128] ??= []).push(r.order);
         placed = true;
         break;
       }
@@ -240,5 +290,12 @@ export function loadRules(dirs: readonly string[]): RuleSet {
     const fam = loadSmime(f);
     smime.set(fam.family, fam);
   }
-  return Object.freeze({ rules, index, unconditional, smime, files: [...files, ...smimeFiles] });
+  for (const r of rules) {
+    const { version, platform } = r.client;
+    if ((version === null || typeof version === 'string') && (platform === null || typeof platform === 'string')) {
+      r.fixedSmime = ruleCapability(smime, r, version, platform);
+      Object.freeze(r.fixedSmime.references);
+    }
+  }
+  return Object.freeze({ rules, index, unconditional, smime, files: [...files, ...smimeFiles], marks: new Uint8Array(rules.length) });
 }

@@ -342,28 +342,47 @@ function literalOf(node: Node): string[] | null {
   }
 }
 
-/** Concatenates the leading literal items (or, with `backwards`, the trailing ones). */
-function collect(items: Node[], backwards = false): string[] {
+/** Max distinct literal keys one regex may put in the index (a long alternation of names is fine). */
+const MAX_KEYS = 256;
+
+/**
+ * Literal strings a match of `items` must start with (or, with `backwards`, end with), and whether
+ * the items were literal all the way through (so a caller may keep concatenating).
+ */
+function collect(items: Node[], backwards = false): { strs: string[]; complete: boolean } {
   let acc = [''];
   const join = (a: string, b: string): string => (backwards ? b + a : a + b);
   for (const it of items) {
     const l = literalOf(it);
     if (l) {
       const next = acc.flatMap((a) => l.map((b) => join(a, b)));
-      if (next.length > MAX_EXPANSIONS) break;
+      if (next.length > MAX_KEYS) return { strs: acc, complete: false };
       acc = next;
       continue;
+    }
+    // A group of alternatives that each start (end) with literal text: branch, then stop.
+    const body = it.t === 'group' && !it.lookaround ? it.body : it.t === 'quant' && it.min >= 1 && it.node.t === 'group' && !it.node.lookaround ? it.node.body : null;
+    if (body) {
+      const alts = body.t === 'alt' ? body.alts : [body];
+      const parts: string[] = [];
+      for (const a of alts) {
+        const seq = a.t === 'seq' ? a.items : [a];
+        parts.push(...collect(backwards ? [...seq].reverse() : seq, backwards).strs);
+      }
+      const next = acc.flatMap((a) => parts.map((b) => join(a, b)));
+      if (next.length <= MAX_KEYS) acc = next;
+      return { strs: acc, complete: false };
     }
     if (it.t === 'quant' && it.min >= 1) {
       const inner = literalOf(it.node);
       if (inner) {
         const next = acc.flatMap((a) => inner.map((b) => join(a, b)));
-        if (next.length <= MAX_EXPANSIONS) acc = next;
+        if (next.length <= MAX_KEYS) acc = next;
       }
     }
-    break;
+    return { strs: acc, complete: false };
   }
-  return acc;
+  return { strs: acc, complete: true };
 }
 
 /**
@@ -386,16 +405,57 @@ export function literalAnchors(source: string): { prefixes: string[] | null; suf
     const items = b.t === 'seq' ? b.items : [b];
     const first = items[0];
     if (prefixOk && first && first.t === 'atom' && first.src === '^') {
-      const p = collect(items.slice(1));
+      const p = collect(items.slice(1)).strs;
       if (p.some((s) => s.length < 2)) prefixOk = false;
       else prefixes.push(...p.map((s) => s.toLowerCase()));
     } else prefixOk = false;
     const last = items[items.length - 1];
     if (suffixOk && last && last.t === 'atom' && last.src === '$') {
-      const s = collect(items.slice(0, -1).reverse(), true);
+      const s = collect(items.slice(0, -1).reverse(), true).strs;
       if (s.some((x) => x.length < 2)) suffixOk = false;
       else suffixes.push(...s.map((x) => x.toLowerCase()));
     } else suffixOk = false;
   }
   return { prefixes: prefixOk && prefixes.length ? [...new Set(prefixes)] : null, suffixes: suffixOk && suffixes.length ? [...new Set(suffixes)] : null };
+}
+
+/** Non-ASCII samples: a lead atom matching any of them may start a non-ASCII value. */
+const NON_ASCII_SAMPLES = ['\u00e9', '\u00a0', '\u4e2d', '\ud83d', '\u0430'];
+
+/**
+ * For a `^`-anchored regex: which first characters a match can start with (ASCII table plus a
+ * non-ASCII flag), for dispatch when there is no literal prefix. Null when not anchored or unknown.
+ */
+export function firstCharSet(source: string, flags: string): { ascii: boolean[]; nonAscii: boolean } | null {
+  let tree: Node;
+  try {
+    tree = parse(source);
+  } catch {
+    return null;
+  }
+  const branches = tree.t === 'alt' ? tree.alts : [tree];
+  const ascii: boolean[] = new Array<boolean>(128).fill(false);
+  let nonAscii = false;
+  for (const b of branches) {
+    const items = b.t === 'seq' ? b.items : [b];
+    const first = items[0];
+    if (!first || first.t !== 'atom' || first.src !== '^') return null;
+    let lead: (Node & { t: 'atom' }) | null = null;
+    for (const n of items.slice(1)) {
+      if (n.t === 'atom' && n.zeroWidth) continue;
+      if (n.t === 'group' && n.lookaround) continue;
+      lead = leadingAtom(n);
+      break;
+    }
+    if (!lead) return null;
+    let re: RegExp;
+    try {
+      re = new RegExp(`^(?:${lead.src})`, flags);
+    } catch {
+      return null;
+    }
+    for (let c = 0; c < 128; c++) if (re.test(String.fromCharCode(c))) ascii[c] = true;
+    if (NON_ASCII_SAMPLES.some((x) => re.test(x))) nonAscii = true;
+  }
+  return { ascii, nonAscii };
 }

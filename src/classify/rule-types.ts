@@ -21,9 +21,9 @@ export interface CompiledCheck {
 export interface ClientTemplate {
   readonly family: string | null;
   readonly kind: Kind;
-  readonly product: string | null;
-  readonly version: string | null;
-  readonly platform: string | null;
+  readonly product: CompiledTemplate;
+  readonly version: CompiledTemplate;
+  readonly platform: CompiledTemplate;
 }
 
 export interface CompiledRule {
@@ -41,15 +41,33 @@ export interface CompiledRule {
   readonly checks: readonly CompiledCheck[];
   readonly references: readonly string[];
   readonly examples: readonly ExampleInput[];
+  /**
+   * The S/MIME answer when version and platform are constants (most Message-ID and marker rules),
+   * computed once after the S/MIME files are loaded; null when it depends on captured groups.
+   */
+  fixedSmime: import('./smime.js').Capability | null;
+}
+
+/** A character trie over lower-cased literal prefixes (or reversed suffixes); `rules` end at this node. */
+export interface TrieNode {
+  /** Indexed by lower-cased UTF-16 code unit (a holey array: integer indexing beats a Map here). */
+  readonly next: Array<TrieNode | undefined>;
+  /** Whether any child exists (an empty trie is skipped without walking). */
+  size: number;
+  rules: number[] | null;
 }
 
 /** Per field: rules reachable by a literal prefix/suffix of the value, and rules always tried when the field is present. */
 export interface FieldIndex {
-  /** key length -> lower-cased literal prefix -> rule orders */
-  readonly prefix: Map<number, Map<string, number[]>>;
-  readonly suffix: Map<number, Map<string, number[]>>;
+  readonly prefix: TrieNode;
+  readonly suffix: TrieNode;
+  /** For ^-anchored rules without a literal prefix: rules by first character code (index 128 = non-ASCII). */
+  readonly byFirst: Array<number[] | undefined>;
   readonly always: number[];
 }
+
+/** A product/version/platform template compiled at load: constant text or parts joined at match time. */
+export type CompiledTemplate = null | string | ((groups: Readonly<Record<string, string | undefined>>) => string | null);
 
 export interface RuleSet {
   /** Sorted by (priority, load order). */
@@ -60,4 +78,6 @@ export interface RuleSet {
   readonly smime: ReadonlyMap<string, SmimeFamily>;
   /** Files loaded, in order. */
   readonly files: readonly string[];
+  /** Scratch marks for dispatch (one byte per rule); classify is synchronous, so one buffer per rule set suffices. */
+  readonly marks: Uint8Array;
 }

@@ -20,7 +20,7 @@ export interface SmimeFamily {
 
 export interface Capability {
   level: SmimeLevel;
-  references: string[];
+  references: readonly string[];
 }
 
 /** Dotted-numeric comparison; non-numeric parts compare by their leading digits ("1.13.1r5676"). */
