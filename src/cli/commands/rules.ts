@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../main.js';
 import { lintRules, loadRules, ruleFileJsonSchema, testRules } from '../../classify/index.js';
-import { out } from '../context.js';
+import { out, withApp } from '../context.js';
+import { AppError } from '../../core/index.js';
 import { ruleDirs } from './classify.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {
@@ -38,6 +39,23 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         await out(lines.join('\n') + '\n');
       }
       if (report.failures.length) process.exitCode = 1;
+    });
+  rules
+    .command('unknown')
+    .description('most frequent X-Mailer / User-Agent values in the database that no rule recognised (the to-do list for new rules)')
+    .option('--top <n>', 'how many values to list (1-1000)', '20')
+    .option('--json', 'print JSON')
+    .action(async (opts: { top: string; json?: boolean }) => {
+      const top = Number(opts.top);
+      // An explicit limit, validated strictly: 0, NaN or 1e9 are usage errors, not silent defaults.
+      if (!Number.isInteger(top) || top < 1 || top > 1000) throw new AppError('E_USAGE', `--top must be an integer from 1 to 1000, got ${JSON.stringify(opts.top)}`);
+      await withApp(globals(), { readonly: true }, async (ctx) => {
+        const rows = ctx.store.unknownFingerprints(top);
+        if (opts.json) return out(JSON.stringify(rows, null, 2) + '\n');
+        const lines = rows.map((r) => `${String(r.count).padStart(7)}  ${r.header}: ${r.value}  (e.g. ${r.exampleMessageId})`);
+        if (rows.length === 0) lines.push('no unrecognised values');
+        return out(lines.join('\n') + '\n');
+      });
     });
   rules
     .command('schema')
