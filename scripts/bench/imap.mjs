@@ -68,9 +68,12 @@ export default async function imapBench(ctx) {
     const templates = loadTemplates(fixturesDir(ROOT));
     let bytes = 0;
     for (let i = 0; i < N; i += 5_000) {
-      // ~1-2 KB text mail; every 20th carries a 30 KB attachment (realistic support-mailbox sizes).
+      // Support-mailbox sizes: a text part, an HTML alternative in 60%, and in every 5th message
+      // an attachment of 20-400 KB (average message ~30 KB; headers ~1-2 KB of it).
       const batch = [];
-      for (let k = i; k < Math.min(N, i + 5_000); k++) batch.push(makeMessage(templates, k, { attachmentEvery: 20, attachmentBytes: 30_000, users: 20_000 }));
+      for (let k = i; k < Math.min(N, i + 5_000); k++) {
+        batch.push(makeMessage(templates, k, { attachmentEvery: 5, attachmentSizes: [20_000, 60_000, 150_000, 400_000], htmlShare: 0.6, users: 20_000 }));
+      }
       for (const b of batch) bytes += b.length;
       await server.deliver('Bench', batch);
     }
@@ -79,7 +82,7 @@ export default async function imapBench(ctx) {
     const client = () =>
       new ImapFlow({ host: server.host, port: server.port, secure: true, auth: { user: server.user, pass: server.password }, tls: { ca }, logger: false, disableAutoIdle: true, disableCompression: true });
 
-    // (a) floor. The first pass also makes Dovecot index the folder, so it is not timed.
+    // (a) floor
     const floorPass = async () => {
       const c = client();
       await c.connect();
@@ -89,15 +92,18 @@ export default async function imapBench(ctx) {
       await c.logout();
       if (n !== N) throw new Error(`floor fetched ${n} of ${N}`);
     };
-    const floorMs = await ctx.timeMedian(floorPass, REPEAT);
-    const floorRate = N / (floorMs / 1000);
-    ctx.log(`(a) floor: ${floorRate.toFixed(0)} msg/s`);
-
-    // (b) poll --once into a fresh SQLite database each time.
+    // The first pass also makes Dovecot index the folder, so it is not timed. Then (a) and (b)
+    // alternate, so that load from other processes on this shared machine hits both alike.
+    await floorPass();
     const pwFile = join(tmp, 'pw');
     writeFileSync(pwFile, server.password, { mode: 0o600 });
+    const floorTimes = [];
     const runs = [];
     for (let r = 0; r < REPEAT; r++) {
+      const t0 = performance.now();
+      await floorPass();
+      floorTimes.push(performance.now() - t0);
+      ctx.log(`(a) floor: ${(N / (floorTimes[r] / 1000)).toFixed(0)} msg/s`);
       const cfg = join(tmp, `census-${r}.json`);
       writeFileSync(
         cfg,
@@ -110,8 +116,9 @@ export default async function imapBench(ctx) {
       const read = res.summary.folders[0].counts.read;
       if (read !== N) throw new Error(`poll read ${read} of ${N}`);
       runs.push(res);
-      ctx.log(`(b) poll --once: ${(N / (res.ms / 1000)).toFixed(0)} msg/s, peak RSS ${(res.peak / 1048576).toFixed(0)} MB, stored ${res.summary.folders[0].counts.stored}`);
+      ctx.log(`(b) poll --once: ${(N / (res.ms / 1000)).toFixed(0)} msg/s (whole process incl. start-up), peak RSS ${(res.peak / 1048576).toFixed(0)} MB, stored ${res.summary.folders[0].counts.stored}`);
     }
+    const floorRate = N / (ctx.median(floorTimes) / 1000);
     const pollMs = ctx.median(runs.map((r) => r.ms));
     const pollRate = N / (pollMs / 1000);
     const peakMb = Math.max(...runs.map((r) => r.peak)) / 1048576;
@@ -121,10 +128,11 @@ export default async function imapBench(ctx) {
       const c = client();
       await c.connect();
       await c.mailboxOpen('Bench', { readOnly: true });
-      const sources = [];
-      for await (const m of c.fetch(`1:${NAIVE}`, { uid: true, source: true }, { uid: true })) sources.push(m.source);
+      let n = 0;
+      // Parsing inside the loop issues no IMAP command, so this is safe with imapflow.
+      for await (const m of c.fetch(`1:${NAIVE}`, { uid: true, source: true }, { uid: true })) if ((await simpleParser(m.source)).headers) n++;
       await c.logout();
-      for (const src of sources) await simpleParser(src);
+      if (n !== NAIVE) throw new Error(`naive parsed ${n} of ${NAIVE}`);
     };
     const naiveMs = await ctx.timeMedian(naivePass, REPEAT, { warmup: false });
     const naiveRate = NAIVE / (naiveMs / 1000);

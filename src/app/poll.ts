@@ -121,7 +121,7 @@ export class Poller extends EventEmitter<PollerEvents> {
   private readonly abort = new AbortController();
   private running: Promise<void> | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
-  private readonly clients = new Set<ImapFlow>();
+  private readonly connecting = new Set<ImapFlow>();
 
   constructor(options: PollerOptions) {
     super();
@@ -176,6 +176,9 @@ export class Poller extends EventEmitter<PollerEvents> {
   /** Graceful stop: the current batch is committed, then LOGOUT. Resolves when all connections are closed. */
   async stop(): Promise<void> {
     this.abort.abort();
+    // A connection still being set up holds nothing to commit: drop it rather than wait for
+    // the connect timeout.
+    for (const c of this.connecting) c.close();
     await this.running;
   }
 
@@ -222,10 +225,14 @@ export class Poller extends EventEmitter<PollerEvents> {
       let client: ImapFlow | null = null;
       try {
         client = createImapClient({ account: g.account, poll: this.o.poll, logger: g.log, env: this.o.env });
-        this.clients.add(client);
         // imapflow emits 'error' on socket failures; without a listener Node would throw.
         client.on('error', (e: unknown) => g.log.debug({ err: (e as Error)?.message }, 'connection error'));
-        await connectClient(client, g.account);
+        this.connecting.add(client);
+        try {
+          await connectClient(client, g.account);
+        } finally {
+          this.connecting.delete(client);
+        }
         g.log.info({ secure: client.secureConnection }, 'connected');
         const syncAll = async (folders: Iterable<string>) => {
           for (const f of folders) {
@@ -291,10 +298,7 @@ export class Poller extends EventEmitter<PollerEvents> {
         g.log.info({ attempt, delayMs: delay, code: err.code }, 'reconnecting after delay');
         await sleep(delay, this.abort.signal);
       } finally {
-        if (client) {
-          this.clients.delete(client);
-          await closeClient(client);
-        }
+        if (client) await closeClient(client);
       }
     }
     for (const f of active) this.setState(g.name, f, 'stopped');

@@ -45,6 +45,8 @@ export interface DovecotServer {
   halt(): Promise<void>;
   /** Starts the server again after halt(), on the same ports with the same data. */
   resume(): Promise<void>;
+  /** Kills the server and its sessions at once, synchronously (a crash); resume() starts it again. */
+  crash(): void;
   /** halt() then resume(). */
   restart(): Promise<void>;
   /** Stops the server for good and deletes its directory. */
@@ -193,6 +195,19 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
       rmSync(folderDir(folder), { recursive: true, force: true });
     },
     halt,
+    crash() {
+      const p = child;
+      child = null;
+      if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
+      const children = childrenOf(p.pid);
+      for (const pid of [p.pid, ...children]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    },
     async resume() {
       if (child) return;
       await launch();

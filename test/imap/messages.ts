@@ -87,13 +87,28 @@ function reshapeId(id: string, rand: () => number, serial: number): string {
   return out.replace(/^</, `<${serial.toString(36)}.`) + host;
 }
 
+const RANDOM_POOL_BYTES = 1 << 20;
+let pool: Buffer | null = null;
+/** 1 MiB of seeded noise; attachments are slices of it (cheap, incompressible, deterministic). */
+function randomPool(): Buffer {
+  if (!pool) {
+    const r = rng(0x5eed);
+    pool = Buffer.alloc(RANDOM_POOL_BYTES);
+    for (let k = 0; k < RANDOM_POOL_BYTES; k += 4) pool.writeUInt32LE((r() * 0xffffffff) >>> 0, k);
+  }
+  return pool;
+}
+
 export interface GenerateOptions {
   /** Distinct senders; message i comes from sender i % users. */
   users?: number;
   /** Every n-th message carries an attachment (0 = none). */
   attachmentEvery?: number;
-  /** Attachment size in bytes before base64. */
+  /** Attachment size in bytes before base64 (or pick one of attachmentSizes per message). */
   attachmentBytes?: number;
+  attachmentSizes?: readonly number[];
+  /** Share of messages (0..1) that also carry an HTML alternative, as most clients send. */
+  htmlShare?: number;
   seed?: number;
   /** Date of message 0; later messages are one minute apart. */
   start?: Date;
@@ -120,11 +135,18 @@ export function makeMessage(templates: readonly Template[], i: number, o: Genera
   let body: string;
   if (t.boundary) {
     const parts = [`--${t.boundary}\nContent-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n${text}\n`];
+    if (o.htmlShare && rand() < o.htmlShare) {
+      const html = `<html><head><style>p{font-family:Calibri,sans-serif;margin:0 0 8px}</style></head><body>${text
+        .split('\n\n')
+        .map((p) => `<p class="MsoNormal" style="font-size:11pt">${p}</p>`)
+        .join('\n')}<div class="signature"><p>Kind regards,<br>Customer ${i}</p></div></body></html>`;
+      parts.push(`--${t.boundary}\nContent-Type: text/html; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n${html}\n`);
+    }
     if (withAttachment) {
-      const n = o.attachmentBytes ?? 48_000;
-      const bytes = Buffer.alloc(n);
-      for (let k = 0; k < n; k += 4) bytes.writeUInt32LE((rand() * 0xffffffff) >>> 0, Math.min(k, n - 4));
-      const b64 = bytes.toString('base64').replace(/.{76}/g, '$&\n');
+      const sizes = o.attachmentSizes;
+      const n = Math.min(RANDOM_POOL_BYTES, sizes?.length ? sizes[Math.floor(rand() * sizes.length)]! : (o.attachmentBytes ?? 48_000));
+      const off = Math.floor(rand() * (RANDOM_POOL_BYTES - n));
+      const b64 = randomPool().subarray(off, off + n).toString('base64').replace(/.{76}/g, '$&\n');
       parts.push(`--${t.boundary}\nContent-Type: application/pdf; name="invoice-${i}.pdf"\nContent-Disposition: attachment; filename="invoice-${i}.pdf"\nContent-Transfer-Encoding: base64\n\n${b64}\n`);
     }
     body = parts.join('') + `--${t.boundary}--\n`;

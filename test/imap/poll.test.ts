@@ -185,11 +185,9 @@ describe('IMAP poller against Dovecot', () => {
     let bounced: Promise<void> | null = null;
     poller.on('batch', ({ total }) => {
       if (!bounced && total.read >= 500) {
-        bounced = (async () => {
-          await s.halt();
-          await new Promise((r) => setTimeout(r, 700));
-          await s.resume();
-        })();
+        // Synchronous, inside the batch loop: the next FETCH certainly meets a dead server.
+        s.crash();
+        bounced = new Promise((r) => setTimeout(r, 700)).then(() => s.resume());
       }
     });
     const summary = await poller.run();
@@ -231,6 +229,30 @@ describe('IMAP poller against Dovecot', () => {
     expect(last.code, last.stderr).toBe(0);
     expect(checkpoints(db)[0]?.last_uid).toBe(3000);
     expect(canonicalDump(db, { sourceKeys: true })).toEqual(canonicalDump(join(ref, 'census.db'), { sourceKeys: true }));
+  });
+
+  it('on SIGTERM mid-backfill commits the current batch, logs out and exits 0; the next run continues where it stopped', async () => {
+    await s.deliver('Term', makeMessages(templates, 35_000, 2000));
+    const d = dir();
+    const cfg = writeCliConfig(d, s, [{ name: 'term', folders: ['Term'] }], { batchSize: 100 });
+    const db = join(d, 'census.db');
+    const first = await runCli(['--config', cfg, 'poll', '--json'], {
+      onSpawn: (_pid, kill) => {
+        void waitFor(() => (checkpoints(db)[0]?.last_uid ?? 0) >= 300, 60_000, 5).then(() => kill('SIGTERM'));
+      },
+    });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/stopping: finishing the current batch/);
+    const read1 = (JSON.parse(first.stdout) as { folders: Array<{ counts: { read: number }; state: string }> }).folders[0]!;
+    expect(read1.state).toBe('stopped');
+    const stoppedAt = checkpoints(db)[0]!.last_uid;
+    expect(stoppedAt).toBe(read1.counts.read);
+    expect(stoppedAt).toBeLessThan(2000);
+    const second = await runCli(['--config', cfg, 'poll', '--once', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    const read2 = (JSON.parse(second.stdout) as { folders: Array<{ counts: { read: number } }> }).folders[0]!.counts.read;
+    expect(read1.counts.read + read2).toBe(2000);
+    expect(checkpoints(db)[0]!.last_uid).toBe(2000);
   });
 
   it('resyncs a folder whose UIDVALIDITY changed (deleted and recreated with the same mail) without double counting', async () => {
