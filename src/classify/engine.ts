@@ -135,7 +135,7 @@ function firstId(values: readonly string[] | undefined): string | null {
     const close = v.indexOf('>', open + 1);
     if (close > open + 1) {
       const id = v.slice(open + 1, close);
-      if (!/[\s<]/.test(id)) return id;
+      if (id.indexOf(' ') < 0 && id.indexOf('<') < 0 && id.indexOf('\t') < 0) return id;
     }
   }
   const id = v.trim();
