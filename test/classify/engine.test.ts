@@ -181,3 +181,15 @@ describe('loading: override folders and errors', () => {
     for (const f of ['x-mailer', 'user-agent', 'message-id', 'x-microsoft-original-message-id', 'mime-version']) expect(fields.has(f)).toBe(true);
   });
 });
+
+describe('FINGERPRINT_FIELDS stays minimal', () => {
+  it('every listed field is used by a shipped rule or check (the IMAP poller fetches exactly these)', () => {
+    const used = new Set<string>(['message-id', 'x-mailer', 'user-agent', 'x-newsreader', 'x-microsoft-original-message-id']);
+    for (const r of shipped.rules) {
+      for (const c of r.conditions) used.add(c.field);
+      for (const f of r.absent) used.add(f);
+      for (const c of r.checks) if (c.field) used.add(c.field);
+    }
+    expect(FINGERPRINT_FIELDS.filter((f) => !used.has(f))).toEqual([]);
+  });
+});
