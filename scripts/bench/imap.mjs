@@ -69,10 +69,11 @@ export default async function imapBench(ctx) {
     let bytes = 0;
     for (let i = 0; i < N; i += 5_000) {
       // Support-mailbox sizes: a text part, an HTML alternative in 60%, and in every 5th message
-      // an attachment of 20-400 KB (average message ~30 KB; headers ~1-2 KB of it).
+      // an attachment (invoice, screenshot, log) of 30-600 KB: average message ~70 KB, in line
+      // with published averages for business mail; headers are ~1-2 KB of it.
       const batch = [];
       for (let k = i; k < Math.min(N, i + 5_000); k++) {
-        batch.push(makeMessage(templates, k, { attachmentEvery: 5, attachmentSizes: [20_000, 60_000, 150_000, 400_000], htmlShare: 0.6, users: 20_000 }));
+        batch.push(makeMessage(templates, k, { attachmentEvery: 5, attachmentSizes: [30_000, 100_000, 250_000, 600_000], htmlShare: 0.6, users: 20_000 }));
       }
       for (const b of batch) bytes += b.length;
       await server.deliver('Bench', batch);

@@ -21,6 +21,7 @@ import {
   readHeaderBatches,
   toImapError,
   watchForChanges,
+  type HeaderBatch,
 } from '../source/imap/index.js';
 import { FINGERPRINT_FIELDS } from '../classify/index.js';
 import { PARSE_FIELDS } from '../parse/index.js';
@@ -46,7 +47,8 @@ export interface FolderStatus {
 export interface PollSink {
   getCheckpoint(account: string, folder: string): { uidValidity: string; lastUid: number } | null;
   resetCheckpoint(account: string, folder: string, uidValidity: string): void;
-  ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint): IngestCounts;
+  /** May be async (WorkerSink): the poller then fetches the next window while this one commits. */
+  ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint): IngestCounts | Promise<IngestCounts>;
 }
 
 export interface PollerOptions {
@@ -338,25 +340,38 @@ export class Poller extends EventEmitter<PollerEvents> {
       this.setState(g.name, folder, 'backfilling');
       this.emit('progress', { account: g.name, folder, done: 0, total: remaining });
     }
-    for await (const batch of readHeaderBatches({
-      client,
-      account: g.account,
-      accountName: g.name,
-      folder: info,
-      afterUid: cp.lastUid,
-      batchSize: this.o.poll.batchSize,
-      fields: this.fields,
-      shouldStop: () => this.stopping,
-    })) {
-      const counts = this.o.sink.ingestBatch(batch.items, { account: g.name, folder, uidValidity: batch.uidValidity, lastUid: batch.lastUid });
+    // At most one batch is being committed while the next one is fetched; batches commit in order.
+    let committing: Promise<void> | null = null;
+    const commit = async (batch: HeaderBatch): Promise<void> => {
+      const counts = await this.o.sink.ingestBatch(batch.items, { account: g.name, folder, uidValidity: batch.uidValidity, lastUid: batch.lastUid });
       addCounts(r.status.counts, counts);
       r.done += batch.items.length;
       r.status.lag = Math.max(0, (r.status.lag ?? 0) - batch.items.length);
       if (counts.read) this.emit('batch', { account: g.name, folder, counts, total: r.status.counts });
       if (remaining > 0) this.emit('progress', { account: g.name, folder, done: r.done, total: Math.max(r.total, r.done) });
-      // Stop is honoured between batches: what was fetched is committed first.
-      if (this.stopping) return;
+    };
+    try {
+      for await (const batch of readHeaderBatches({
+        client,
+        account: g.account,
+        accountName: g.name,
+        folder: info,
+        afterUid: cp.lastUid,
+        batchSize: this.o.poll.batchSize,
+        fields: this.fields,
+        shouldStop: () => this.stopping,
+      })) {
+        if (committing) await committing;
+        committing = commit(batch);
+        // Awaited before the next batch or in finally; until then a failure must not count as unhandled.
+        committing.catch(() => undefined);
+        // Stop is honoured between batches: what was fetched is committed first.
+        if (this.stopping) break;
+      }
+    } finally {
+      if (committing) await committing;
     }
+    if (this.stopping) return;
     r.status.lastSyncAt = new Date();
     r.status.lag = 0;
     if (remaining > 0) {

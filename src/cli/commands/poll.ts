@@ -39,12 +39,12 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       // The store maps up to 256 MB of the database file for fast lookups; a poller only
       // appends, and with the mapping its resident set grows with the database (all of a
       // 100k-message backfill's pages stay mapped). Reads here are point lookups by key.
-      app.store.sqlite.pragma('mmap_size = 0');
-      app.store.sqlite.pragma('cache_size = -16384');
+      for (const p of ['mmap_size = 0', 'cache_size = -16384']) app.store.sqlite.pragma(p);
+      const sink = appSink(app);
       const poller = new Poller({
         accounts: config.accounts,
         poll: config.poll,
-        sink: appSink(app),
+        sink,
         logger,
         once: !!flags.once,
         progressLog: !tty,

@@ -4,14 +4,14 @@
  * - The folder is opened with EXAMINE (read-only): the server cannot set \Seen or change
  *   anything, whatever we send.
  * - Messages are fetched with BODY.PEEK[HEADER.FIELDS (…)] for the given fields only.
- * - Each window is fetched completely (`fetchAll`) before it is handed out, so the consumer
+ * - Each window is fetched completely before it is handed out, so the consumer
  *   never runs while imapflow's fetch loop is active (an IMAP command issued inside that loop
  *   deadlocks imapflow). The next window's FETCH is sent before the current one is handed
  *   out, so the server and the network work while the consumer parses and commits.
  * - A window spans at most `batchSize` UIDs at first and grows while windows come back sparse
  *   (UIDs with gaps after deletions), so memory stays flat for any folder size.
  */
-import type { ImapFlow, FetchMessageObject } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { SourceItem } from '../../core/index.js';
 import type { ImapAccountConfig } from '../../config/imap.js';
 import { toImapError } from './client.js';
@@ -62,6 +62,12 @@ export interface ReadOptions {
   shouldStop?: () => boolean;
 }
 
+interface Fetched {
+  uid: number;
+  headers: Uint8Array;
+  internalDate: Date | null;
+}
+
 /** Largest window, in UIDs, that one FETCH may span when UIDs are sparse. */
 const MAX_WINDOW_FACTOR = 64;
 
@@ -72,18 +78,30 @@ const MAX_WINDOW_FACTOR = 64;
 export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderBatch, void, undefined> {
   const { client, folder } = o;
   const end = folder.uidNext - 1;
-  const fetchWindow = async (from: number, to: number): Promise<FetchMessageObject[]> => {
+  const fetchWindow = async (from: number, to: number): Promise<Fetched[]> => {
+    const out: Fetched[] = [];
     try {
-      return await client.fetchAll(`${from}:${to}`, { uid: true, internalDate: true, headers: [...o.fields] }, { uid: true });
+      // The loop body only copies: no IMAP command runs inside it (imapflow would deadlock).
+      for await (const m of client.fetch(`${from}:${to}`, { uid: true, internalDate: true, headers: [...o.fields] }, { uid: true })) {
+        out.push({
+          uid: m.uid,
+          // A copy: imapflow's Buffer is a view into a much larger chunk, and keeping the view
+          // would keep that chunk alive for every message of the window (measured: ~70 KB
+          // pinned per message, 36 MB per window of 500, against ~1.5 KB of headers).
+          headers: m.headers ? Buffer.from(m.headers) : new Uint8Array(0),
+          internalDate: m.internalDate instanceof Date ? m.internalDate : m.internalDate ? new Date(m.internalDate) : null,
+        });
+      }
     } catch (e) {
       throw toImapError(e, o.account, folder.path);
     }
+    return out;
   };
   let window = o.batchSize;
   let from = o.afterUid + 1;
   if (from > end) return;
   let to = Math.min(from + window - 1, end);
-  let pending: Promise<FetchMessageObject[]> | null = fetchWindow(from, to);
+  let pending: Promise<Fetched[]> | null = fetchWindow(from, to);
   while (pending) {
     const messages = await pending;
     const lastUid = to;
@@ -103,8 +121,8 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
       if (m.uid < o.afterUid + 1 || m.uid > lastUid) continue;
       items.push({
         sourceKey: imapSourceKey(o.accountName, folder.path, folder.uidValidity, m.uid),
-        headerBytes: m.headers ?? new Uint8Array(0),
-        receivedAt: m.internalDate instanceof Date ? m.internalDate : m.internalDate ? new Date(m.internalDate) : null,
+        headerBytes: m.headers,
+        receivedAt: m.internalDate,
       });
     }
     items.sort((a, b) => uidOf(a) - uidOf(b));
