@@ -84,6 +84,8 @@ export const pollSchema = z
      * RFC 9051 asks clients to re-IDLE at least every 29 minutes; middleboxes need far less.
      */
     idleRestartMs: ms(1_000, 29 * 60_000).default(120_000),
+    /** A NOOP (sent at each IDLE restart) not answered within this time means the connection is dead. */
+    noopTimeoutMs: ms(100, 600_000).default(30_000),
     /** How often the folders not watched by IDLE are checked with STATUS. */
     statusIntervalMs: ms(500, 3_600_000).default(30_000),
     /** Servers without IDLE are polled with NOOP this often. */

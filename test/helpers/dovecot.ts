@@ -47,6 +47,8 @@ export interface DovecotServer {
   resume(): Promise<void>;
   /** Kills the server and its sessions at once, synchronously (a crash); resume() starts it again. */
   crash(): void;
+  /** PIDs of the running IMAP session processes (one per logged-in connection). */
+  sessions(): number[];
   /** halt() then resume(). */
   restart(): Promise<void>;
   /** Stops the server for good and deletes its directory. */
@@ -195,6 +197,17 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
       rmSync(folderDir(folder), { recursive: true, force: true });
     },
     halt,
+    sessions() {
+      const pid = child?.pid;
+      if (!pid) return [];
+      return childrenOf(pid).filter((c) => {
+        try {
+          return readFileSync(`/proc/${c}/cmdline`, 'utf8').startsWith('dovecot/imap\0') || readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'imap';
+        } catch {
+          return false;
+        }
+      });
+    },
     crash() {
       const p = child;
       child = null;

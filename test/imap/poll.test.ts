@@ -46,6 +46,15 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** Sends a signal to a server process that may have ended meanwhile. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
+
 /** Ingests the same bytes without IMAP: what the store must hold after polling them. */
 function referenceDump(messages: Buffer[], seed: string): ReturnType<typeof canonicalDump> {
   const d = dir();
@@ -165,6 +174,47 @@ describe('IMAP poller against Dovecot', () => {
     expect(poller.status().map((f) => f.state)).toEqual(['stopped', 'stopped']);
     expect(app.store.getCheckpoint('live', 'Live')?.lastUid).toBe(21);
     app.close();
+  });
+
+  it('with two connections IDLEs on both folders, and notices a silently dead connection (no answer to NOOP) and reconnects', async () => {
+    await s.deliver('Dead', makeMessages(templates, 12_000, 5));
+    await s.deliver('DeadOther', makeMessages(templates, 12_100, 5));
+    const d = dir();
+    const app = testApp(d);
+    const states: PollerState[] = [];
+    const poller = new Poller({
+      accounts: [testAccount(s, { name: 'dead', folders: ['Dead', 'DeadOther'], connections: 2 })],
+      poll: testPoll({ idleRestartMs: 1_000, noopTimeoutMs: 500, statusIntervalMs: 60_000 }),
+      sink: appSink(app),
+      logger: silentLogger(),
+      env: ENV(s),
+    });
+    poller.on('state', (st) => states.push(st.state));
+    poller.start();
+    try {
+      expect(await waitFor(() => poller.status().every((f) => f.state === 'idle'), 20_000)).toBe(true);
+      const before = s.sessions();
+      expect(before.length).toBeGreaterThanOrEqual(2);
+      // Both folders are IDLE-watched: new mail in the second one arrives without STATUS polling.
+      await s.deliver('DeadOther', makeMessages(templates, 12_150, 1));
+      expect(await waitFor(() => poller.status()[1]!.counts.read === 6, 5_000)).toBe(true);
+      // Freeze the server's session processes: TCP stays up, nothing answers (a half-dead link).
+      for (const pid of before) signal(pid, 'SIGSTOP');
+      try {
+        expect(await waitFor(() => states.includes('backoff'), 10_000)).toBe(true);
+      } finally {
+        for (const pid of before) {
+          signal(pid, 'SIGCONT');
+          signal(pid, 'SIGKILL');
+        }
+      }
+      expect(await waitFor(() => poller.status().every((f) => f.state === 'idle'), 15_000)).toBe(true);
+      await s.deliver('Dead', makeMessages(templates, 12_050, 1));
+      expect(await waitFor(() => poller.status()[0]!.counts.read === 6, 5_000)).toBe(true);
+    } finally {
+      await poller.stop();
+      app.close();
+    }
   });
 
   it('reconnects with backoff when the server goes away mid-backfill and finishes: nothing lost, nothing doubled', async () => {

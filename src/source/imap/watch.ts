@@ -30,7 +30,7 @@ export async function countAfter(client: ImapFlow, afterUid: number, uidNext: nu
 export interface WatchOptions {
   client: ImapFlow;
   account: ImapAccountConfig;
-  poll: Pick<PollConfig, 'idleRestartMs' | 'statusIntervalMs' | 'noopIntervalMs'>;
+  poll: Pick<PollConfig, 'idleRestartMs' | 'statusIntervalMs' | 'noopIntervalMs' | 'noopTimeoutMs'>;
   /** Watched with IDLE. */
   idleFolder: string;
   /** Checked with STATUS every statusIntervalMs. */
@@ -50,9 +50,6 @@ export interface WatchResult {
   changed: string[];
   reason: 'exists' | 'refresh' | 'status' | 'noop' | 'stop' | 'pending';
 }
-
-/** Silently dead connections must fail fast: a NOOP that is not answered in this time is an error. */
-const NOOP_ANSWER_TIMEOUT_MS = 30_000;
 
 /**
  * Waits until a watched folder may have new mail (or stop is requested), then leaves IDLE
@@ -106,7 +103,7 @@ export async function watchForChanges(o: WatchOptions): Promise<WatchResult> {
     throw new AppError('E_IMAP_CONNECT', `account ${account.name ?? `${account.user}@${account.host}`} folder "${idleFolder}": connection closed while idle`);
   }
   // Any command ends IDLE (imapflow sends DONE first); a NOOP also proves the server still answers.
-  await noopWithTimeout(client, account, idleFolder);
+  await noopWithTimeout(client, account, idleFolder, o.poll.noopTimeoutMs);
   if (idling) await idling;
   if (reason === 'stop') return { changed: [], reason };
   const changed = [idleFolder];
@@ -128,15 +125,16 @@ export async function watchForChanges(o: WatchOptions): Promise<WatchResult> {
   return { changed, reason };
 }
 
-async function noopWithTimeout(client: ImapFlow, account: ImapAccountConfig, folder: string): Promise<void> {
+/** Silently dead connections must fail fast: a NOOP that is not answered in time is an error. */
+async function noopWithTimeout(client: ImapFlow, account: ImapAccountConfig, folder: string, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       client.noop(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(Object.assign(new Error(`NOOP not answered within ${NOOP_ANSWER_TIMEOUT_MS} ms`), { code: 'ETIMEOUT' })),
-          NOOP_ANSWER_TIMEOUT_MS,
+          () => reject(Object.assign(new Error(`NOOP not answered within ${timeoutMs} ms`), { code: 'ETIMEOUT' })),
+          timeoutMs,
         );
       }),
     ]);
