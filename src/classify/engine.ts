@@ -31,12 +31,19 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/** Field values as classify sees them: real headers plus the pseudo-fields. */
+/**
+ * Field values as classify sees them: real headers plus the pseudo-fields. One instance is reused
+ * for every call (classify is synchronous and nothing here escapes into the verdict except
+ * `warnings`, which is fresh per call): the hot path allocates little.
+ */
 class Fields {
-  // Parallel arrays, not a Map: a fingerprint has a handful of fields and this is the hot path.
+  // Parallel arrays, not a Map: a fingerprint has a handful of fields.
   readonly names: string[] = [];
   readonly values: Array<readonly string[]> = [];
   warnings: string[] = [];
+  private readonly msgidBox: string[] = [''];
+  private readonly localBox: string[] = [''];
+  private readonly hostBox: string[] = [''];
 
   private set(name: string, values: readonly string[]): void {
     const i = this.names.indexOf(name);
@@ -47,7 +54,10 @@ class Fields {
     }
   }
 
-  constructor(headers: Fingerprint) {
+  load(headers: Fingerprint): this {
+    this.names.length = 0;
+    this.values.length = 0;
+    this.warnings = [];
     let injected = false;
     let truncated = false;
     let bad = false;
@@ -68,13 +78,12 @@ class Fields {
       let clean: string[] | null = null;
       for (let i = 0; i < list.length; i++) {
         const v = list[i] as unknown;
-        let s: string;
         if (typeof v !== 'string') {
           bad = true;
           clean ??= list.slice(0, i) as string[];
           continue;
         }
-        s = v;
+        let s = v;
         if (s.length > MAX_FINGERPRINT_VALUE_CHARS) {
           s = s.slice(0, MAX_FINGERPRINT_VALUE_CHARS);
           truncated = true;
@@ -92,11 +101,9 @@ class Fields {
         this.values.push(values);
       }
     }
-    if (injected || truncated || bad) {
-      if (injected) this.warnings.push('forged:header-injection');
-      if (truncated) this.warnings.push('input:value-truncated');
-      if (bad) this.warnings.push('input:non-string-value');
-    }
+    if (injected) this.warnings.push('forged:header-injection');
+    if (truncated) this.warnings.push('input:value-truncated');
+    if (bad) this.warnings.push('input:non-string-value');
     // Pseudo-fields (rules/README.md): the program names, and the effective Message-ID.
     const xm = this.find('x-mailer');
     const ua = this.find('user-agent');
@@ -106,13 +113,17 @@ class Fields {
     // Outlook.com rewrites other clients' Message-IDs and keeps the original: the original tells the client.
     const msgid = firstId(this.find('x-microsoft-original-message-id')) ?? firstId(this.find('message-id'));
     if (msgid !== null) {
-      this.set('msgid', [msgid]);
+      this.msgidBox[0] = msgid;
+      this.set('msgid', this.msgidBox);
       const at = msgid.lastIndexOf('@');
+      this.localBox[0] = at >= 0 ? msgid.slice(0, at) : msgid;
+      this.set('msgid-local', this.localBox);
       if (at >= 0) {
-        this.set('msgid-local', [msgid.slice(0, at)]);
-        this.set('msgid-host', [msgid.slice(at + 1)]);
-      } else this.set('msgid-local', [msgid]);
+        this.hostBox[0] = msgid.slice(at + 1);
+        this.set('msgid-host', this.hostBox);
+      }
     }
+    return this;
   }
 
   private find(name: string): readonly string[] | undefined {
@@ -125,6 +136,8 @@ class Fields {
     return i >= 0 ? this.values[i]! : EMPTY;
   }
 }
+
+const FIELDS = new Fields();
 
 /** The id inside the first <…> of a Message-ID value (or the whole trimmed value without brackets). */
 function firstId(values: readonly string[] | undefined): string | null {
@@ -242,7 +255,7 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
 }
 
 function classifyInner(rules: RuleSet, headers: Fingerprint): Verdict {
-  const fields = new Fields(headers);
+  const fields = FIELDS.load(headers);
   const marks = rules.marks;
   lo = rules.rules.length;
   hi = -1;

@@ -54,8 +54,8 @@ describe('regex safety', () => {
   it('the adversarial run catches a polynomial regex the static check lets through', () => {
     const re = /^[a-z]*[a-z]*[a-z]*[a-z]*!$/;
     expect(staticRegexProblem(re.source, '')).toBeNull();
-    expect(dynamicRegexProblem(re, 100)).toMatch(/slower than/);
-    expect(dynamicRegexProblem(/^Mutt\/(\d+)/, 100)).toBeNull();
+    expect(dynamicRegexProblem(re, 50)).toMatch(/slower than/);
+    expect(dynamicRegexProblem(/^Mutt\/(\d+)/, 50)).toBeNull();
   });
 
   it('finds literal prefixes and suffixes for dispatch', () => {
