@@ -37,18 +37,21 @@ export function checkAddress(address: string): string {
  */
 export function lookupOne(store: Store | null, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): LookupResult {
   const a = checkAddress(address);
-  const state = store ? store.getState(a) : null;
-  if (state === null) return { address: a, recommendation: 'unknown', reason: 'never seen', lastSeen: null, clients: [], keyChanged: false };
-  const d = state.decidedUntil !== null && state.decidedUntil <= now ? recommend(state, now, policy) : state;
+  const cached = store ? store.getDecision(a) : null;
+  if (store === null || cached === null) return { address: a, recommendation: 'unknown', reason: 'never seen', lastSeen: null, clients: [], keyChanged: false };
+  let { recommendation, reason } = cached;
+  if (cached.decidedUntil !== null && cached.decidedUntil <= now) {
+    // The deciding evidence left the window since the decision was stored: decide again.
+    const state = store.getState(a);
+    if (state) ({ recommendation, reason } = recommend(state, now, policy));
+  }
   return {
     address: a,
-    recommendation: d.recommendation,
-    reason: d.reason,
-    lastSeen: new Date(state.lastSeen).toISOString(),
-    clients: withClients && store
-      ? store.getClients(a).map((c) => ({ ...c, lastSeen: new Date(c.lastSeen).toISOString() }))
-      : [],
-    keyChanged: state.keyChanged,
+    recommendation,
+    reason,
+    lastSeen: new Date(cached.lastSeen).toISOString(),
+    clients: withClients ? store.getClients(a).map((c) => ({ ...c, lastSeen: new Date(c.lastSeen).toISOString() })) : [],
+    keyChanged: cached.keyChanged === 1,
   };
 }
 
