@@ -290,9 +290,19 @@ export function loadRules(dirs: readonly string[]): RuleSet {
     const fam = loadSmime(f);
     smime.set(fam.family, fam);
   }
+  // A family whose answer cannot depend on version or platform (no file, or one unconditional entry).
+  const invariant = (family: string | null): boolean => {
+    const fam = family === null ? undefined : smime.get(family);
+    if (!fam) return true;
+    const e = fam.entries;
+    return e.length === 0 || (e.length === 1 && !e[0]!.since && !e[0]!.until && !e[0]!.platform);
+  };
   for (const r of rules) {
     const { version, platform } = r.client;
-    if ((version === null || typeof version === 'string') && (platform === null || typeof platform === 'string')) {
+    if (r.client.kind === 'automated' || invariant(r.client.family)) {
+      r.fixedSmime = ruleCapability(smime, r, null, null);
+      Object.freeze(r.fixedSmime.references);
+    } else if ((version === null || typeof version === 'string') && (platform === null || typeof platform === 'string')) {
       r.fixedSmime = ruleCapability(smime, r, version, platform);
       Object.freeze(r.fixedSmime.references);
     }
