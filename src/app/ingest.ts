@@ -40,8 +40,15 @@ export interface Pipeline {
   ingestBatchAsync(items: readonly SourceItem[], checkpoint?: Checkpoint): Promise<IngestCounts>;
 }
 
-/** Builds the selector parse uses to keep the fingerprint fields classify looks at. */
-export function fingerprintSelector(fields: readonly string[] = FINGERPRINT_FIELDS): FingerprintSelector {
+/**
+ * The fields stored as an observation's fingerprint: what classify looks at, plus the screening
+ * and provenance fields the core issue names (Auto-Submitted, Precedence, List-Id,
+ * Authentication-Results, top-level Content-Type), so that changed rules can use them later.
+ */
+export const STORED_FINGERPRINT_FIELDS: readonly string[] = [...new Set([...FINGERPRINT_FIELDS, 'content-type', 'mime-version', 'auto-submitted', 'precedence', 'list-id', 'authentication-results', 'x-ms-has-attach', 'x-microsoft-original-message-id', 'x-gm-message-state'])];
+
+/** Builds the selector parse uses to keep the fingerprint fields. */
+export function fingerprintSelector(fields: readonly string[] = STORED_FINGERPRINT_FIELDS): FingerprintSelector {
   const names = new Set<string>();
   const prefixes: string[] = [];
   for (const f of fields) {

@@ -60,8 +60,12 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
-/** Fields parse itself reads (screening, sender, date, S/MIME kind, DMARC) besides the fingerprint. */
-export const PARSE_FIELDS: readonly string[] = ['from', 'sender', 'date', 'message-id', 'content-type', 'return-path', 'auto-submitted', 'precedence', 'authentication-results'];
+/**
+ * Fields parse itself reads (screening, sender, date, S/MIME kind, DMARC) besides the
+ * fingerprint, plus list-id, which is only kept in the stored fingerprint (for `recompute` and
+ * people reading `show`).
+ */
+export const PARSE_FIELDS: readonly string[] = ['from', 'sender', 'date', 'message-id', 'content-type', 'return-path', 'auto-submitted', 'precedence', 'authentication-results', 'list-id'];
 const PARSE_FIELD_SET: ReadonlySet<string> = new Set(PARSE_FIELDS);
 
 const BOUNCE_LOCALPARTS = new Set(['mailer-daemon', 'postmaster', 'mail-daemon', 'mailerdaemon']);
