@@ -28,10 +28,10 @@ function peakRssOf(pid) {
   }
 }
 
-function runPoll(cfg) {
+function runPoll(cfg, extra = []) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), '--config', cfg, '--log-level', 'warn', 'poll', '--once', '--json'], {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), '--config', cfg, '--log-level', 'warn', 'poll', '--once', '--json', ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -119,6 +119,17 @@ export default async function imapBench(ctx) {
       runs.push(res);
       ctx.log(`(b) poll --once: ${(N / (res.ms / 1000)).toFixed(0)} msg/s (whole process incl. start-up), peak RSS ${(res.peak / 1048576).toFixed(0)} MB, stored ${res.summary.folders[0].counts.stored}`);
     }
+    // For comparison: the same with parse/classify/store on the main thread (--no-worker).
+    const cfgNw = join(tmp, 'census-nw.json');
+    writeFileSync(
+      cfgNw,
+      JSON.stringify({
+        db: join(tmp, 'census-nw.db'),
+        accounts: [{ name: 'bench', host: server.host, port: server.port, user: server.user, passwordFile: pwFile, caFile: server.caFile, folders: ['Bench'] }],
+      }),
+    );
+    const nw = await runPoll(cfgNw, ['--no-worker']);
+    ctx.log(`(b') poll --once --no-worker: ${(N / (nw.ms / 1000)).toFixed(0)} msg/s, peak RSS ${(nw.peak / 1048576).toFixed(0)} MB`);
     const floorRate = N / (ctx.median(floorTimes) / 1000);
     const pollMs = ctx.median(runs.map((r) => r.ms));
     const pollRate = N / (pollMs / 1000);
@@ -144,6 +155,8 @@ export default async function imapBench(ctx) {
       { name: `(b) poll --once into SQLite vs floor`, value: pollRate, unit: 'msg/s', baseline: floorRate, ratio: pollRate / floorRate, target: '>= 0.7x', pass: pollRate >= 0.7 * floorRate },
       { name: `(b) vs (c) naive full fetch + simpleParser (${NAIVE} msgs)`, value: pollRate, unit: 'msg/s', baseline: naiveRate, ratio: pollRate / naiveRate, target: '>= 4x', pass: pollRate >= 4 * naiveRate },
       { name: '(b) peak RSS of poll --once', value: peakMb, unit: 'MB', target: '<= 250 MB', pass: peakMb <= 250 },
+      { name: "(b') poll --once --no-worker (one run, for comparison)", value: N / (nw.ms / 1000), unit: 'msg/s', baseline: floorRate, ratio: N / (nw.ms / 1000) / floorRate },
+      { name: "(b') peak RSS --no-worker", value: nw.peak / 1048576, unit: 'MB' },
     ];
   } finally {
     await server.stop();

@@ -9,12 +9,14 @@ import { loadConfig } from '../../config/index.js';
 import { openApp } from '../../app/context.js';
 import { createLogger } from '../../app/logger.js';
 import { Poller, appSink, type PollSummary } from '../../app/poll.js';
+import { WorkerSink } from '../../app/poll-worker.js';
 import type { GlobalOptions } from '../main.js';
 
 interface PollFlags {
   once?: boolean;
   json?: boolean;
   progress?: boolean;
+  worker?: boolean;
 }
 
 /** Registers `poll`. */
@@ -25,6 +27,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--once', 'catch up once, print a summary and exit (non-zero if any account or folder failed)')
     .option('--json', 'print the final summary as JSON')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--no-worker', 'parse, classify and store on the main thread (no worker thread)')
     .action(async (flags: PollFlags) => {
       const g = globals();
       const config = loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel } });
@@ -39,8 +42,10 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       // The store maps up to 256 MB of the database file for fast lookups; a poller only
       // appends, and with the mapping its resident set grows with the database (all of a
       // 100k-message backfill's pages stay mapped). Reads here are point lookups by key.
-      for (const p of ['mmap_size = 0', 'cache_size = -16384']) app.store.sqlite.pragma(p);
-      const sink = appSink(app);
+      const pragmas = ['mmap_size = 0', 'cache_size = -16384'];
+      for (const p of pragmas) app.store.sqlite.pragma(p);
+      // Parse/classify/commit run in a worker thread, overlapping with IMAP response parsing here.
+      const sink = flags.worker === false ? appSink(app) : new WorkerSink(app, { dbPath: config.db, pragmas });
       const poller = new Poller({
         accounts: config.accounts,
         poll: config.poll,
@@ -70,6 +75,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         bars?.stop();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        if (sink instanceof WorkerSink) await sink.close();
         app.close();
       }
       printSummary(summary, !!flags.json);
