@@ -386,19 +386,29 @@ describe('IMAP poller against Dovecot', () => {
   });
 
   it('takes a single account from CENSUS_IMAP_* environment variables', async () => {
+    await s.deliver('EnvFolder', makeMessages(templates, 60_000, 10));
     const d = dir();
     const pw = join(d, 'pw');
     writeFileSync(pw, s.password);
     const r = await runCli(['--db', join(d, 'env.db'), 'poll', '--once', '--json'], {
       env: {
         CENSUS_IMAP_URL: `imaps://${s.user}@${s.host}:${s.port}`,
-        CENSUS_IMAP_FOLDERS: 'Errors',
+        CENSUS_IMAP_FOLDERS: 'EnvFolder',
         CENSUS_IMAP_PASSWORD_FILE: pw,
         CENSUS_IMAP_CA_FILE: s.caFile,
       },
     });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { folders: Array<{ account: string; folder: string; counts: { read: number } }> };
-    expect(out.folders).toEqual([expect.objectContaining({ account: `${s.user}@${s.host}`, folder: 'Errors', counts: expect.objectContaining({ read: 10 }) })]);
+    expect(out.folders).toEqual([expect.objectContaining({ account: `${s.user}@${s.host}`, folder: 'EnvFolder', counts: expect.objectContaining({ read: 10 }) })]);
+
+    // imap:// means STARTTLS on the plain port, certificate verified the same way.
+    const r2 = await runCli(['--db', join(d, 'env2.db'), 'config', 'check'], {
+      env: { CENSUS_IMAP_URL: `imap://${s.user}@${s.host}:${s.plainPort}`, CENSUS_IMAP_FOLDERS: 'EnvFolder', CENSUS_IMAP_PASSWORD: s.password, CENSUS_IMAP_CA_FILE: s.caFile },
+    });
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect(r2.stdout).toMatch(/"tls": "starttls"/);
+    expect(r2.stdout).toMatch(/ok {4}\S+: login as census \(TLS\)/);
+    expect(r2.stdout).not.toContain(s.password);
   });
 });
