@@ -367,7 +367,8 @@ describe('IMAP poller against Dovecot', () => {
     expect(r2.stderr).not.toContain('not-the-password');
 
     const cfg3 = writeCliConfig(d, s, [{ name: 'tls', caFile: undefined, folders: ['INBOX'] }], {}, 'tls.json');
-    const r3 = await runCli(['--config', cfg3, 'poll', '--once']);
+    // Also covers the in-thread mode (--no-worker).
+    const r3 = await runCli(['--config', cfg3, 'poll', '--once', '--no-worker']);
     expect(r3.code).toBe(EXIT_CODES.E_IMAP_TLS);
     expect(r3.stderr).toMatch(/account tls .*TLS failed.*\[E_IMAP_TLS\]/);
 

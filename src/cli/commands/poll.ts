@@ -6,10 +6,10 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { AppError, type SkipReason } from '../../core/index.js';
 import { loadConfig } from '../../config/index.js';
-import { openApp } from '../../app/context.js';
 import { createLogger } from '../../app/logger.js';
-import { Poller, appSink, type PollSummary } from '../../app/poll.js';
-import { WorkerSink } from '../../app/poll-worker.js';
+import type { Poller, PollSummary } from '../../app/poll.js';
+import type { PollerInWorker } from '../../app/poll-runner.js';
+import type { AppContext } from '../../app/context.js';
 import type { GlobalOptions } from '../main.js';
 
 interface PollFlags {
@@ -27,7 +27,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--once', 'catch up once, print a summary and exit (non-zero if any account or folder failed)')
     .option('--json', 'print the final summary as JSON')
     .option('--no-progress', 'no progress bar even on a terminal')
-    .option('--no-worker', 'parse, classify and store on the main thread (no worker thread)')
+    .option('--no-worker', 'run the poller and the ingest on the main thread (no worker threads)')
     .action(async (flags: PollFlags) => {
       const g = globals();
       const config = loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel } });
@@ -38,22 +38,23 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       // With a progress bar on the terminal, info lines would tear it; state shows in the bar.
       const explicitLevel = g.logLevel ?? process.env.CENSUS_LOG_LEVEL;
       const logger = createLogger(tty && !explicitLevel && config.logLevel === 'info' ? 'warn' : config.logLevel);
-      const app = openApp({ config, logger });
-      // The store maps up to 256 MB of the database file for fast lookups; a poller only
-      // appends, and with the mapping its resident set grows with the database (all of a
-      // 100k-message backfill's pages stay mapped). Reads here are point lookups by key.
       const pragmas = ['mmap_size = 0', 'cache_size = -16384'];
-      for (const p of pragmas) app.store.sqlite.pragma(p);
-      // Parse/classify/commit run in a worker thread, overlapping with IMAP response parsing here.
-      const sink = flags.worker === false ? appSink(app) : new WorkerSink(app, { dbPath: config.db, pragmas });
-      const poller = new Poller({
-        accounts: config.accounts,
-        poll: config.poll,
-        sink,
-        logger,
-        once: !!flags.once,
-        progressLog: !tty,
-      });
+      // By default the poller runs in a worker thread and ingests in another (see
+      // app/poll-runner.ts); --no-worker keeps everything on this thread.
+      let app: AppContext | null = null;
+      let poller: Poller | PollerInWorker;
+      // Imported on demand: this thread need not load the IMAP client, rules and store code
+      // that the poller thread loads anyway (each isolate holds its own copy).
+      if (flags.worker === false) {
+        const { openApp } = await import('../../app/context.js');
+        const { Poller, appSink } = await import('../../app/poll.js');
+        app = openApp({ config, logger });
+        for (const p of pragmas) app.store.sqlite.pragma(p);
+        poller = new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, once: !!flags.once, progressLog: !tty });
+      } else {
+        const { PollerInWorker } = await import('../../app/poll-runner.js');
+        poller = new PollerInWorker({ config, once: !!flags.once, progressLog: !tty, logLevel: logger.level, pragmas });
+      }
       const bars = tty ? progressBars(poller) : null;
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -75,8 +76,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         bars?.stop();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        if (sink instanceof WorkerSink) await sink.close();
-        app.close();
+        app?.close();
       }
       printSummary(summary, !!flags.json);
       const first = summary.failures[0];
@@ -87,7 +87,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     });
 }
 
-function progressBars(poller: Poller): { stop(): void } {
+function progressBars(poller: Poller | PollerInWorker): { stop(): void } {
   const multi = new cliProgress.MultiBar(
     {
       format: '{name} |{bar}| {value}/{total} {state} {rate}/s ETA {eta_formatted}',
