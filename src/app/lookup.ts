@@ -1,18 +1,11 @@
 import { AppError } from '../core/index.js';
-import type { Recommendation, SmimeLevel } from '../core/index.js';
+import type { Recommendation } from '../core/index.js';
 import { isValidAddress, normalizeAddress } from '../parse/index.js';
 import { recommend, type PolicyOptions } from '../policy/index.js';
-import type { Store } from '../store/index.js';
+import type { ClientRow, Store } from '../store/index.js';
 
-export interface ClientSummary {
-  family: string | null;
-  product: string | null;
-  version: string | null;
-  platform: string | null;
-  smime: SmimeLevel;
-  count: number;
-  lastSeen: string;
-}
+/** One mail program seen for an address: the stored row, with an ISO time for JSON. */
+export type ClientSummary = Omit<ClientRow, 'lastSeen'> & { lastSeen: string };
 
 /** The lookup contract (CLI `lookup --json`, GET /v1/recipients/{address}, the library). */
 export interface LookupResult {
