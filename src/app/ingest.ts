@@ -174,6 +174,7 @@ export function createPipeline(ctx: AppContext): Pipeline {
             if (continuity === 'key-changed') state.keyChanged = true;
           }
           store.bumpClient(row.address, { family: row.family, product: row.product, version: row.version, platform: row.platform, smime: facts.smime }, row.effectiveAt);
+          store.bumpMonth(row.address, row.effectiveAt, evidenceClass(facts) === 'verify');
         }
         for (const state of states.values()) store.putState({ ...state, ...recommend(state, now, policy) });
         const c: Record<string, number> = { read: counts.read, stored: counts.stored, duplicates: counts.duplicates };

@@ -1,6 +1,6 @@
 import type { Fingerprint, SmimeMessageKind } from '../core/index.js';
 import { classify } from '../classify/index.js';
-import { applyObservation, recommend, type AddressState } from '../policy/index.js';
+import { applyObservation, evidenceClass, recommend, type AddressState } from '../policy/index.js';
 import type { AppContext } from './context.js';
 import { factsOf, verdictColumns } from './ingest.js';
 
@@ -49,6 +49,7 @@ export function recompute(ctx: AppContext, now = Date.now()): RecomputeResult {
       const facts = factsOf(v, o.effectiveAt, o.authenticated === null ? null : o.authenticated === 1);
       current = applyObservation(current, o.address, facts);
       store.bumpClient(o.address, { family: o.family, product: o.product, version: o.version, platform: o.platform, smime: facts.smime }, o.effectiveAt);
+      store.bumpMonth(o.address, o.effectiveAt, evidenceClass(facts) === 'verify');
     }
     flush();
   });

@@ -151,3 +151,19 @@ export const certificates = sqliteTable(
   },
   (t) => [uniqueIndex('certificates_address_fingerprint').on(t.address, t.fingerprint), index('certificates_address').on(t.address, t.lastSeen)],
 );
+
+/**
+ * Activity per month and address, kept up to date by ingest: the dashboard's "active addresses
+ * and the share that can be signed for" per month without scanning every observation.
+ */
+export const addressMonths = sqliteTable(
+  'address_months',
+  {
+    month: text('month').notNull(),
+    address: text('address').notNull(),
+    messages: integer('messages').notNull(),
+    /** 1 when any of the month's evidence came from a verify client or S/MIME-signed mail. */
+    signable: integer('signable').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.month, t.address] }), index('address_months_address').on(t.address)],
+);

@@ -247,6 +247,10 @@ export class Store {
           `INSERT INTO checkpoints (account, folder, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
         ),
+        bumpMonth: p(
+          `INSERT INTO address_months (month, address, messages, signable) VALUES (strftime('%Y-%m', @at / 1000, 'unixepoch'), @address, 1, @signable)
+           ON CONFLICT (month, address) DO UPDATE SET messages = messages + 1, signable = max(signable, excluded.signable)`,
+        ),
         addCounter: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`),
         putErasure: p(`INSERT OR REPLACE INTO erasures (address_hash, erased_at) VALUES (?, ?)`),
       });
@@ -289,6 +293,11 @@ export class Store {
   bumpClient(address: string, c: Omit<ClientRow, 'count' | 'lastSeen'>, at: number): void {
     const clientKey = [c.family ?? '', c.product ?? '', c.version ?? '', c.platform ?? '', c.smime].join('\u001f');
     this.stmt('bumpClient').run({ address, clientKey, family: c.family, product: c.product, version: c.version, platform: c.platform, smime: c.smime, at });
+  }
+
+  /** Counts a message in its month's activity for the address (signable: verify evidence). */
+  bumpMonth(address: string, at: number, signable: boolean): void {
+    this.stmt('bumpMonth').run({ address, at, signable: signable ? 1 : 0 });
   }
 
   getClients(address: string): ClientRow[] {
@@ -340,6 +349,7 @@ export class Store {
       let n = 0;
       n += this.sqlite.prepare(`DELETE FROM observations WHERE address = ?`).run(address).changes;
       n += this.sqlite.prepare(`DELETE FROM address_clients WHERE address = ?`).run(address).changes;
+      n += this.sqlite.prepare(`DELETE FROM address_months WHERE address = ?`).run(address).changes;
       n += this.sqlite.prepare(`DELETE FROM certificates WHERE address = ?`).run(address).changes;
       n += this.sqlite.prepare(`DELETE FROM addresses WHERE address = ?`).run(address).changes;
       this.stmt('putErasure').run(addressHash, at);
@@ -388,7 +398,7 @@ export class Store {
 
   /** Drops derived per-address state (recompute rebuilds it from observations). */
   clearDerived(): void {
-    this.sqlite.exec(`DELETE FROM address_clients; DELETE FROM addresses;`);
+    this.sqlite.exec(`DELETE FROM address_clients; DELETE FROM address_months; DELETE FROM addresses;`);
   }
 
   /** Addresses whose cached decision expired by time; the caller recomputes them (policy lives in TS, not SQL). */
@@ -484,11 +494,7 @@ export class Store {
       .prepare(`SELECT family, max(smime) AS smime, count(*) AS addresses, sum(recommendation = 'sign') AS sign FROM addresses GROUP BY family ORDER BY addresses DESC, family`)
       .all() as Stats['byFamily'];
     const byMonth = this.sqlite
-      .prepare(
-        `SELECT strftime('%Y-%m', effective_at / 1000, 'unixepoch') AS month, count(*) AS messages, count(DISTINCT address) AS activeAddresses,
-                count(DISTINCT CASE WHEN evidence = 1 AND (smime = 'verify' OR smime_message IN ('signed','opaque-signed')) THEN address END) AS signable
-         FROM observations GROUP BY month ORDER BY month`,
-      )
+      .prepare(`SELECT month, sum(messages) AS messages, count(*) AS activeAddresses, sum(signable) AS signable FROM address_months GROUP BY month ORDER BY month`)
       .all() as Stats['byMonth'];
     return { addresses, messages, byRecommendation: byRec, byFamily, byMonth, counters: this.getCounters() };
   }

@@ -169,6 +169,32 @@ describe('ingest and store', () => {
   });
 });
 
+describe('statistics', () => {
+  it('monthly activity kept by ingest equals a count over all observations, also after recompute and erasure', () => {
+    ctx.pipeline.ingestBatch([
+      item('s1', 'a@x.example', 'TestMail Verify/1.0', 40),
+      item('s2', 'a@x.example', 'TestMail Tolerate/1.0', 41),
+      item('s3', 'b@x.example', 'TestMail Tolerate/1.0', 2),
+      item('s4', 'c@x.example', 'TestBulkSender 1', 2),
+      item('s5', 'c@x.example', 'TestMail Verify/2.0', 70),
+    ]);
+    const direct = () =>
+      ctx.store.sqlite
+        .prepare(
+          `SELECT strftime('%Y-%m', effective_at / 1000, 'unixepoch') AS month, count(*) AS messages, count(DISTINCT address) AS activeAddresses,
+                  count(DISTINCT CASE WHEN evidence = 1 AND (smime = 'verify' OR smime_message IN ('signed','opaque-signed')) THEN address END) AS signable
+           FROM observations GROUP BY month ORDER BY month`,
+        )
+        .all();
+    expect(ctx.store.stats().byMonth).toEqual(direct());
+    recompute(ctx);
+    expect(ctx.store.stats().byMonth).toEqual(direct());
+    forget(ctx, 'a@x.example');
+    expect(ctx.store.stats().byMonth).toEqual(direct());
+    expect(ctx.store.stats()).toMatchObject({ addresses: 2, messages: 3 });
+  });
+});
+
 describe('CSV export', () => {
   it('quotes per RFC 4180 and neutralises formula cells (OWASP)', () => {
     const s = ctx.store.sqlite;

@@ -213,8 +213,9 @@ describe('privacy: observations and erasure', () => {
 
     const del = await server.inject({ method: 'DELETE', url: `/v1/recipients/${PEOPLE.signer}` });
     expect(del.statusCode).toBe(200);
-    expect(del.json()).toMatchObject({ address: PEOPLE.signer, rowsDeleted: 4 });
-    for (const table of ['observations', 'addresses', 'address_clients', 'certificates']) {
+    // 2 observations, 1 state, 1 client row, 1 month of activity
+    expect(del.json()).toMatchObject({ address: PEOPLE.signer, rowsDeleted: 5 });
+    for (const table of ['observations', 'addresses', 'address_clients', 'address_months', 'certificates']) {
       expect(count(`SELECT count(*) AS n FROM ${table} WHERE address = ?`)).toBe(0);
     }
     const after = await server.inject(`/v1/recipients/${PEOPLE.signer}/observations`);
