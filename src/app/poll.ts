@@ -341,8 +341,9 @@ export class Poller extends EventEmitter<PollerEvents> {
       this.setState(g.name, folder, 'backfilling');
       this.emit('progress', { account: g.name, folder, done: 0, total: remaining });
     }
-    // At most one batch is being committed while the next one is fetched; batches commit in order.
-    let committing: Promise<void> | null = null;
+    // Up to COMMITS_IN_FLIGHT batches are being committed (async sink) while the next one is
+    // fetched; the sink commits them in order, so the checkpoint only ever moves forward.
+    const committing: Array<Promise<void>> = [];
     const commit = async (batch: HeaderBatch): Promise<void> => {
       const counts = await this.o.sink.ingestBatch(batch.items, { account: g.name, folder, uidValidity: batch.uidValidity, lastUid: batch.lastUid });
       addCounts(r.status.counts, counts);
@@ -362,15 +363,16 @@ export class Poller extends EventEmitter<PollerEvents> {
         fields: this.fields,
         shouldStop: () => this.stopping,
       })) {
-        if (committing) await committing;
-        committing = commit(batch);
-        // Awaited before the next batch or in finally; until then a failure must not count as unhandled.
-        committing.catch(() => undefined);
+        while (committing.length >= COMMITS_IN_FLIGHT) await committing.shift();
+        const c = commit(batch);
+        // Awaited later or in finally; until then a failure must not count as unhandled.
+        c.catch(() => undefined);
+        committing.push(c);
         // Stop is honoured between batches: what was fetched is committed first.
         if (this.stopping) break;
       }
     } finally {
-      if (committing) await committing;
+      while (committing.length) await committing.shift();
     }
     if (this.stopping) return;
     r.status.lastSyncAt = new Date();
@@ -394,6 +396,9 @@ export class Poller extends EventEmitter<PollerEvents> {
     }
   }
 }
+
+/** Batches handed to an async sink before waiting for the oldest (memory: one batch is ~1 MB). */
+const COMMITS_IN_FLIGHT = 2;
 
 function key(account: string, folder: string): string {
   return `${account}\u0000${folder}`;
