@@ -31,8 +31,8 @@ type Up =
   | { ev: 'done'; folders: FolderStatus[]; failures: Array<{ account: string; folder: string | null; code: ErrorCode; message: string }> }
   | { ev: 'fatal'; code: ErrorCode; message: string };
 
-/** Young generation of the poller's threads, in MB: they hold one or two batches at a time. */
-const YOUNG_GENERATION_MB = 2;
+/** Young generation of the poller thread, in MB: 2 cost ~25% of its time in GC, 8 about 5% more RSS than 2 (measured). */
+const YOUNG_GENERATION_MB = 8;
 
 /** A Poller living in a worker thread: `run()` resolves with its summary, `stop()` is graceful. */
 export class PollerInWorker extends EventEmitter<PollerEvents> {
