@@ -2,7 +2,7 @@
 //  - the floor: bare crypto.sign('sha256', message, key) with the same key (target >= 0.7x),
 //  - a peer: `openssl cms -sign` started once per message (report the ratio; expect > 3x),
 //  - for reference: a straightforward pkijs SignedData build per message (what the template replaces).
-// Imports the BUILT code: run `npx tsc -p tsconfig.build.json` first.
+// Imports the BUILT code: run `npm run build` first.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, sign as cryptoSign, webcrypto } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -99,10 +99,17 @@ export function createPipeline(ctx: AppContext): Pipeline {
   const policy = config.policy;
 
   let cas: Promise<string[]> | undefined;
+  // Async batches commit strictly in call order: a later batch's checkpoint must never be
+  // committed before an earlier batch (a crash in between would skip the earlier one).
+  let tail: Promise<unknown> = Promise.resolve();
   const pipeline: Pipeline = {
-    async ingestBatchAsync(items, checkpoint) {
-      const harvests = items.some((i) => i.smimeBytes) ? await harvestItems(ctx, items, await (cas ??= trustedCas(ctx))) : undefined;
-      return pipeline.ingestBatch(items, checkpoint, harvests);
+    ingestBatchAsync(items, checkpoint) {
+      const run = tail.then(async () => {
+        const harvests = items.some((i) => i.smimeBytes) ? await harvestItems(ctx, items, await (cas ??= trustedCas(ctx))) : undefined;
+        return pipeline.ingestBatch(items, checkpoint, harvests);
+      });
+      tail = run.catch(() => undefined);
+      return run;
     },
     ingestBatch(items, checkpoint, harvests) {
       const counts = emptyCounts();

@@ -30,6 +30,8 @@ interface IngestMessage {
   offsets: Uint32Array;
   keys: string[];
   receivedAt: Array<number | null>;
+  /** Signed parts of S/MIME items (rare; structured-cloned), by index. */
+  smime: Array<SourceItem['smimeBytes'] | null>;
   checkpoint: Checkpoint;
 }
 
@@ -97,6 +99,7 @@ export class WorkerSink implements PollSink {
       offsets,
       keys: items.map((i) => i.sourceKey),
       receivedAt: items.map((i) => (i.receivedAt ? i.receivedAt.getTime() : null)),
+      smime: items.map((i) => i.smimeBytes ?? null),
       checkpoint,
     };
     return new Promise((resolve, reject) => {
@@ -121,22 +124,27 @@ if (parentPort && (workerData as WorkerInit | undefined)?.dbPath) {
   const { createLogger } = await import('./logger.js');
   const app = openApp({ config: init.config, dbPath: init.dbPath, logger: createLogger(init.logLevel) });
   for (const p of init.pragmas) app.store.sqlite.pragma(p);
+  let last: Promise<unknown> = Promise.resolve();
   port.on('message', (m: IngestMessage | { close: true }) => {
     if ('close' in m) {
-      app.close();
-      port.close();
+      // Close only after the batches already handed over have committed.
+      void last.finally(() => {
+        app.close();
+        port.close();
+      });
       return;
     }
-    try {
-      const bytes = new Uint8Array(m.bytes);
-      const items: SourceItem[] = m.keys.map((sourceKey, i) => ({
-        sourceKey,
-        headerBytes: bytes.subarray(m.offsets[2 * i]!, m.offsets[2 * i + 1]!),
-        receivedAt: m.receivedAt[i] === null ? null : new Date(m.receivedAt[i]!),
-      }));
-      port.postMessage({ id: m.id, counts: app.pipeline.ingestBatch(items, m.checkpoint) } satisfies Reply);
-    } catch (e) {
-      port.postMessage({ id: m.id, error: { code: isAppError(e) ? e.code : 'E_INTERNAL', message: (e as Error).message } } satisfies Reply);
-    }
+    const bytes = new Uint8Array(m.bytes);
+    const items: SourceItem[] = m.keys.map((sourceKey, i) => ({
+      sourceKey,
+      headerBytes: bytes.subarray(m.offsets[2 * i]!, m.offsets[2 * i + 1]!),
+      receivedAt: m.receivedAt[i] === null ? null : new Date(m.receivedAt[i]!),
+      ...(m.smime[i] ? { smimeBytes: m.smime[i]! } : {}),
+    }));
+    // ingestBatchAsync commits batches in arrival order (harvesting may await WebCrypto).
+    last = app.pipeline.ingestBatchAsync(items, m.checkpoint).then(
+      (counts) => port.postMessage({ id: m.id, counts } satisfies Reply),
+      (e: unknown) => port.postMessage({ id: m.id, error: { code: isAppError(e) ? e.code : 'E_INTERNAL', message: (e as Error).message } } satisfies Reply),
+    );
   });
 }

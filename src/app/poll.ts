@@ -23,9 +23,8 @@ import {
   watchForChanges,
   type HeaderBatch,
 } from '../source/imap/index.js';
-import { FINGERPRINT_FIELDS } from '../classify/index.js';
 import { PARSE_FIELDS } from '../parse/index.js';
-import { addCounts, emptyCounts, type Checkpoint, type IngestCounts } from './ingest.js';
+import { addCounts, emptyCounts, STORED_FINGERPRINT_FIELDS, type Checkpoint, type IngestCounts } from './ingest.js';
 import type { AppContext } from './context.js';
 
 export type PollerState = 'connecting' | 'backfilling' | 'idle' | 'backoff' | 'failed' | 'stopped';
@@ -80,13 +79,13 @@ export interface PollSummary {
 }
 
 /**
- * Header fields to fetch: exactly what parse reads (PARSE_FIELDS) and classify matches
- * (FINGERPRINT_FIELDS). Prefix entries (`x-foo-*`) cannot be asked for in HEADER.FIELDS and
+ * Header fields to fetch: exactly what parse reads (PARSE_FIELDS) and the stored fingerprint
+ * keeps (STORED_FINGERPRINT_FIELDS: what classify matches plus provenance fields). Prefix entries (`x-foo-*`) cannot be asked for in HEADER.FIELDS and
  * are left out; the backfill test checks that header-only fetches give the same observations
  * as whole messages.
  */
 export function imapFetchFields(): string[] {
-  return [...new Set([...PARSE_FIELDS, ...FINGERPRINT_FIELDS].map((f) => f.toLowerCase()).filter((f) => !f.endsWith('*')))];
+  return [...new Set([...PARSE_FIELDS, ...STORED_FINGERPRINT_FIELDS].map((f) => f.toLowerCase()).filter((f) => !f.endsWith('*')))];
 }
 
 /** The pipeline and store of an open app as a PollSink. */
@@ -94,7 +93,9 @@ export function appSink(ctx: AppContext): PollSink {
   return {
     getCheckpoint: (a, f) => ctx.store.getCheckpoint(a, f),
     resetCheckpoint: (a, f, v) => ctx.store.resetCheckpoint(a, f, v),
-    ingestBatch: (items, cp) => ctx.pipeline.ingestBatch(items, cp),
+    // Async: S/MIME items carry their signed parts, whose signatures are verified (WebCrypto)
+    // before the batch commits; batches still commit in order.
+    ingestBatch: (items, cp) => ctx.pipeline.ingestBatchAsync(items, cp),
   };
 }
 
@@ -362,6 +363,7 @@ export class Poller extends EventEmitter<PollerEvents> {
         batchSize: this.o.poll.batchSize,
         fields: this.fields,
         shouldStop: () => this.stopping,
+        onHarvestError: (uid, e) => r.log.warn({ uid, err: (e as Error).message }, 'could not fetch the signed parts of an S/MIME message; classified from its headers only'),
       })) {
         while (committing.length >= COMMITS_IN_FLIGHT) await committing.shift();
         const c = commit(batch);

@@ -19,7 +19,7 @@ export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 /** Builds dist/ when the CLI the child-process tests run is missing. */
 export function ensureBuilt(): void {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'commands', 'poll.js'))) {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
 }
 

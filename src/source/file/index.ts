@@ -3,10 +3,12 @@ import { MAX_SMIME_MESSAGE_BYTES } from '../../core/index.js';
 import { resolve, join } from 'node:path';
 import { AppError } from '../../core/index.js';
 import type { SourceItem } from '../../core/index.js';
-import { readMbox, looksSmime } from './mbox.js';
+import { readMbox } from './mbox.js';
+import { looksSmime } from '../smime-hint.js';
 import { readHead } from './read-head.js';
 
-export { readMbox, fromLineDate, looksSmime } from './mbox.js';
+export { readMbox, fromLineDate } from './mbox.js';
+export { looksSmime } from '../smime-hint.js';
 export { readHead } from './read-head.js';
 
 export type FileSourceKind = 'mbox' | 'maildir' | 'eml-folder' | 'eml';

@@ -1,16 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { MAX_HEADER_BYTES, MAX_SMIME_MESSAGE_BYTES } from '../../core/index.js';
 import type { SourceItem } from '../../core/index.js';
+import { looksSmime } from '../smime-hint.js';
 
 const SEP = Buffer.from('\nFrom ');
 /** Header bytes kept for one message at most; parse reports larger blocks as too-large. */
 const HEAD_CAP = MAX_HEADER_BYTES + 2;
-
-/** Cheap hint that a header block is S/MIME (parse decides for real). */
-export function looksSmime(head: Uint8Array): boolean {
-  return SMIME_HINT.test(Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1'));
-}
-const SMIME_HINT = /^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart\/signed|application\/(?:x-)?pkcs7-mime)/im;
 
 /** Undoes mboxrd quoting (">From " -> "From ", ">>From " -> ">From ") so signed bytes match the original. */
 function unquoteMboxrd(body: Buffer): Buffer {

@@ -11,8 +11,10 @@
  * - A window spans at most `batchSize` UIDs at first and grows while windows come back sparse
  *   (UIDs with gaps after deletions), so memory stays flat for any folder size.
  */
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, MessageStructureObject } from 'imapflow';
+import { MAX_SMIME_MESSAGE_BYTES } from '../../core/index.js';
 import type { SourceItem } from '../../core/index.js';
+import { looksSmime } from '../smime-hint.js';
 import type { ImapAccountConfig } from '../../config/imap.js';
 import { toImapError } from './client.js';
 
@@ -60,6 +62,10 @@ export interface ReadOptions {
   fields: readonly string[];
   /** Checked between windows; when it returns true no further window is requested. */
   shouldStop?: () => boolean;
+  /** Fetch the signed parts of S/MIME messages for certificate harvesting (default true). */
+  harvest?: boolean;
+  /** Reports a message whose signed parts could not be fetched (it is still classified). */
+  onHarvestError?: (uid: number, error: unknown) => void;
 }
 
 interface Fetched {
@@ -126,8 +132,59 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
       });
     }
     items.sort((a, b) => uidOf(a) - uidOf(b));
+    if (o.harvest !== false) {
+      // Outside any fetch loop: these commands queue behind the prefetch, they never run inside it.
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        if (!looksSmime(it.headerBytes)) continue;
+        try {
+          const smimeBytes = await fetchSmimeBytes(client, uidOf(it));
+          if (smimeBytes) items[i] = { ...it, smimeBytes };
+        } catch (e) {
+          // A lost connection fails the window, so it is fetched again after the reconnect
+          // (committing it without the signed parts would lose the certificate for good); a
+          // per-message refusal on a working connection only skips harvesting that message.
+          if (!client.usable) throw toImapError(e, o.account, folder.path);
+          o.onHarvestError?.(uidOf(it), e);
+        }
+      }
+    }
     yield { items, uidValidity: folder.uidValidity, lastUid };
   }
+}
+
+/**
+ * The bytes certificate harvesting needs, fetched with BODY.PEEK (never sets \Seen): for
+ * multipart/signed the first part exactly as signed (its MIME header + body) and the signature
+ * part, located through BODYSTRUCTURE; for opaque application/pkcs7-mime the whole message.
+ * Never the rest of the mailbox; nothing over MAX_SMIME_MESSAGE_BYTES.
+ */
+async function fetchSmimeBytes(client: ImapFlow, uid: number): Promise<SourceItem['smimeBytes']> {
+  const meta = await client.fetchOne(String(uid), { uid: true, bodyStructure: true, size: true }, { uid: true });
+  const bs = meta ? (meta.bodyStructure as MessageStructureObject | undefined) : undefined;
+  if (!meta || !bs) return undefined;
+  const type = (bs.type ?? '').toLowerCase();
+  const whole = async (): Promise<SourceItem['smimeBytes']> => {
+    if ((meta.size ?? 0) > MAX_SMIME_MESSAGE_BYTES) return undefined;
+    const m = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+    return m && m.source ? { kind: 'message', message: Buffer.from(m.source) } : undefined;
+  };
+  if (type === 'multipart/signed') {
+    const [signed, signature] = bs.childNodes ?? [];
+    // A signed message the server cannot split into two parts is malformed: hand it over whole,
+    // so harvesting reports it exactly as it would for a file import.
+    if (!signed?.part || !signature?.part) return whole();
+    if ((signed.size ?? 0) + (signature.size ?? 0) > MAX_SMIME_MESSAGE_BYTES) return undefined;
+    const parts = await client.fetchOne(String(uid), { uid: true, bodyParts: [`${signed.part}.MIME`, signed.part, signature.part] }, { uid: true });
+    const get = (k: string): Buffer | undefined => parts ? (parts.bodyParts?.get(k) ?? parts.bodyParts?.get(k.toLowerCase())) : undefined;
+    const mime = get(`${signed.part}.MIME`);
+    const body = get(signed.part);
+    const sig = get(signature.part);
+    if (!mime || !body || !sig) return undefined;
+    return { kind: 'parts', signedPart: Buffer.concat([mime, body]), signature: Buffer.from(sig) };
+  }
+  if (type === 'application/pkcs7-mime' || type === 'application/x-pkcs7-mime') return whole();
+  return undefined;
 }
 
 function uidOf(item: SourceItem): number {
