@@ -27,6 +27,8 @@ export interface PollerGauge {
 export interface MetricSources {
   counters(): Record<string, number>;
   pollers(): readonly PollerGauge[];
+  /** The outbound signing certificate, when this process signs (see sign/signerStatus). */
+  signer?: () => { notAfter: Date; daysLeft: number; expiringSoon: boolean } | null;
 }
 
 /** Escapes a label value (backslash, double quote, line feed). */
@@ -86,6 +88,18 @@ export class Metrics {
     for (const p of pollers) if (p.lastSyncAt) out.push(`smime_census_poll_last_sync_timestamp_seconds{account="${esc(p.account)}",folder="${esc(p.folder)}"} ${num(p.lastSyncAt.getTime() / 1000)}`);
     head('smime_census_poller_state', 'gauge', 'Current state of each poller (1 for the state it is in).');
     for (const p of pollers) out.push(`smime_census_poller_state{account="${esc(p.account)}",folder="${esc(p.folder)}",state="${esc(p.state)}"} 1`);
+
+    head('smime_census_certificates_harvested_total', 'counter', "Customers' certificates seen in signed mail, by key-continuity verdict (first-seen, same, renewal, key-changed, rejected).");
+    for (const [k, v] of Object.entries(counters).sort(([a], [b]) => a.localeCompare(b))) {
+      if (k.startsWith('certificates:')) out.push(`smime_census_certificates_harvested_total{continuity="${esc(k.slice(13))}"} ${num(v)}`);
+    }
+    const signer = src.signer?.() ?? null;
+    if (signer) {
+      head('smime_census_signer_certificate_days_left', 'gauge', 'Days until the outbound signing certificate expires (alert below 30).');
+      out.push(`smime_census_signer_certificate_days_left ${num(signer.daysLeft)}`);
+      head('smime_census_signer_certificate_expiring', 'gauge', '1 from 30 days before the signing certificate expires.');
+      out.push(`smime_census_signer_certificate_expiring ${signer.expiringSoon ? 1 : 0}`);
+    }
 
     head('smime_census_lookups_total', 'counter', 'Addresses looked up through the HTTP API, by recommendation given.');
     for (const [r, v] of Object.entries(this.lookups)) out.push(`smime_census_lookups_total{recommendation="${r}"} ${num(v)}`);

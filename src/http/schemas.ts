@@ -189,6 +189,10 @@ export const healthResponseSchema = {
       type: 'array',
       items: { type: 'object', properties: { account: { type: 'string' }, folder: { type: 'string' }, state: { type: 'string' }, lastSyncAt: nullableString, lastError: folderStatusSchema.properties.lastError } },
     },
+    signer: {
+      type: 'object',
+      properties: { notAfter: { type: 'string' }, daysLeft: { type: 'number' }, expiringSoon: { type: 'boolean' }, subject: { type: 'string' } },
+    },
   },
   required: ['status', 'db', 'pollers'],
 } as const;

@@ -39,6 +39,8 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** Folder served at `/` (the dashboard); default src|dist/http/public when it exists, null = none. */
   publicDir?: string | null;
+  /** Status of the outbound signing certificate, when this process signs (shown by /healthz and /metrics). */
+  signer?: () => { notAfter: Date; daysLeft: number; expiringSoon: boolean; subject: string } | null;
 }
 
 /** Where the dashboard's files sit next to this module (src/http/public, or dist/http/public after post-build). */
@@ -96,6 +98,11 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
   const metrics = new Metrics();
   const pollers = o.pollers ?? [];
   const pollerStatus = (): FolderStatus[] => pollers.flatMap((p) => p.status());
+  // The signing certificate's expiry, warned from 30 days before (the service stays up: mail is then sent unsigned).
+  const signerHealth = (): { signer?: { notAfter: string; daysLeft: number; expiringSoon: boolean; subject: string } } => {
+    const st = o.signer?.() ?? null;
+    return st ? { signer: { notAfter: st.notAfter.toISOString(), daysLeft: st.daysLeft, expiringSoon: st.expiringSoon, subject: st.subject } } : {};
+  };
 
   fastify.setErrorHandler(errorHandler);
   fastify.setNotFoundHandler((_req, reply) => {
@@ -159,12 +166,13 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
       db: error === undefined ? { readable } : { readable, error },
       uptimeSeconds: Math.round(process.uptime()),
       pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, lastSyncAt: iso(f.lastSyncAt), lastError: f.lastError })),
+      ...signerHealth(),
     };
   });
 
   fastify.get('/metrics', { config: { access: 'read' } }, async (_req, reply) => {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return metrics.render({ counters: () => app.store.getCounters(), pollers: pollerStatus });
+    return metrics.render({ counters: () => app.store.getCounters(), pollers: pollerStatus, signer: () => o.signer?.() ?? null });
   });
 
   fastify.get<{ Params: { address: string } }>(

@@ -9,6 +9,28 @@ import { Poller, appSink } from '../../app/poll.js';
 import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js';
 import type { GlobalOptions } from '../main.js';
 import { configFrom } from '../context.js';
+import type { Config } from '../../config/index.js';
+import type { Signer } from '../../sign/index.js';
+import { readFile } from 'node:fs/promises';
+
+/**
+ * The configured outbound signer (config `sign`), loaded only to watch its certificate's expiry
+ * in /healthz and /metrics; null when none is configured. Secrets come from files or env only.
+ */
+async function configuredSigner(config: Config): Promise<Signer | null> {
+  const c = config.sign;
+  if (!c.p12File && !(c.certFile && c.keyFile)) return null;
+  let passphrase: string | undefined;
+  if (c.passphraseFile) {
+    try {
+      passphrase = (await readFile(c.passphraseFile, 'utf8')).replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new AppError('E_SECRET', `cannot read sign.passphraseFile ${c.passphraseFile}`, { cause: e });
+    }
+  } else if (c.passphraseEnv) passphrase = process.env[c.passphraseEnv];
+  const { loadSigner } = await import('../../sign/index.js');
+  return loadSigner({ certFile: c.certFile, keyFile: c.keyFile, chainFiles: c.chainFiles, p12File: c.p12File, passphrase });
+}
 
 /** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -42,6 +64,9 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       // Refuse before touching the database: a misconfigured exposure must not start at all.
       assertSafeBinding(host, tokens);
       const logger = createLogger(config.logLevel);
+      const signer = await configuredSigner(config);
+      const signerState = signer?.status();
+      if (signerState?.expiringSoon) logger.warn({ component: 'sign', notAfter: signerState.notAfter, daysLeft: signerState.daysLeft }, 'the signing certificate expires soon: renew it');
       const app = openApp({ config, logger });
       const poller =
         flags.poll !== false && config.accounts.length > 0
@@ -49,7 +74,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
           : null;
       let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;
       try {
-        const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [] });
+        const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [], signer: signer ? () => signer.status() : undefined });
         server = started.server;
         poller?.start();
         logger.info({ component: 'serve', url: started.url, polling: !!poller, accounts: config.accounts.length, auth: tokens.read !== null || tokens.admin !== null }, 'serving');
