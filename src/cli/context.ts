@@ -1,11 +1,8 @@
-import { loadConfig, type Config } from '../config/index.js';
 import { openApp, createLogger, type AppContext } from '../app/index.js';
 import type { GlobalOptions } from './main.js';
+import { configFrom } from './light.js';
 
-/** Loads the configuration from --config/env/flags (E_CONFIG names the bad key). */
-export function configFrom(g: GlobalOptions): Config {
-  return loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel } });
-}
+export { configFrom, out } from './light.js';
 
 /** Opens the app for one command and always closes it. */
 export async function withApp<T>(g: GlobalOptions, opts: { readonly?: boolean }, fn: (ctx: AppContext) => Promise<T> | T): Promise<T> {
@@ -16,12 +13,4 @@ export async function withApp<T>(g: GlobalOptions, opts: { readonly?: boolean },
   } finally {
     ctx.close();
   }
-}
-
-/** Writes to stdout, awaiting drain (large outputs to a pipe). */
-export function out(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(text)) resolve();
-    else process.stdout.once('drain', () => resolve());
-  });
 }

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { AppError } from '../../core/index.js';
 import type { Recommendation } from '../../core/index.js';
 import type { GlobalOptions } from '../main.js';
-import { writeCsv } from '../../app/index.js';
-import { withApp } from '../context.js';
+import { writeCsv } from '../../app/export.js';
+import { Store } from '../../store/index.js';
+import { configFrom } from '../light.js';
 
 /** Parses --since: an ISO date or date-time. */
 export function parseSince(v: string | undefined): number | undefined {
@@ -30,14 +31,19 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         throw new AppError('E_USAGE', `--recommendation must be one of ${RECOMMENDATIONS.join(', ')}`);
       }
       const filter = { recommendation: opts.recommendation as Recommendation | undefined, family: opts.family, since: parseSince(opts.since) };
-      await withApp(globals(), {}, async (ctx) => {
+      // Only the store: an export needs no rules, parsers or CMS code (faster start, less memory).
+      const config = configFrom(globals());
+      const store = new Store(config.db);
+      try {
         const stream = opts.out ? createWriteStream(opts.out) : process.stdout;
         if (opts.out) await once(stream, 'open').catch((e: Error) => { throw new AppError('E_INPUT', `cannot write ${opts.out}: ${e.message}`); });
-        await writeCsv(stream, ctx.store, ctx.config.policy, filter);
+        await writeCsv(stream, store, config.policy, filter);
         if (opts.out) {
           (stream as ReturnType<typeof createWriteStream>).end();
           await once(stream, 'finish');
         }
-      });
+      } finally {
+        store.close();
+      }
     });
 }

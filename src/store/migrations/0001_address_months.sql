@@ -10,5 +10,5 @@ CREATE INDEX `address_months_address` ON `address_months` (`address`);
 --> statement-breakpoint
 INSERT INTO `address_months` (`month`, `address`, `messages`, `signable`)
 SELECT strftime('%Y-%m', `effective_at` / 1000, 'unixepoch'), `address`, count(*),
-       max(`evidence` = 1 AND (`smime` = 'verify' OR `smime_message` IN ('signed', 'opaque-signed')))
+       max(CASE WHEN `evidence` = 1 AND (`smime` = 'verify' OR `smime_message` IN ('signed', 'opaque-signed')) THEN 1 ELSE 0 END)
 FROM `observations` GROUP BY 1, 2;
