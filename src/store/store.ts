@@ -438,7 +438,7 @@ export class Store {
    * object per row was the cost that made a plain iterate()-and-quote loop 3x slower than the
    * sqlite3 shell. Keyset pagination on the primary key keeps memory constant.
    */
-  *exportCsvChunks(filter: ExportFilter, pageSize = 20_000): Generator<string> {
+  *exportCsvChunks(filter: ExportFilter, pageSize = 4_000): Generator<string> {
     const where: string[] = ['address > @after'];
     if (filter.recommendation) where.push('recommendation = @recommendation');
     if (filter.family) where.push('family = @family');
