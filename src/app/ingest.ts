@@ -3,7 +3,7 @@ import type { SkipReason, SourceItem, Verdict } from '../core/index.js';
 import { classify, FINGERPRINT_FIELDS } from '../classify/index.js';
 import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
 import { applyObservation, evidenceClass, recommend, type AddressState, type ObservationFacts } from '../policy/index.js';
-import type { Checkpoint, ObservationRow } from '../store/index.js';
+import { clientKeyOf, monthOf, type Checkpoint, type ClientRow, type ObservationRow, type Store } from '../store/index.js';
 import type { AppContext } from './context.js';
 import { harvestItems, storeHarvest, trustedCas, type Harvests } from './harvest.js';
 import type { HarvestResult } from '../sign/index.js';
@@ -92,6 +92,40 @@ export function verdictColumns(v: Verdict, authenticated: boolean | null, at: nu
   };
 }
 
+/**
+ * Per-client and per-month counts of one batch, written once per distinct key instead of once
+ * per message (a backfill sees the same address and client many times in a batch).
+ */
+export class BatchTally {
+  private readonly clients = new Map<string, { address: string; client: Omit<ClientRow, 'count' | 'lastSeen'>; n: number; at: number }>();
+  private readonly months = new Map<string, { address: string; month: string; n: number; signable: boolean }>();
+
+  add(row: Pick<ObservationRow, 'address' | 'family' | 'product' | 'version' | 'platform' | 'effectiveAt'>, facts: ObservationFacts): void {
+    const client = { family: row.family, product: row.product, version: row.version, platform: row.platform, smime: facts.smime };
+    const ck = row.address + '\u001e' + clientKeyOf(client);
+    const c = this.clients.get(ck);
+    if (c) {
+      c.n++;
+      c.at = Math.max(c.at, row.effectiveAt);
+    } else this.clients.set(ck, { address: row.address, client, n: 1, at: row.effectiveAt });
+    const month = monthOf(row.effectiveAt);
+    const mk = row.address + '\u001e' + month;
+    const signable = evidenceClass(facts) === 'verify';
+    const m = this.months.get(mk);
+    if (m) {
+      m.n++;
+      m.signable ||= signable;
+    } else this.months.set(mk, { address: row.address, month, n: 1, signable });
+  }
+
+  flush(store: Store): void {
+    for (const c of this.clients.values()) store.bumpClient(c.address, c.client, c.at, c.n);
+    for (const m of this.months.values()) store.bumpMonth(m.address, m.month, m.signable, m.n);
+    this.clients.clear();
+    this.months.clear();
+  }
+}
+
 export function createPipeline(ctx: AppContext): Pipeline {
   const { store, config } = ctx;
   const rules = ctx.rules;
@@ -163,6 +197,7 @@ export function createPipeline(ctx: AppContext): Pipeline {
         // States are read once and written once per address and batch (a customer's messages
         // often arrive together, and a backfill sees each address many times).
         const states = new Map<string, AddressState>();
+        const tally = new BatchTally();
         const certCounts: Record<string, number> = {};
         for (const { row, facts, harvest } of prepared) {
           if (!store.insertObservation(row)) {
@@ -180,9 +215,9 @@ export function createPipeline(ctx: AppContext): Pipeline {
             // Key continuity: trust on first use, alert on change (shown by lookup, API, metrics).
             if (continuity === 'key-changed') state.keyChanged = true;
           }
-          store.bumpClient(row.address, { family: row.family, product: row.product, version: row.version, platform: row.platform, smime: facts.smime }, row.effectiveAt);
-          store.bumpMonth(row.address, row.effectiveAt, evidenceClass(facts) === 'verify');
+          tally.add(row, facts);
         }
+        tally.flush(store);
         for (const state of states.values()) store.putState({ ...state, ...recommend(state, now, policy) });
         const c: Record<string, number> = { read: counts.read, stored: counts.stored, duplicates: counts.duplicates };
         for (const [k, v] of Object.entries(counts.skipped)) c[`skipped:${k}`] = v ?? 0;

@@ -1,8 +1,8 @@
 import type { Fingerprint, SmimeMessageKind } from '../core/index.js';
 import { classify } from '../classify/index.js';
-import { applyObservation, evidenceClass, recommend, type AddressState } from '../policy/index.js';
+import { applyObservation, recommend, type AddressState } from '../policy/index.js';
 import type { AppContext } from './context.js';
-import { factsOf, verdictColumns } from './ingest.js';
+import { BatchTally, factsOf, verdictColumns } from './ingest.js';
 
 export interface RecomputeResult {
   observations: number;
@@ -33,7 +33,9 @@ export function recompute(ctx: AppContext, now = Date.now()): RecomputeResult {
     }
     store.clearDerived();
     let current: AddressState | null = null;
+    const tally = new BatchTally();
     const flush = (): void => {
+      tally.flush(store);
       if (current) {
         Object.assign(current, recommend(current, now, config.policy));
         store.putState(current);
@@ -48,8 +50,7 @@ export function recompute(ctx: AppContext, now = Date.now()): RecomputeResult {
       const v = { family: o.family, kind: o.kind as never, product: o.product, version: o.version, platform: o.platform, smime: o.smime as never, confidence: o.confidence, ruleId: o.ruleId, warnings: JSON.parse(o.warnings) as string[], smimeMessage: o.smimeMessage as never };
       const facts = factsOf(v, o.effectiveAt, o.authenticated === null ? null : o.authenticated === 1);
       current = applyObservation(current, o.address, facts);
-      store.bumpClient(o.address, { family: o.family, product: o.product, version: o.version, platform: o.platform, smime: facts.smime }, o.effectiveAt);
-      store.bumpMonth(o.address, o.effectiveAt, evidenceClass(facts) === 'verify');
+      tally.add(o, facts);
     }
     flush();
   });

@@ -202,6 +202,16 @@ function observationFromRow(r: Record<string, unknown>): StoredObservation {
   return o as unknown as StoredObservation;
 }
 
+/** Identity of a client within an address's client list. */
+export function clientKeyOf(c: Omit<ClientRow, 'count' | 'lastSeen'>): string {
+  return [c.family ?? '', c.product ?? '', c.version ?? '', c.platform ?? '', c.smime].join('\u001f');
+}
+
+/** The month (UTC, YYYY-MM) of a time, as the monthly activity is keyed. */
+export function monthOf(at: number): string {
+  return new Date(at).toISOString().slice(0, 7);
+}
+
 /** CSV of one column in SQL: RFC 4180 quoting plus OWASP formula neutralisation (leading = + - @ TAB CR get a '). */
 function csvCell(expr: string): string {
   const neutral = `CASE WHEN substr(${expr},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '''' || ${expr} ELSE ${expr} END`;
@@ -240,16 +250,16 @@ export class Store {
         putState: p(`INSERT OR REPLACE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) VALUES (${ADDRESS_COLUMNS.map((c) => '@' + c).join(', ')})`),
         bumpClient: p(
           `INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
-           VALUES (@address, @clientKey, @family, @product, @version, @platform, @smime, 1, @at)
-           ON CONFLICT (address, client_key) DO UPDATE SET count = count + 1, last_seen = max(last_seen, excluded.last_seen)`,
+           VALUES (@address, @clientKey, @family, @product, @version, @platform, @smime, @n, @at)
+           ON CONFLICT (address, client_key) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)`,
         ),
         setCheckpoint: p(
           `INSERT INTO checkpoints (account, folder, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
         ),
         bumpMonth: p(
-          `INSERT INTO address_months (month, address, messages, signable) VALUES (strftime('%Y-%m', @at / 1000, 'unixepoch'), @address, 1, @signable)
-           ON CONFLICT (month, address) DO UPDATE SET messages = messages + 1, signable = max(signable, excluded.signable)`,
+          `INSERT INTO address_months (month, address, messages, signable) VALUES (@month, @address, @n, @signable)
+           ON CONFLICT (month, address) DO UPDATE SET messages = messages + excluded.messages, signable = max(signable, excluded.signable)`,
         ),
         addCounter: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`),
         putErasure: p(`INSERT OR REPLACE INTO erasures (address_hash, erased_at) VALUES (?, ?)`),
@@ -290,14 +300,14 @@ export class Store {
     this.stmt('putState').run(fromState(state));
   }
 
-  bumpClient(address: string, c: Omit<ClientRow, 'count' | 'lastSeen'>, at: number): void {
-    const clientKey = [c.family ?? '', c.product ?? '', c.version ?? '', c.platform ?? '', c.smime].join('\u001f');
-    this.stmt('bumpClient').run({ address, clientKey, family: c.family, product: c.product, version: c.version, platform: c.platform, smime: c.smime, at });
+  /** Counts `n` messages (default 1) of one client for an address; `at` is the latest of them. */
+  bumpClient(address: string, c: Omit<ClientRow, 'count' | 'lastSeen'>, at: number, n = 1): void {
+    this.stmt('bumpClient').run({ address, clientKey: clientKeyOf(c), family: c.family, product: c.product, version: c.version, platform: c.platform, smime: c.smime, at, n });
   }
 
-  /** Counts a message in its month's activity for the address (signable: verify evidence). */
-  bumpMonth(address: string, at: number, signable: boolean): void {
-    this.stmt('bumpMonth').run({ address, at, signable: signable ? 1 : 0 });
+  /** Counts `n` messages (default 1) in a month's activity for the address (signable: verify evidence). */
+  bumpMonth(address: string, month: string, signable: boolean, n = 1): void {
+    this.stmt('bumpMonth').run({ address, month, signable: signable ? 1 : 0, n });
   }
 
   getClients(address: string): ClientRow[] {
