@@ -2,7 +2,7 @@ import { AppError } from '../core/index.js';
 import type { Recommendation } from '../core/index.js';
 import { isValidAddress, normalizeAddress } from '../parse/index.js';
 import { recommend, type PolicyOptions } from '../policy/index.js';
-import type { ClientRow, Store } from '../store/index.js';
+import type { CachedDecision, ClientRow, Store } from '../store/index.js';
 
 /** One mail program seen for an address: the stored row, with an ISO time for JSON. */
 export type ClientSummary = Omit<ClientRow, 'lastSeen'> & { lastSeen: string };
@@ -30,8 +30,17 @@ export function checkAddress(address: string): string {
  */
 export function lookupOne(store: Store | null, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): LookupResult {
   const a = checkAddress(address);
-  const cached = store ? store.getDecision(a) : null;
-  if (store === null || cached === null) return { address: a, recommendation: 'unknown', reason: 'never seen', lastSeen: null, clients: [], keyChanged: false };
+  // With clients: one statement for the decision and the client list (the HTTP hot path).
+  let found: { decision: CachedDecision; clients: ClientRow[] } | null = null;
+  if (store !== null) {
+    if (withClients) found = store.getDecisionWithClients(a);
+    else {
+      const decision = store.getDecision(a);
+      found = decision && { decision, clients: [] };
+    }
+  }
+  if (store === null || found === null) return { address: a, recommendation: 'unknown', reason: 'never seen', lastSeen: null, clients: [], keyChanged: false };
+  const cached = found.decision;
   let { recommendation, reason } = cached;
   if (cached.decidedUntil !== null && cached.decidedUntil <= now) {
     // The deciding evidence left the window since the decision was stored: decide again.
@@ -43,7 +52,7 @@ export function lookupOne(store: Store | null, policy: PolicyOptions, address: s
     recommendation,
     reason,
     lastSeen: new Date(cached.lastSeen).toISOString(),
-    clients: withClients ? store.getClients(a).map((c) => ({ ...c, lastSeen: new Date(c.lastSeen).toISOString() })) : [],
+    clients: found.clients.map((c) => ({ ...c, lastSeen: new Date(c.lastSeen).toISOString() })),
     keyChanged: cached.keyChanged === 1,
   };
 }

@@ -238,6 +238,10 @@ export class Store {
       getCheckpoint: p(`SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM checkpoints WHERE account = ? AND folder = ?`),
       getErasure: p(`SELECT erased_at AS erasedAt FROM erasures WHERE address_hash = ?`),
       anyErasure: p(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`),
+      decisionWithClients: p(
+        `SELECT a.recommendation, a.reason, a.last_seen, a.decided_until, a.key_changed, c.family, c.product, c.version, c.platform, c.smime, c.count, c.last_seen
+         FROM addresses a LEFT JOIN address_clients c ON c.address = a.address WHERE a.address = ? ORDER BY c.last_seen DESC, c.count DESC`,
+      ).raw(),
       counters: p(`SELECT name, value FROM counters`),
       observationsOf: p(`SELECT * FROM observations WHERE address = ? ORDER BY effective_at, id`),
       certificatesOf: p(`SELECT * FROM certificates WHERE address = ? ORDER BY last_seen DESC, id DESC`),
@@ -294,6 +298,20 @@ export class Store {
    */
   getDecision(address: string): CachedDecision | null {
     return (this.stmt('getDecision').get(address) as CachedDecision | undefined) ?? null;
+  }
+
+  /** The cached decision and the client list in one statement (the HTTP lookup's hot path). */
+  getDecisionWithClients(address: string): { decision: CachedDecision; clients: ClientRow[] } | null {
+    const rows = this.stmt('decisionWithClients').all(address) as unknown[][];
+    const first = rows[0];
+    if (!first) return null;
+    const decision: CachedDecision = { recommendation: first[0] as Recommendation, reason: first[1] as string, lastSeen: first[2] as number, decidedUntil: first[3] as number | null, keyChanged: first[4] as 0 | 1 };
+    const clients: ClientRow[] = [];
+    for (const r of rows) {
+      if (r[10] === null) continue; // LEFT JOIN without a client row
+      clients.push({ family: r[5] as string | null, product: r[6] as string | null, version: r[7] as string | null, platform: r[8] as string | null, smime: r[9] as SmimeLevel, count: r[10] as number, lastSeen: r[11] as number });
+    }
+    return { decision, clients };
   }
 
   putState(state: AddressState): void {
