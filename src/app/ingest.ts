@@ -42,10 +42,12 @@ export interface Pipeline {
 
 /**
  * The fields stored as an observation's fingerprint: what classify looks at, plus the screening
- * and provenance fields the core issue names (Auto-Submitted, Precedence, List-Id,
- * Authentication-Results, top-level Content-Type), so that changed rules can use them later.
+ * and provenance fields (Auto-Submitted, Precedence, List-Id, top-level Content-Type), so that
+ * changed rules can use them later. Authentication-Results is read (DMARC, when a trusted
+ * authserv-id is configured) but its outcome is stored in `authenticated`, not the raw fields:
+ * they are often longer than everything else together.
  */
-export const STORED_FINGERPRINT_FIELDS: readonly string[] = [...new Set([...FINGERPRINT_FIELDS, 'content-type', 'mime-version', 'auto-submitted', 'precedence', 'list-id', 'authentication-results', 'x-ms-has-attach', 'x-microsoft-original-message-id', 'x-gm-message-state'])];
+export const STORED_FINGERPRINT_FIELDS: readonly string[] = [...new Set([...FINGERPRINT_FIELDS, 'content-type', 'mime-version', 'auto-submitted', 'precedence', 'list-id', 'x-ms-has-attach', 'x-microsoft-original-message-id', 'x-gm-message-state'])];
 
 /** Builds the selector parse uses to keep the fingerprint fields. */
 export function fingerprintSelector(fields: readonly string[] = STORED_FINGERPRINT_FIELDS): FingerprintSelector {

@@ -105,7 +105,7 @@ if (parentPort && (workerData as RunnerInit | undefined)?.pollRunner) {
     const app = openApp({ config: init.config, logger });
     for (const p of init.pragmas) app.store.sqlite.pragma(p);
     const sink = new WorkerSink(app, { dbPath: init.config.db, pragmas: init.pragmas });
-    const poller = new Poller({ accounts: init.config.accounts, poll: init.config.poll, sink, logger, once: init.once, progressLog: init.progressLog });
+    const poller = new Poller({ accounts: init.config.accounts, poll: init.config.poll, sink, logger, once: init.once, progressLog: init.progressLog, authResults: !!init.config.trustedAuthservId });
     poller.on('state', (status) => post({ ev: 'state', status }));
     poller.on('progress', (data) => post({ ev: 'progress', data }));
     poller.on('batch', (data) => post({ ev: 'batch', data }));

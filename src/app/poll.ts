@@ -59,6 +59,8 @@ export interface PollerOptions {
   once?: boolean;
   /** Header fields to fetch (default: what parse and classify need). */
   fields?: readonly string[];
+  /** Also fetch Authentication-Results (set when `trustedAuthservId` is configured). */
+  authResults?: boolean;
   /** Environment for secrets named by passwordEnv / accessTokenEnv. */
   env?: Record<string, string | undefined>;
   /** Periodic structured progress lines during backfill (off when a progress bar is shown). */
@@ -84,8 +86,9 @@ export interface PollSummary {
  * are left out; the backfill test checks that header-only fetches give the same observations
  * as whole messages.
  */
-export function imapFetchFields(): string[] {
-  return [...new Set([...PARSE_FIELDS, ...STORED_FINGERPRINT_FIELDS].map((f) => f.toLowerCase()).filter((f) => !f.endsWith('*')))];
+export function imapFetchFields(o: { authResults?: boolean } = {}): string[] {
+  // Authentication-Results only matters with a trusted authserv-id, and is long: fetch it only then.
+  return [...new Set([...PARSE_FIELDS, ...STORED_FINGERPRINT_FIELDS].map((f) => f.toLowerCase()).filter((f) => !f.endsWith('*') && (o.authResults || f !== 'authentication-results')))];
 }
 
 /** The pipeline and store of an open app as a PollSink. */
@@ -130,7 +133,7 @@ export class Poller extends EventEmitter<PollerEvents> {
   constructor(options: PollerOptions) {
     super();
     this.o = options;
-    this.fields = [...(options.fields ?? imapFetchFields())];
+    this.fields = [...(options.fields ?? imapFetchFields({ authResults: options.authResults }))];
     for (const account of options.accounts) {
       const name = accountName(account);
       for (const folder of account.folders) {

@@ -50,7 +50,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         const { Poller, appSink } = await import('../../app/poll.js');
         app = openApp({ config, logger });
         for (const p of pragmas) app.store.sqlite.pragma(p);
-        poller = new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, once: !!flags.once, progressLog: !tty });
+        poller = new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, once: !!flags.once, progressLog: !tty, authResults: !!config.trustedAuthservId });
       } else {
         const { PollerInWorker } = await import('../../app/poll-runner.js');
         poller = new PollerInWorker({ config, once: !!flags.once, progressLog: !tty, logLevel: logger.level, pragmas });

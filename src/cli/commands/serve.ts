@@ -70,7 +70,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const app = openApp({ config, logger });
       const poller =
         flags.poll !== false && config.accounts.length > 0
-          ? new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, progressLog: true })
+          ? new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, progressLog: true, authResults: !!config.trustedAuthservId })
           : null;
       let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;
       try {
