@@ -133,19 +133,21 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
     }
     items.sort((a, b) => uidOf(a) - uidOf(b));
     if (o.harvest !== false) {
-      // Outside any fetch loop: these commands queue behind the prefetch, they never run inside it.
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i]!;
-        if (!looksSmime(it.headerBytes)) continue;
+      const smime = items.map((it, i) => [i, uidOf(it)] as const).filter(([i]) => looksSmime(items[i]!.headerBytes));
+      if (smime.length > 0) {
+        // Outside any fetch loop: these commands queue behind the prefetch, they never run inside it.
         try {
-          const smimeBytes = await fetchSmimeBytes(client, uidOf(it));
-          if (smimeBytes) items[i] = { ...it, smimeBytes };
+          const bytes = await fetchSmimeBytes(client, smime.map(([, uid]) => uid));
+          for (const [i, uid] of smime) {
+            const b = bytes.get(uid);
+            if (b) items[i] = { ...items[i]!, smimeBytes: b };
+          }
         } catch (e) {
           // A lost connection fails the window, so it is fetched again after the reconnect
-          // (committing it without the signed parts would lose the certificate for good); a
-          // per-message refusal on a working connection only skips harvesting that message.
+          // (committing it without the signed parts would lose the certificates for good); a
+          // refusal on a working connection only skips harvesting for this window.
           if (!client.usable) throw toImapError(e, o.account, folder.path);
-          o.onHarvestError?.(uidOf(it), e);
+          for (const [, uid] of smime) o.onHarvestError?.(uid, e);
         }
       }
     }
@@ -154,37 +156,41 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
 }
 
 /**
- * The bytes certificate harvesting needs, fetched with BODY.PEEK (never sets \Seen): for
- * multipart/signed the first part exactly as signed (its MIME header + body) and the signature
- * part, located through BODYSTRUCTURE; for opaque application/pkcs7-mime the whole message.
- * Never the rest of the mailbox; nothing over MAX_SMIME_MESSAGE_BYTES.
+ * The bytes certificate harvesting needs, for the S/MIME messages of one window, fetched with
+ * BODY.PEEK (never sets \Seen) in at most three commands for the whole window (not per message):
+ * BODYSTRUCTURE; then for multipart/signed the first part exactly as signed (its MIME header +
+ * body) and the signature part; for opaque application/pkcs7-mime, or a signed message the server
+ * cannot split into two parts, the whole message. Nothing over MAX_SMIME_MESSAGE_BYTES.
  */
-async function fetchSmimeBytes(client: ImapFlow, uid: number): Promise<SourceItem['smimeBytes']> {
-  const meta = await client.fetchOne(String(uid), { uid: true, bodyStructure: true, size: true }, { uid: true });
-  const bs = meta ? (meta.bodyStructure as MessageStructureObject | undefined) : undefined;
-  if (!meta || !bs) return undefined;
-  const type = (bs.type ?? '').toLowerCase();
-  const whole = async (): Promise<SourceItem['smimeBytes']> => {
-    if ((meta.size ?? 0) > MAX_SMIME_MESSAGE_BYTES) return undefined;
-    const m = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
-    return m && m.source ? { kind: 'message', message: Buffer.from(m.source) } : undefined;
-  };
-  if (type === 'multipart/signed') {
-    const [signed, signature] = bs.childNodes ?? [];
-    // A signed message the server cannot split into two parts is malformed: hand it over whole,
-    // so harvesting reports it exactly as it would for a file import.
-    if (!signed?.part || !signature?.part) return whole();
-    if ((signed.size ?? 0) + (signature.size ?? 0) > MAX_SMIME_MESSAGE_BYTES) return undefined;
-    const parts = await client.fetchOne(String(uid), { uid: true, bodyParts: [`${signed.part}.MIME`, signed.part, signature.part] }, { uid: true });
-    const get = (k: string): Buffer | undefined => parts ? (parts.bodyParts?.get(k) ?? parts.bodyParts?.get(k.toLowerCase())) : undefined;
-    const mime = get(`${signed.part}.MIME`);
-    const body = get(signed.part);
-    const sig = get(signature.part);
-    if (!mime || !body || !sig) return undefined;
-    return { kind: 'parts', signedPart: Buffer.concat([mime, body]), signature: Buffer.from(sig) };
+async function fetchSmimeBytes(client: ImapFlow, uids: readonly number[]): Promise<Map<number, NonNullable<SourceItem['smimeBytes']>>> {
+  const out = new Map<number, NonNullable<SourceItem['smimeBytes']>>();
+  const parts: number[] = [];
+  const whole: number[] = [];
+  for (const m of await client.fetchAll(uids.join(','), { uid: true, bodyStructure: true, size: true }, { uid: true })) {
+    const bs = m.bodyStructure as MessageStructureObject | undefined;
+    const type = (bs?.type ?? '').toLowerCase();
+    const [signed, signature] = bs?.childNodes ?? [];
+    if (type === 'multipart/signed' && signed?.part === '1' && signature?.part === '2') {
+      if ((signed.size ?? 0) + (signature.size ?? 0) <= MAX_SMIME_MESSAGE_BYTES) parts.push(m.uid);
+    } else if (type === 'multipart/signed' || type === 'application/pkcs7-mime' || type === 'application/x-pkcs7-mime') {
+      if ((m.size ?? 0) <= MAX_SMIME_MESSAGE_BYTES) whole.push(m.uid);
+    }
   }
-  if (type === 'application/pkcs7-mime' || type === 'application/x-pkcs7-mime') return whole();
-  return undefined;
+  if (parts.length > 0) {
+    for (const m of await client.fetchAll(parts.join(','), { uid: true, bodyParts: ['1.MIME', '1', '2'] }, { uid: true })) {
+      const get = (k: string): Buffer | undefined => m.bodyParts?.get(k) ?? m.bodyParts?.get(k.toLowerCase());
+      const mime = get('1.MIME');
+      const body = get('1');
+      const sig = get('2');
+      if (mime && body && sig) out.set(m.uid, { kind: 'parts', signedPart: Buffer.concat([mime, body]), signature: Buffer.from(sig) });
+    }
+  }
+  if (whole.length > 0) {
+    for (const m of await client.fetchAll(whole.join(','), { uid: true, source: true }, { uid: true })) {
+      if (m.source) out.set(m.uid, { kind: 'message', message: Buffer.from(m.source) });
+    }
+  }
+  return out;
 }
 
 function uidOf(item: SourceItem): number {
