@@ -52,7 +52,7 @@ export function lookupOne(store: Store | null, policy: PolicyOptions, address: s
     recommendation,
     reason,
     lastSeen: new Date(cached.lastSeen).toISOString(),
-    clients: found.clients.map((c) => ({ ...c, lastSeen: new Date(c.lastSeen).toISOString() })),
+    clients: found.clients.map((c) => ({ family: c.family, product: c.product, version: c.version, platform: c.platform, smime: c.smime, count: c.count, lastSeen: new Date(c.lastSeen).toISOString() })),
     keyChanged: cached.keyChanged === 1,
   };
 }

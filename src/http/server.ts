@@ -177,7 +177,8 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
 
   fastify.get<{ Params: { address: string } }>(
     '/v1/recipients/:address',
-    { schema: { params: S.addressParamsSchema, response: { 200: S.lookupResultSchema, ...withErrors } } },
+    // No params schema on the hot path: lookupOne validates the address (syntax and length) itself.
+    { schema: { response: { 200: S.lookupResultSchema, ...withErrors } } },
     async (req) => {
       const r = lookupOne(app.store, policy, req.params.address, Date.now(), true);
       metrics.countLookup(r.recommendation);
