@@ -1,4 +1,5 @@
 import type { SourceItem } from '../core/index.js';
+import { parseHeaderBlock, parseMailboxes, normalizeAddress } from '../parse/index.js';
 import { harvestFromMessage, harvestFromParts, loadTrustedCaPems, compareCertificates, type HarvestResult } from '../sign/index.js';
 import type { Store, CertificateRow } from '../store/index.js';
 import type { AppContext } from './context.js';
@@ -26,11 +27,12 @@ export async function harvestItems(ctx: AppContext, items: readonly SourceItem[]
   return out;
 }
 
-/** The From address of an item's header block (for part-wise harvesting). */
+/** The single From mailbox of an item's header block (parse's own From handling), for part-wise harvesting. */
 function fromOf(item: SourceItem): string | undefined {
-  const text = Buffer.from(item.headerBytes).toString('utf8');
-  const m = /^from:[^\n]*?<?([^\s<>"]+@[^\s<>"]+)>?\s*$/im.exec(text);
-  return m?.[1]?.toLowerCase();
+  const block = parseHeaderBlock(item.headerBytes);
+  if (!block.ok) return undefined;
+  const mailboxes = block.fields.filter((f) => f.name === 'from').flatMap((f) => parseMailboxes(f.value));
+  return mailboxes.length === 1 ? normalizeAddress(mailboxes[0]!) : undefined;
 }
 
 /** Loads the configured CA set once per process. */
