@@ -410,9 +410,10 @@ export class Store {
   /** Observations ordered by address then time, in pages (state rebuild). */
   *iterateObservationsByAddress(pageSize = 5000): Generator<StoredObservation> {
     const page = this.sqlite.prepare(`SELECT * FROM observations WHERE (address, effective_at, id) > (?, ?, ?) ORDER BY address, effective_at, id LIMIT ?`);
-    let key: [string, number, number] = ['', -Infinity, 0];
+    // Stored addresses are never empty, so ('', 0, 0) sorts before every row.
+    let key: [string, number, number] = ['', 0, 0];
     for (;;) {
-      const rows = page.all(key[0], key[1] === -Infinity ? -1e15 : key[1], key[2], pageSize) as Array<Record<string, unknown>>;
+      const rows = page.all(key[0], key[1], key[2], pageSize) as Array<Record<string, unknown>>;
       if (rows.length === 0) return;
       for (const r of rows) yield observationFromRow(r);
       const last = rows[rows.length - 1]!;
