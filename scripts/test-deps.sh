@@ -12,10 +12,16 @@ declare -A PROBE=(
   [gpgsm]=/usr/bin/gpgsm
   [chromium]=/usr/bin/chromium
   [sqlite3]=/usr/bin/sqlite3
+  [postgresql]=/usr/lib/postgresql/15/bin/initdb
+  [postfix]=/usr/sbin/postfix
+  [swaks]=/usr/bin/swaks
+  [dovecot-sieve]=/usr/lib/dovecot/modules/sieve/lib90_sieve_extprograms_plugin.so
+  [opendkim-tools]=/usr/sbin/opendkim-testmsg
+  [python3-dkim]=/usr/bin/dkimverify
 )
 
 missing=()
-for pkg in dovecot-imapd openssl gpgsm chromium sqlite3; do
+for pkg in "${!PROBE[@]}"; do
   [[ -e "${PROBE[$pkg]}" ]] || missing+=("$pkg")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
@@ -30,6 +36,9 @@ fi
 
 echo "test-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# postfix's postinst asks what kind of mail system this is: the tests write their own
+# throwaway loopback configs, so answer "No configuration".
+echo "postfix postfix/main_mailer_type select No configuration" | "${SUDO[@]}" debconf-set-selections
 "${SUDO[@]}" apt-get update -qq >/dev/null
 # dovecot-core's postinst would start a system dovecot on 143/993; the tests run their own on
 # free loopback ports, so keep the system service from starting (policy-rc.d 101 = deny).
