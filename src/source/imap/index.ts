@@ -1,6 +1,9 @@
-export { createImapClient, connectClient, toImapError, isTransient } from './client.js';
-export type { ClientOptions } from './client.js';
-export { examineFolder, readHeaderBatches, imapSourceKey } from './folder.js';
-export type { FolderInfo, HeaderBatch, ReadOptions } from './folder.js';
-export { countAfter, watchForChanges } from './watch.js';
-export type { WatchOptions, WatchResult } from './watch.js';
+export { ImapSession, configuredCredentials } from './session.js';
+export type { CredentialsProvider, ImapCredentials, SessionOptions, SessionPoll, SyncOptions, FolderSync, WaitOptions } from './session.js';
+export { ImapError, toImapError, isTransient } from './errors.js';
+export type { ImapErrorCode } from './errors.js';
+export { imapflowLogger, errorSummary } from './log.js';
+export { probeOnce, waitUntilReachable, abortableSleep } from './probe.js';
+export { imapSourceKey } from './folder.js';
+export type { FolderInfo, HeaderBatch } from './folder.js';
+export type { WatchResult } from './watch.js';
