@@ -98,7 +98,7 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
     mkdirSync(d, { mode: 0o755 });
     chownSync(d, owner.uid, owner.gid);
   }
-  const [port] = await freePorts(1);
+  const port = (await freePorts(1))[0]!;
   let caFile: string | null = null;
   let tlsLines = '';
   if (opts.tls) {
