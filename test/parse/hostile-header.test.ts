@@ -21,12 +21,12 @@ function medianMs(fn: () => void, runs = 7): number {
 }
 
 describe('parse: hostile header values cost linear time', () => {
-  it('a Date of 16,300 "(" parses in well under 30 ms (was ~185 ms: /\\s*\\([^)]*\\)\\s*$/ backtracked)', () => {
+  it('a Date of 16,300 "(" parses in well under 50 ms (was ~185 ms: /\\s*\\([^)]*\\)\\s*$/ backtracked)', () => {
     const block = Buffer.from('From: a@b.example\r\nDate: ' + '('.repeat(16_300) + '\r\n\r\n');
     const r = parseMessage(block, opts);
     expect(r.ok).toBe(true);
     expect(r.ok && r.message.headerDate).toBeNull();
-    expect(medianMs(() => parseMessage(block, opts))).toBeLessThan(30);
+    expect(medianMs(() => parseMessage(block, opts))).toBeLessThan(50);
   });
 
   it('a trailing Date comment is still removed, and only a trailing one', () => {
@@ -40,6 +40,6 @@ describe('parse: hostile header values cost linear time', () => {
     const block = Buffer.from(Array.from({ length: 16 }, () => 'From: ' + '"'.repeat(16_000)).join('\r\n') + '\r\n\r\n');
     const r = parseMessage(block, opts);
     expect(r).toMatchObject({ ok: false, reason: 'multiple-from' });
-    expect(medianMs(() => parseMessage(block, opts))).toBeLessThan(30);
+    expect(medianMs(() => parseMessage(block, opts))).toBeLessThan(50);
   });
 });
