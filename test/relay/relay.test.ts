@@ -134,7 +134,7 @@ describe('relay: decisions per envelope recipient', () => {
   it('relays a 25 MB message with attachments; the signed copy verifies', async () => {
     const boundary = 'big-boundary-0001';
     const att = (name: string, bytes: number) => {
-      const b64 = Buffer.alloc(bytes, name.length).map((_, i) => (i * 131 + name.charCodeAt(0)) & 0xff).toString('base64');
+      const b64 = Buffer.from(Buffer.alloc(bytes).map((_, i) => (i * 131 + name.charCodeAt(0)) & 0xff)).toString('base64');
       return [`--${boundary}`, `Content-Type: application/octet-stream; name="${name}"`, 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; filename="${name}"`, '', ...(b64.match(/.{1,76}/g) ?? [])];
     };
     const sent = crlf([
