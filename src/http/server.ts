@@ -90,6 +90,9 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: httpConfig.bodyLimit,
+    // Scalars coerce (query strings are text) but never into arrays: {"addresses": "a@b.c"} is a
+    // 400, as the schema says, not a silently wrapped one-element batch.
+    ajv: { customOptions: { coerceTypes: true } },
     routerOptions: { maxParamLength: 400, ignoreTrailingSlash: true },
     return503OnClosing: true,
     // Closing is handled below: Node's own closeIdleConnections() would destroy sockets.
