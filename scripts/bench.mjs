@@ -104,13 +104,13 @@ async function runChild(name) {
     /**
      * Times `a` (the subject) and `b` (its floor or peer) alternately `rounds` times (after one
      * warm-up of each unless warmup=false); returns the per-round times and ratios a/b. Each fn
-     * may return a number of ms to use instead of its wall time (e.g. when it times a child).
+     * may return `{ ms }` to use instead of its wall time (e.g. when it times a child process).
      */
     async pairs(a, b, rounds, { warmup = true } = {}) {
       const time = async (fn) => {
         const t0 = performance.now();
         const r = await fn();
-        return typeof r === 'number' ? r : performance.now() - t0;
+        return r !== null && typeof r === 'object' && typeof r.ms === 'number' ? r.ms : performance.now() - t0;
       };
       if (warmup) {
         await a();
