@@ -20,16 +20,18 @@ import { accountName, type ImapAccountConfig, type PollConfig } from '../config/
 import {
   ImapSession,
   abortableSleep,
-  configuredCredentials,
+  credentialSource,
   isTransient,
   toImapError,
   waitUntilReachable,
-  type CredentialsProvider,
+  type CredentialSource,
   type ImapError,
+  type TokenState,
 } from '../source/imap/index.js';
 import { PARSE_FIELDS } from '../parse/index.js';
 import { addCounts, emptyCounts, STORED_FINGERPRINT_FIELDS, type Checkpoint, type IngestCounts } from './ingest.js';
 import type { AppContext } from './context.js';
+import { authStateDir } from './auth.js';
 
 export type PollerState = 'connecting' | 'backfilling' | 'idle' | 'backoff' | 'failed' | 'stopped';
 
@@ -74,13 +76,16 @@ export interface PollerOptions {
   authResults?: boolean;
   /** Environment for secrets named by passwordEnv / accessTokenEnv. */
   env?: Record<string, string | undefined>;
-  /** Credentials per connect (default: the account's configured password or token, re-read each time). */
-  credentials?: (account: ImapAccountConfig) => CredentialsProvider;
   /** Periodic structured progress lines during backfill (off when a progress bar is shown). */
   progressLog?: boolean;
+  /** Folder of the OAuth2 token state files (`auth status`); see app/auth.ts authStateDir. */
+  authStateDir?: string;
   /** The clock for status times (tests inject one). */
   now?: () => number;
 }
+
+/** Token health of an OAuth2 account, as /healthz and /metrics show it (never a token). */
+export type TokenHealth = TokenState & { secondsToExpiry: number | null };
 
 /** Events: 'state' (FolderStatus), 'batch' ({ account, folder, counts, total }), 'progress' ({ account, folder, done, total }). */
 export interface PollerEvents {
@@ -135,6 +140,7 @@ export function createPoller(ctx: AppContext, o: { once?: boolean; progressLog?:
     once: !!o.once,
     progressLog: o.progressLog ?? true,
     authResults: !!config.trustedAuthservId,
+    authStateDir: authStateDir(config),
   });
 }
 
@@ -165,10 +171,18 @@ export class Poller extends EventEmitter<PollerEvents> {
   private readonly now: () => number;
   private running: Promise<void> | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
+  /** One per account: OAuth2 tokens are cached and shared by the account's connections. */
+  private readonly credentials = new Map<string, CredentialSource>();
 
   constructor(options: PollerOptions) {
     super();
     this.o = options;
+    for (const account of options.accounts) {
+      const name = accountName(account);
+      if (!this.credentials.has(name)) {
+        this.credentials.set(name, credentialSource(account, { logger: options.logger.child({ component: 'oauth', account: name }), env: options.env, stateDir: options.authStateDir }));
+      }
+    }
     this.now = options.now ?? Date.now;
     this.fields = [...(options.fields ?? imapFetchFields({ authResults: options.authResults }))];
     for (const account of options.accounts) {
@@ -234,6 +248,11 @@ export class Poller extends EventEmitter<PollerEvents> {
     return [...this.folders.values()].map((f) => this.view(f));
   }
 
+  /** Token health of the OAuth2 accounts. */
+  tokens(): TokenHealth[] {
+    return [...this.credentials.values()].map((c) => c.tokenStatus()).filter((t): t is TokenHealth => t !== null);
+  }
+
   summary(): PollSummary {
     return { folders: this.status(), failures: [...this.failures] };
   }
@@ -277,7 +296,7 @@ export class Poller extends EventEmitter<PollerEvents> {
     const setAll = (state: PollerState, err?: AppError) => {
       for (const f of active) this.setState(g.name, f, state, err);
     };
-    const credentials = this.o.credentials?.(g.account) ?? configuredCredentials(g.account, this.o.env);
+    const credentials = this.credentials.get(g.name)!;
     /** A folder-only failure (unknown folder) ends that folder; anything else ends the session. */
     const confine = (e: unknown, folder: string): void => {
       const err = toImapError(e, g.account, folder);

@@ -1,5 +1,9 @@
-export { ImapSession, configuredCredentials } from './session.js';
-export type { CredentialsProvider, ImapCredentials, SessionOptions, SessionPoll, SyncOptions, FolderSync, WaitOptions } from './session.js';
+export { ImapSession } from './session.js';
+export type { SessionOptions, SessionPoll, SyncOptions, FolderSync, WaitOptions } from './session.js';
+export { credentialSource } from './credentials.js';
+export type { CredentialSource, CredentialSourceOptions, ImapLogin } from './credentials.js';
+export { deviceLogin, readTokenState, tokenStatePath } from './oauth/index.js';
+export type { TokenState, DevicePrompt, DeviceLoginResult } from './oauth/index.js';
 export { ImapError, toImapError, isTransient } from './errors.js';
 export type { ImapErrorCode } from './errors.js';
 export { imapflowLogger, errorSummary } from './log.js';

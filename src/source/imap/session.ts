@@ -11,28 +11,12 @@ import type { ConnectionOptions } from 'node:tls';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Logger } from 'pino';
 import { AppError } from '../../core/index.js';
-import { accountName, accountPort, resolveSecret, type ImapAccountConfig, type PollConfig } from '../../config/imap.js';
+import { accountName, accountPort, type ImapAccountConfig, type PollConfig } from '../../config/imap.js';
+import { credentialSource, type CredentialSource, type ImapLogin } from './credentials.js';
 import { ImapError, toImapError, whereOf } from './errors.js';
 import { imapflowLogger, errorSummary } from './log.js';
 import { examineFolder, readHeaderBatches, type FolderInfo, type HeaderBatch } from './folder.js';
 import { countAfter, watchForChanges, type WatchOptions, type WatchResult } from './watch.js';
-
-/** What one login needs: a password or an OAuth2 access token (XOAUTH2 / OAUTHBEARER). */
-export type ImapCredentials = { user: string; pass: string } | { user: string; accessToken: string };
-
-/**
- * Called on every connect, so a rotated password file or a refreshed token is picked up
- * without a restart. May be async (a token provider asking its authorization server).
- */
-export type CredentialsProvider = () => ImapCredentials | Promise<ImapCredentials>;
-
-/** The account's configured secret (passwordEnv/File, accessTokenEnv/File), read per connect. */
-export function configuredCredentials(account: ImapAccountConfig, env: Record<string, string | undefined> = process.env): CredentialsProvider {
-  return () => {
-    const secret = resolveSecret(account, env);
-    return secret.kind === 'password' ? { user: account.user, pass: secret.value } : { user: account.user, accessToken: secret.value };
-  };
-}
 
 export type SessionPoll = Pick<PollConfig, 'connectTimeoutMs' | 'socketTimeoutMs' | 'idleRestartMs' | 'statusIntervalMs' | 'noopIntervalMs' | 'noopTimeoutMs'>;
 
@@ -40,8 +24,11 @@ export interface SessionOptions {
   account: ImapAccountConfig;
   poll: SessionPoll;
   logger: Logger;
-  /** Default: configuredCredentials(account, env). */
-  credentials?: CredentialsProvider;
+  /**
+   * Asked once per connect (a rotated password file or a renewed OAuth2 token is picked up);
+   * default: the account's configured secret or token provider (credentialSource).
+   */
+  credentials?: CredentialSource;
   env?: Record<string, string | undefined>;
   /** Aborting it while connecting drops the connection at once (nothing to commit yet). */
   signal?: AbortSignal;
@@ -94,25 +81,26 @@ export class ImapSession {
     private readonly o: SessionOptions,
   ) {}
 
-  /** Connects and logs in; failures are ImapErrors (or E_SECRET / E_CONFIG for our own configuration). */
+  /**
+   * Connects and logs in; failures are ImapErrors (or E_SECRET / E_CONFIG for our own
+   * configuration). When the server refuses an OAuth2 token, the credential source renews it
+   * and the login is tried once more before E_IMAP_AUTH.
+   */
   static async open(o: SessionOptions): Promise<ImapSession> {
-    const credentials = await (o.credentials ?? configuredCredentials(o.account, o.env))();
-    const client = buildClient(o, credentials);
-    // imapflow emits 'error' on socket failures; without a listener Node would throw. The
-    // failure itself reaches us as a rejected command or a close.
-    client.on('error', (e: unknown) => o.logger.debug({ error: errorSummary(e) }, 'connection error'));
-    const onAbort = (): void => client.close();
-    o.signal?.addEventListener('abort', onAbort);
-    try {
-      if (o.signal?.aborted) throw new ImapError('E_IMAP_CONNECT', `${whereOf(o.account)}: stopped while connecting`);
-      await client.connect();
-    } catch (e) {
-      client.close();
-      throw toImapError(e, o.account);
-    } finally {
-      o.signal?.removeEventListener('abort', onAbort);
+    const source = o.credentials ?? credentialSource(o.account, { logger: o.logger, env: o.env });
+    for (let attempt = 0; ; attempt++) {
+      const login = await source.credentials();
+      try {
+        return new ImapSession(await connect(o, login), o);
+      } catch (e) {
+        const err = toImapError(e, o.account);
+        if (err.code === 'E_IMAP_AUTH' && attempt === 0 && !o.signal?.aborted && source.rejected(login)) {
+          o.logger.info({ code: err.code }, 'the server refused the access token: renewing it and logging in once more');
+          continue;
+        }
+        throw err;
+      }
     }
-    return new ImapSession(client, o);
   }
 
   /** True when the connection runs over TLS (implicit or STARTTLS). */
@@ -198,7 +186,27 @@ export class ImapSession {
 /** LOGOUT is a courtesy: a server that does not answer it within this time is simply dropped. */
 const LOGOUT_TIMEOUT_MS = 5_000;
 
-function buildClient(o: SessionOptions, auth: ImapCredentials): ImapFlow {
+/** Builds a fresh client and connects it (TLS, login); a stop while connecting drops it at once. */
+async function connect(o: SessionOptions, login: ImapLogin): Promise<ImapFlow> {
+  const client = buildClient(o, login);
+  // imapflow emits 'error' on socket failures; without a listener Node would throw. The
+  // failure itself reaches us as a rejected command or a close.
+  client.on('error', (e: unknown) => o.logger.debug({ error: errorSummary(e) }, 'connection error'));
+  const onAbort = (): void => client.close();
+  o.signal?.addEventListener('abort', onAbort);
+  try {
+    if (o.signal?.aborted) throw new ImapError('E_IMAP_CONNECT', `${whereOf(o.account)}: stopped while connecting`);
+    await client.connect();
+    return client;
+  } catch (e) {
+    client.close();
+    throw toImapError(e, o.account);
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function buildClient(o: SessionOptions, login: ImapLogin): ImapFlow {
   const { account, poll, logger } = o;
   const tls: ConnectionOptions = {};
   if (account.caFile) {
@@ -221,7 +229,7 @@ function buildClient(o: SessionOptions, auth: ImapCredentials): ImapFlow {
     secure: account.tls === 'implicit',
     // STARTTLS is required when asked for, and refused only when plain was explicitly allowed.
     doSTARTTLS: account.tls === 'starttls' ? true : account.tls === 'plain' ? false : undefined,
-    auth,
+    auth: 'pass' in login ? { user: login.user, pass: login.pass } : { user: login.user, accessToken: login.accessToken },
     tls,
     // The poller decides when to IDLE; imapflow's auto-IDLE would race with our own commands.
     disableAutoIdle: true,
@@ -236,7 +244,27 @@ function buildClient(o: SessionOptions, auth: ImapCredentials): ImapFlow {
   };
   // SNI must be a host name; for an IP literal Node checks the certificate's IP SAN instead.
   if (isIP(account.host)) opts.servername = undefined;
-  return new ImapFlow(opts);
+  const client = new ImapFlow(opts);
+  if ('accessToken' in login && login.mechanism) restrictOAuthMechanism(client, login.mechanism);
+  return client;
+}
+
+/**
+ * imapflow picks OAUTHBEARER whenever the server offers it and XOAUTH2 otherwise; the account
+ * may name one (`auth.mechanism`). Hiding the other from the capabilities just before
+ * AUTHENTICATE makes imapflow use the named one (the capabilities are re-read after login).
+ */
+function restrictOAuthMechanism(client: ImapFlow, mechanism: 'XOAUTH2' | 'OAUTHBEARER'): void {
+  const c = client as unknown as { authenticate(): Promise<boolean>; capabilities: Map<string, unknown> };
+  const authenticate = c.authenticate.bind(client);
+  c.authenticate = async () => {
+    if (mechanism === 'XOAUTH2') c.capabilities.delete('AUTH=OAUTHBEARER');
+    else {
+      c.capabilities.delete('AUTH=XOAUTH2');
+      c.capabilities.delete('AUTH=XOAUTH');
+    }
+    return authenticate();
+  };
 }
 
 function isLoopback(host: string): boolean {
