@@ -133,6 +133,7 @@ function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
     checks,
     references: r.references ?? [],
     examples: r.examples ?? [],
+    fixedValue: r.fixedValue ?? null,
     stamp: r.stamp !== undefined ? { field: r.stamp, re: conditions.find((c) => c.field === r.stamp)!.re } : null,
     fixedSmime: null,
   };
