@@ -6,6 +6,7 @@ import { loadRules, defaultRulesDir, type RuleSet } from '../classify/index.js';
 import { Store } from '../store/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPipeline, type Pipeline } from './ingest.js';
+import { loadTrustedCaPems } from '../sign/index.js';
 
 export interface AppContext {
   readonly config: Config;
@@ -54,7 +55,7 @@ function loadErasureKey(config: Config, dbPath: string, readonly: boolean): Buff
   return key;
 }
 
-/** Opens the store and wires the stages together for the use cases. */
+/** Opens the store and wires the stages together for the use cases: the one composition root. */
 export function openApp(options: OpenAppOptions): AppContext {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -69,6 +70,8 @@ export function openApp(options: OpenAppOptions): AppContext {
   }
   let rules: RuleSet | undefined;
   let pipeline: Pipeline | undefined;
+  let cas: Promise<string[]> | undefined;
+  const erasureHash = (address: string): string => createHmac('sha256', key).update(address.toLowerCase()).digest('hex');
   const ctx: AppContext = {
     config,
     store,
@@ -78,12 +81,19 @@ export function openApp(options: OpenAppOptions): AppContext {
       return rules;
     },
     get pipeline(): Pipeline {
-      pipeline ??= createPipeline(ctx);
+      pipeline ??= createPipeline({
+        store,
+        rules: () => ctx.rules,
+        logger,
+        ownDomains: config.ownDomains,
+        trustedAuthservId: config.trustedAuthservId,
+        policy: config.policy,
+        trustedCas: () => (cas ??= loadTrustedCaPems(config.sign.trustedCaFiles)),
+        erasureHash,
+      });
       return pipeline;
     },
-    erasureHash(address: string): string {
-      return createHmac('sha256', key).update(address.toLowerCase()).digest('hex');
-    },
+    erasureHash,
     close(): void {
       store.close();
     },

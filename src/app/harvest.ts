@@ -1,43 +1,25 @@
 import type { SourceItem } from '../core/index.js';
-import { parseHeaderBlock, parseMailboxes, normalizeAddress } from '../parse/index.js';
-import { harvestFromMessage, harvestFromParts, loadTrustedCaPems, compareCertificates, type HarvestResult } from '../sign/index.js';
+import { harvestFromMessage, harvestFromParts, compareCertificates, type HarvestResult } from '../sign/index.js';
 import type { Store, CertificateRow } from '../store/index.js';
-import type { AppContext } from './context.js';
+import type { Logger } from './logger.js';
 
-export type Harvests = ReadonlyMap<string, HarvestResult>;
+/** The configured CA set (PEM texts), loaded once per pipeline. */
+export type TrustedCas = readonly string[];
 
 /**
- * Verifies the S/MIME signatures of the items that carry their signed bytes and extracts the
- * signers' certificates. Async (WebCrypto), so it runs before the synchronous store transaction.
+ * Verifies the S/MIME signature of one item's signed bytes against parse's address (the one
+ * address every step uses) and extracts the signer's certificate. Async (WebCrypto), so it runs
+ * before the synchronous store transaction. Null only on a bug (harvest never throws on hostile
+ * input); a bug must not stop ingest.
  */
-export async function harvestItems(ctx: AppContext, items: readonly SourceItem[], trustedCaPems: readonly string[]): Promise<Harvests> {
-  const out = new Map<string, HarvestResult>();
-  for (const item of items) {
-    const b = item.smimeBytes;
-    if (!b) continue;
-    try {
-      const opts = { trustedCaPems, useSystemTrust: true };
-      const r = b.kind === 'message' ? await harvestFromMessage(b.message, opts) : await harvestFromParts(b.signedPart, b.signature, { ...opts, from: fromOf(item) });
-      out.set(item.sourceKey, r);
-    } catch (e) {
-      // harvest* never throw on hostile input; anything here is a bug, and must not stop ingest.
-      ctx.logger.error({ component: 'harvest', sourceKey: item.sourceKey, err: (e as Error).message }, 'harvesting failed');
-    }
+export async function harvestSignature(bytes: NonNullable<SourceItem['smimeBytes']>, from: string, trustedCaPems: TrustedCas, logger: Logger, sourceKey: string): Promise<HarvestResult | null> {
+  try {
+    const opts = { trustedCaPems, useSystemTrust: true, from };
+    return bytes.kind === 'message' ? await harvestFromMessage(bytes.message, opts) : await harvestFromParts(bytes.signedPart, bytes.signature, opts);
+  } catch (e) {
+    logger.error({ component: 'harvest', sourceKey, err: (e as Error).message }, 'harvesting failed');
+    return null;
   }
-  return out;
-}
-
-/** The single From mailbox of an item's header block (parse's own From handling), for part-wise harvesting. */
-function fromOf(item: SourceItem): string | undefined {
-  const block = parseHeaderBlock(item.headerBytes);
-  if (!block.ok) return undefined;
-  const mailboxes = block.fields.filter((f) => f.name === 'from').flatMap((f) => parseMailboxes(f.value));
-  return mailboxes.length === 1 ? normalizeAddress(mailboxes[0]!) : undefined;
-}
-
-/** Loads the configured CA set once per process. */
-export function trustedCas(ctx: AppContext): Promise<string[]> {
-  return loadTrustedCaPems(ctx.config.sign.trustedCaFiles);
 }
 
 /**
