@@ -89,7 +89,7 @@ describe.skipIf(!existsSync(DIST_APP))('reading while another process imports', 
       const { readFileSource } = await import(${JSON.stringify(fileURLToPath(new URL('../../dist/source/file/index.js', import.meta.url)))});
       const base = loadConfig({ env: {} });
       const app = openApp({ config: { ...base, db: ${JSON.stringify(db)} }, logger: silentLogger() });
-      const c = await ingestAll(app, readFileSource(${JSON.stringify(folder)}), 50);
+      const c = await ingestAll(app, readFileSource(${JSON.stringify(folder)}), { batchSize: 50 });
       app.close();
       process.stdout.write(JSON.stringify(c));
     `;
