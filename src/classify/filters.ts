@@ -80,15 +80,29 @@ function platformName(os: string): string | null {
   return null;
 }
 
-// A bare platform comment ("X11; Linux x86_64; rv:102.0") is parsed as the UA it came from.
+// A bare platform comment ("X11; Linux x86_64; rv:102.0") is parsed as the UA it came from. The
+// Gecko "rv:" token says nothing about the OS and varies with every release: it is dropped, so the
+// filter memo (compileTemplateParts) sees a handful of distinct platform strings, not one per version.
+const RV_TOKEN = /;\s*rv:[0-9.a-z]{1,20}/g;
 function parseUa(v: string): UAParser.IResult {
   return new UAParser(/^Mozilla\//.test(v) ? v : `Mozilla/5.0 (${v})`).getResult();
 }
+function platformKey(v: string): string {
+  return v.indexOf('rv:') >= 0 ? v.replace(RV_TOKEN, '') : v;
+}
 
 /** OS of a Mozilla-style UA or platform comment: ua-parser-js first, the token regex when it gives nothing. */
+const OS_MEMO = new Map<string, string | null>();
 function osFromUa(v: string): string | null {
-  const os = parseUa(v).os.name;
-  return (os ? platformName(os) : null) ?? osFromUaTokens(v);
+  const key = platformKey(v);
+  let r = OS_MEMO.get(key);
+  if (r === undefined) {
+    const os = parseUa(key).os.name;
+    r = (os ? platformName(os) : null) ?? osFromUaTokens(key);
+    if (OS_MEMO.size >= FILTER_MEMO_MAX) OS_MEMO.clear();
+    OS_MEMO.set(key, r);
+  }
+  return r;
 }
 
 /** "Android 4.2.2", "Windows 7", "macOS 10.15": the OS with its version, when the UA carries one. */
