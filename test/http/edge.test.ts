@@ -133,7 +133,12 @@ describe('HTTP edge: hostile clients cannot hold the server', { timeout: 60_000 
       expect(r.status).toBe(200);
       latencies.push(r.ms);
     }
-    const all = await Promise.all(closed);
+    // Every idle socket is closed by the server: by the cap while the flood arrives, the rest by the idle timeout.
+    const all = await Promise.race([Promise.all(closed), new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
+    const stillOpen = sockets.filter((s) => !s.destroyed);
+    expect(stillOpen.map((s) => ({ state: s.readyState, read: s.bytesRead, port: s.localPort })).slice(0, 5)).toEqual([]);
+    expect(all).not.toBeNull();
+    if (all === null) return;
     expect(sockets.length).toBeGreaterThan(900);
     // Those over the cap were closed as the new ones came (well before the idle timeout).
     const evicted = all.filter((ms) => ms < opened + 200).length;
