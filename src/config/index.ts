@@ -7,7 +7,7 @@ import { resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
-import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';
+import { imapAccountSchema, pollSchema, accountFromEnv, OAUTH_PATH_KEYS } from './imap.js';
 import { relaySchema } from './relay.js';
 
 export * from './imap.js';
@@ -152,6 +152,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       ...(a.passwordFile ? { passwordFile: rel(a.passwordFile) } : {}),
       ...(a.accessTokenFile ? { accessTokenFile: rel(a.accessTokenFile) } : {}),
       ...(a.caFile ? { caFile: rel(a.caFile) } : {}),
+      ...(a.auth?.type === 'oauth2' ? { auth: { ...a.auth, ...Object.fromEntries(OAUTH_PATH_KEYS.filter((k) => a.auth?.type === 'oauth2' && a.auth[k]).map((k) => [k, rel((a.auth as Record<string, string>)[k])])) } } : {}),
     }));
     const http = fileParsed.data.http;
     merged.http = { ...http, readTokenFile: rel(http.readTokenFile), adminTokenFile: rel(http.adminTokenFile) };

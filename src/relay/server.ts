@@ -210,7 +210,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     let signed: Buffer | null = null;
     if (plan.sign.length > 0) {
       try {
-        signed = signer!.sign(raw);
+        // the private-key operation runs on the thread pool: other sessions keep being served meanwhile
+        signed = await signer!.signAsync(raw);
       } catch (e) {
         const err = e instanceof AppError ? e : new AppError('E_SIGN', 'signing failed', { cause: e });
         signFailed(err);
@@ -235,7 +236,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const copies: Array<Promise<CopyResult & { kind: 'signed' | 'unsigned' }>> = [];
     if (signed && plan.sign.length > 0) copies.push(upstream.send(from, plan.sign, signed).then((r) => ({ ...r, kind: 'signed' as const })));
     if (plan.plain.length > 0) copies.push(upstream.send(from, plan.plain, raw).then((r) => ({ ...r, kind: 'unsigned' as const })));
-    const results = await Promise.all(copies);
+    metrics.inFlight++;
+    let results: Array<CopyResult & { kind: 'signed' | 'unsigned' }>;
+    try {
+      results = await Promise.all(copies);
+    } finally {
+      metrics.inFlight--;
+    }
     const accepted: string[] = [];
     const refused: CopyResult['refused'] = [];
     for (const r of results) {
