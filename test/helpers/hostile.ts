@@ -110,21 +110,32 @@ export function medianMs(fn: () => unknown, runs = 5): number {
 
 /**
  * True when `fn` stays within `boundMs`, judged robustly on a shared, loaded machine: one run,
- * and if that is over, the median of seven against the larger of `boundMs` and `ratio` times the
- * median of `baseline` (linear work on the same number of bytes, measured right then, so a
- * machine slowed down by others slows both). A quadratic blow-up is 100-1000x, far past 20x.
+ * and if that is over, medians of interleaved pairs (fn, then `baseline`: linear work on the same
+ * bytes), so load slows both sides of each pair alike. It passes when the median of fn is within
+ * `boundMs` or the median pair ratio is within `ratio`; a quadratic blow-up is 100-1000x. Three
+ * tries; only a block that is slow every time fails.
  */
 export function withinBound(fn: () => unknown, boundMs: number, baseline?: () => unknown, ratio = 20): { ok: boolean; ms: number; limit: number } {
   const t0 = performance.now();
   fn();
   const once = performance.now() - t0;
   if (once <= boundMs) return { ok: true, ms: once, limit: boundMs };
-  // A burst of load can hit one median and miss the other: three tries, fail only if all are over.
   let last = { ok: false, ms: once, limit: boundMs };
   for (let attempt = 0; attempt < 3 && !last.ok; attempt++) {
-    const med = medianMs(fn, 7);
-    const limit = baseline ? Math.max(boundMs, ratio * medianMs(baseline, 7)) : boundMs;
-    last = { ok: med <= limit, ms: med, limit };
+    const times: number[] = [];
+    const ratios: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const a = performance.now();
+      fn();
+      const b = performance.now();
+      baseline?.();
+      const c = performance.now();
+      times.push(b - a);
+      if (baseline) ratios.push((b - a) / Math.max(c - b, 0.001));
+    }
+    const med = times.sort((x, y) => x - y)[4]!;
+    const r = baseline ? ratios.sort((x, y) => x - y)[4]! : Infinity;
+    last = { ok: med <= boundMs || r <= ratio, ms: med, limit: baseline ? Math.max(boundMs, (med / r) * ratio) : boundMs };
   }
   return last;
 }
