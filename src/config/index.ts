@@ -50,8 +50,10 @@ export const configSchema = z.strictObject({
       maxBatch: z.number().int().min(1).max(100_000).default(10_000),
       /** Largest request body in bytes. */
       bodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+      /** Largest message accepted by POST /v1/messages (S/MIME mail is harvested up to 27 MiB). */
+      maxMessageBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024),
     })
-    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024 }),
+    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024, maxMessageBytes: 32 * 1024 * 1024 }),
   sign: z
     .strictObject({
       certFile: z.string().min(1).optional(),
