@@ -70,7 +70,7 @@ function parseSince(v: string | undefined): number | undefined {
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 function folderView(f: FolderStatus) {
-  return { ...f, lastSyncAt: iso(f.lastSyncAt) };
+  return { ...f, lastSyncAt: iso(f.lastSyncAt), lastSuccessAt: iso(f.lastSuccessAt) };
 }
 
 /** Builds the fastify instance with every route (not listening yet). */
@@ -171,7 +171,7 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
       status: readable ? 'ok' : 'unavailable',
       db: error === undefined ? { readable } : { readable, error },
       uptimeSeconds: Math.round(process.uptime()),
-      pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, lastSyncAt: iso(f.lastSyncAt), lastError: f.lastError })),
+      pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, healthy: f.healthy, lastSyncAt: iso(f.lastSyncAt), lastSuccessAt: iso(f.lastSuccessAt), lastError: f.lastError })),
       ...signerHealth(),
       ...(o.relay ? { relay: await o.relay.status() } : {}),
     };
