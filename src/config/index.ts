@@ -67,8 +67,10 @@ export const configSchema = z.strictObject({
        * byte (Node's header timeout starts at the first byte), or a reader that stopped reading.
        */
       idleTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+      /** Largest message accepted by POST /v1/messages (S/MIME mail is harvested up to 27 MiB). */
+      maxMessageBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024),
     })
-    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024, maxConnections: 1000, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 30_000 }),
+    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024, maxMessageBytes: 32 * 1024 * 1024, maxConnections: 1000, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 30_000 }),
   sign: z
     .strictObject({
       certFile: z.string().min(1).optional(),

@@ -17,6 +17,7 @@ import { errorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
 import * as S from './schemas.js';
 import { registerStatic } from './static.js';
+import { registerMessageRoutes } from './messages.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -315,6 +316,8 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     { config: { access: 'admin' }, schema: { params: S.addressParamsSchema, response: { 200: S.showResponseSchema, ...withErrors } } },
     async (req) => show(app, req.params.address),
   );
+
+  registerMessageRoutes(fastify, app, { maxBytes: httpConfig.maxMessageBytes });
 
   const publicDir = o.publicDir === undefined ? defaultPublicDir() : o.publicDir;
   if (publicDir) registerStatic(fastify, publicDir);
