@@ -8,8 +8,10 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
 import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';
+import { relaySchema } from './relay.js';
 
 export * from './imap.js';
+export * from './relay.js';
 
 const domain = z
   .string()
@@ -62,6 +64,8 @@ export const configSchema = z.strictObject({
       trustedCaFiles: z.array(z.string().min(1)).default([]),
     })
     .default({ chainFiles: [], trustedCaFiles: [] }),
+  /** The signing SMTP relay (`smime-census relay`; `serve` runs it too when this is set). */
+  relay: relaySchema.optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -134,6 +138,17 @@ export function loadConfig(options: LoadOptions = {}): Config {
     }));
     const http = fileParsed.data.http;
     merged.http = { ...http, readTokenFile: rel(http.readTokenFile), adminTokenFile: rel(http.adminTokenFile) };
+    const relay = fileParsed.data.relay;
+    if (relay) {
+      merged.relay = {
+        ...relay,
+        upstreamPasswordFile: rel(relay.upstreamPasswordFile),
+        upstreamCaFile: rel(relay.upstreamCaFile),
+        usersFile: rel(relay.usersFile),
+        ...(relay.dkim ? { dkim: { ...relay.dkim, keyFile: rel(relay.dkim.keyFile) } } : {}),
+        ...(relay.tls ? { tls: { certFile: rel(relay.tls.certFile), keyFile: rel(relay.tls.keyFile) } } : {}),
+      };
+    }
   }
 
   // Environment overrides.

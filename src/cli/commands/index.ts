@@ -22,6 +22,7 @@ const COMMAND_MODULES: ReadonlyArray<readonly [names: readonly string[], load: L
   [['certs'], () => import('./certs.js')],
   [['serve'], () => import('./serve.js')],
   [['sign'], () => import('./sign.js')],
+  [['relay'], () => import('./relay.js')],
   [['classify'], () => import('./classify.js')],
   [['rules'], () => import('./rules.js')],
   [['eval'], () => import('./eval.js')],
