@@ -81,17 +81,20 @@ export function writeVerdictFile(file: string, patterns: ReadonlyArray<{ source:
   return data;
 }
 
-/** recheck's verdict on one regex, from the cache when known. `fresh` ignores the cache (and refreshes it). */
-export function checkRegex(source: string, flags: string, opts: { fresh?: boolean } = {}): RegexVerdict {
+/**
+ * recheck's verdict on one regex, from the cache when known. `fresh` ignores the cache (and
+ * refreshes it); `timeoutMs` raises recheck's limit for a caller that can wait (CI).
+ */
+export function checkRegex(source: string, flags: string, opts: { fresh?: boolean; timeoutMs?: number } = {}): RegexVerdict {
   const key = regexKey(source, flags);
   const known = opts.fresh ? undefined : memo.get(key);
   if (known) return known;
   checks++;
-  const d = (recheck ??= require('recheck') as typeof import('recheck')).checkSync(source, flags.replace(/[gy]/g, ''), { timeout: RECHECK_TIMEOUT_MS });
+  const d = (recheck ??= require('recheck') as typeof import('recheck')).checkSync(source, flags.replace(/[gy]/g, ''), { timeout: opts.timeoutMs ?? RECHECK_TIMEOUT_MS });
   let v: RegexVerdict;
   if (d.status === 'safe') v = { status: 'safe', detail: d.complexity.summary };
   else if (d.status === 'vulnerable') v = { status: 'vulnerable', detail: `${d.complexity.summary} backtracking (attack: ${d.attack.pattern.slice(0, 60)})` };
-  else v = { status: 'unknown', detail: d.error.kind === 'timeout' ? `recheck could not decide within ${RECHECK_TIMEOUT_MS / 1000} s` : `recheck: ${d.error.kind}` };
+  else v = { status: 'unknown', detail: d.error.kind === 'timeout' ? `recheck could not decide within ${(opts.timeoutMs ?? RECHECK_TIMEOUT_MS) / 1000} s` : `recheck: ${d.error.kind}` };
   // A timeout may be the machine's load, not the regex: remember only decided verdicts.
   if (v.status !== 'unknown') memo.set(key, v);
   return v;
