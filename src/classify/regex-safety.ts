@@ -68,14 +68,18 @@ export function trustVerdictFile(file: string): void {
   trustedFiles.add(file);
   const data = readVerdictFile(file);
   if (!data) return;
-  for (const [key, v] of Object.entries(data.verdicts)) memo.set(key, { status: v.status, detail: v.detail });
+  // Only decided verdicts: an `unknown` on file is checked again.
+  for (const [key, v] of Object.entries(data.verdicts)) if (v.status !== 'unknown') memo.set(key, { status: v.status, detail: v.detail });
 }
+
+/** recheck's limit when writing the verdict file: a maintainer can wait, and an `unknown` on file would refuse a shipped rule. */
+const WRITE_TIMEOUT_MS = 60_000;
 
 /** Writes the verdicts of `patterns` (checking what the cache does not know yet). */
 export function writeVerdictFile(file: string, patterns: ReadonlyArray<{ source: string; flags: string }>): VerdictFile {
   const verdicts: Record<string, VerdictFile['verdicts'][string]> = {};
   const sorted = [...patterns].sort((a, b) => a.source.localeCompare(b.source) || a.flags.localeCompare(b.flags));
-  for (const p of sorted) verdicts[regexKey(p.source, p.flags)] = { ...checkRegex(p.source, p.flags), flags: p.flags, source: p.source };
+  for (const p of sorted) verdicts[regexKey(p.source, p.flags)] = { ...checkRegex(p.source, p.flags, { timeoutMs: WRITE_TIMEOUT_MS }), flags: p.flags, source: p.source };
   const data: VerdictFile = { checker: CHECKER, verdicts };
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return data;

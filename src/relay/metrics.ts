@@ -25,6 +25,8 @@ export class RelayMetrics {
   private sum = 0;
   private count = 0;
   connections = 0;
+  /** Transactions whose copies are being handed to the upstream right now. */
+  inFlight = 0;
 
   refuse(reason: string): void {
     this.counters.refused[reason] = (this.counters.refused[reason] ?? 0) + 1;
@@ -51,6 +53,8 @@ export class RelayMetrics {
     for (const [k, v] of Object.entries(c.refused).sort(([a], [b]) => a.localeCompare(b))) out.push(`smime_census_relay_refused_total{reason="${k}"} ${v}`);
     head('smime_census_relay_connections', 'gauge', 'Client connections open now.');
     out.push(`smime_census_relay_connections ${this.connections}`);
+    head('smime_census_relay_transactions_in_flight', 'gauge', 'Client transactions waiting for the upstream now (their client has no answer yet).');
+    out.push(`smime_census_relay_transactions_in_flight ${this.inFlight}`);
     head('smime_census_relay_upstream_duration_seconds', 'histogram', 'Time to hand one copy to the upstream MTA.');
     for (let i = 0; i < UPSTREAM_BUCKETS.length; i++) out.push(`smime_census_relay_upstream_duration_seconds_bucket{le="${UPSTREAM_BUCKETS[i]}"} ${this.buckets[i]}`);
     out.push(`smime_census_relay_upstream_duration_seconds_bucket{le="+Inf"} ${this.count}`);

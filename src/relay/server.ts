@@ -235,7 +235,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const copies: Array<Promise<CopyResult & { kind: 'signed' | 'unsigned' }>> = [];
     if (signed && plan.sign.length > 0) copies.push(upstream.send(from, plan.sign, signed).then((r) => ({ ...r, kind: 'signed' as const })));
     if (plan.plain.length > 0) copies.push(upstream.send(from, plan.plain, raw).then((r) => ({ ...r, kind: 'unsigned' as const })));
-    const results = await Promise.all(copies);
+    metrics.inFlight++;
+    let results: Array<CopyResult & { kind: 'signed' | 'unsigned' }>;
+    try {
+      results = await Promise.all(copies);
+    } finally {
+      metrics.inFlight--;
+    }
     const accepted: string[] = [];
     const refused: CopyResult['refused'] = [];
     for (const r of results) {

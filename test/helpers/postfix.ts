@@ -45,6 +45,12 @@ export interface PostfixServer {
   queued(): number;
   /** The mail log so far (for assertions and failure messages). */
   log(): string;
+  /**
+   * SIGSTOPs the master and every Postfix process under it: the port still accepts TCP
+   * connections (the kernel's backlog) but nobody greets — an MTA that hangs. thaw() resumes.
+   */
+  freeze(): void;
+  thaw(): void;
   /** `postfix stop`: the port stops accepting; queue and mail stay. */
   halt(): Promise<void>;
   /** `postfix start` again on the same port with the same data. */
@@ -216,6 +222,8 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
   await postfix('check');
 
   let running = false;
+  // set below once the pid helpers exist; halt() must wake a frozen instance before stopping it
+  let signalAllSafe: (sig: NodeJS.Signals) => void = () => undefined;
   const exitHook = () => {
     if (running) execFileSync(POSTFIX, ['-c', configDir, 'abort'], { env, stdio: 'ignore' });
   };
@@ -227,6 +235,7 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
   };
   const halt = async (): Promise<void> => {
     if (!running) return;
+    signalAllSafe('SIGCONT');
     await postfix('stop');
     running = false;
     process.off('exit', exitHook);
@@ -246,10 +255,44 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
     files.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     return files.map((f) => readFileSync(f.path));
   };
+  const instancePids = (): number[] => {
+    const masterPid = Number(readFileSync(join(queueDir, 'pid', 'master.pid'), 'utf8').trim());
+    const parents = new Map<number, number>();
+    for (const e of readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const ppid = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'));
+        if (ppid) parents.set(Number(e), Number(ppid[1]));
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    const out = [masterPid];
+    for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parents) if (ppid === out[i]) out.push(pid);
+    return out;
+  };
+  const signalAll = (sig: NodeJS.Signals) => {
+    for (const pid of instancePids()) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone
+      }
+    }
+  };
+  signalAllSafe = (sig) => {
+    try {
+      signalAll(sig);
+    } catch {
+      // not running
+    }
+  };
   return {
     host,
     port,
     domain,
+    freeze: () => signalAll('SIGSTOP'),
+    thaw: () => signalAll('SIGCONT'),
     dir,
     configDir,
     version,

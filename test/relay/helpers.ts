@@ -3,10 +3,13 @@
  * seeded from real client headers, and relay start-up with a validated config.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { relaySchema, type RelayConfig } from '../../src/config/index.js';
 
 const APP_SCRIPT = fileURLToPath(new URL('./smtp-app.py', import.meta.url));
+/** Debian's python3 (python3-dkim lives there), not whatever a version manager put first on PATH. */
+export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 export interface SubmitJob {
   port: number;
@@ -44,7 +47,7 @@ export function submit(job: SubmitJob): Promise<SubmitResult> {
     retry_until: job.retryForMs ? Date.now() / 1000 + job.retryForMs / 1000 : 0,
   });
   return new Promise((resolve, reject) => {
-    const child = execFile('python3', [APP_SCRIPT], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(PYTHON, [APP_SCRIPT], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`smtp-app.py failed: ${stderr || err.message}`));
       resolve(JSON.parse(stdout) as SubmitResult);
     });

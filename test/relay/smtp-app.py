@@ -35,6 +35,10 @@ while True:
         code, text = e.smtp_code, e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
     except (OSError, smtplib.SMTPServerDisconnected) as e:
         code, text = None, f"{type(e).__name__}: {e}"
+    except smtplib.SMTPException as e:
+        # e.g. AUTH not offered: a client-side refusal, not worth a retry
+        print(json.dumps({"code": None, "text": f"{type(e).__name__}: {e}", "attempts": attempts}))
+        sys.exit(0)
     temporary = code is None or 400 <= code < 500
     if not temporary or time.time() >= deadline:
         break
