@@ -185,6 +185,15 @@ class Fields {
 
 const FIELDS = new Fields();
 
+/**
+ * The field values classify sees for a fingerprint, pseudo-fields included (a copy: for tooling such
+ * as `rules lint`, not the hot path).
+ */
+export function fieldView(headers: Fingerprint): Map<string, readonly string[]> {
+  const f = new Fields().load(headers);
+  return new Map(f.names.map((n, i) => [n, [...f.values[i]!]]));
+}
+
 /** The id inside the first <…> of a Message-ID value (or the whole trimmed value without brackets). */
 function firstId(values: readonly string[] | undefined): string | null {
   const v = values?.[0];

@@ -93,6 +93,11 @@ export const RuleSchema = z
      * rule's verdict is the answer only when no other rule matches.
      */
     stamp: FieldName.optional(),
+    /**
+     * Why the rule rightly matches a constant the program always writes (a product name with a digit,
+     * a fixed MIME-Version): exempts it from the generalisation check of `rules lint`.
+     */
+    fixedValue: z.string().min(10).optional(),
     disabled: z.literal(false).optional(),
   })
   .strict()

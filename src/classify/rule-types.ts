@@ -43,6 +43,8 @@ export interface CompiledRule {
   readonly examples: readonly ExampleInput[];
   /** A provider stamp (rules/README.md): the field whose matching values the provider wrote, hidden before the other rules run. */
   readonly stamp: { readonly field: string; readonly re: RegExp } | null;
+  /** Why the rule matches a constant value (exempt from the generalisation check), or null. */
+  readonly fixedValue: string | null;
   /**
    * The S/MIME answer when version and platform are constants (most Message-ID and marker rules),
    * computed once after the S/MIME files are loaded; null when it depends on captured groups.

@@ -7,7 +7,7 @@ import { resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
-import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';
+import { imapAccountSchema, pollSchema, accountFromEnv, OAUTH_PATH_KEYS } from './imap.js';
 import { relaySchema } from './relay.js';
 
 export * from './imap.js';
@@ -50,8 +50,10 @@ export const configSchema = z.strictObject({
       maxBatch: z.number().int().min(1).max(100_000).default(10_000),
       /** Largest request body in bytes. */
       bodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+      /** Largest message accepted by POST /v1/messages (S/MIME mail is harvested up to 27 MiB). */
+      maxMessageBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024),
     })
-    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024 }),
+    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024, maxMessageBytes: 32 * 1024 * 1024 }),
   sign: z
     .strictObject({
       certFile: z.string().min(1).optional(),
@@ -135,6 +137,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       ...(a.passwordFile ? { passwordFile: rel(a.passwordFile) } : {}),
       ...(a.accessTokenFile ? { accessTokenFile: rel(a.accessTokenFile) } : {}),
       ...(a.caFile ? { caFile: rel(a.caFile) } : {}),
+      ...(a.auth?.type === 'oauth2' ? { auth: { ...a.auth, ...Object.fromEntries(OAUTH_PATH_KEYS.filter((k) => a.auth?.type === 'oauth2' && a.auth[k]).map((k) => [k, rel((a.auth as Record<string, string>)[k])])) } } : {}),
     }));
     const http = fileParsed.data.http;
     merged.http = { ...http, readTokenFile: rel(http.readTokenFile), adminTokenFile: rel(http.adminTokenFile) };

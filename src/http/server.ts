@@ -17,6 +17,7 @@ import { errorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
 import * as S from './schemas.js';
 import { registerStatic } from './static.js';
+import { registerMessageRoutes } from './messages.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -69,7 +70,7 @@ function parseSince(v: string | undefined): number | undefined {
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 function folderView(f: FolderStatus) {
-  return { ...f, lastSyncAt: iso(f.lastSyncAt) };
+  return { ...f, lastSyncAt: iso(f.lastSyncAt), lastSuccessAt: iso(f.lastSuccessAt) };
 }
 
 /** Builds the fastify instance with every route (not listening yet). */
@@ -170,7 +171,7 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
       status: readable ? 'ok' : 'unavailable',
       db: error === undefined ? { readable } : { readable, error },
       uptimeSeconds: Math.round(process.uptime()),
-      pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, lastSyncAt: iso(f.lastSyncAt), lastError: f.lastError })),
+      pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, healthy: f.healthy, lastSyncAt: iso(f.lastSyncAt), lastSuccessAt: iso(f.lastSuccessAt), lastError: f.lastError })),
       ...signerHealth(),
       ...(o.relay ? { relay: await o.relay.status() } : {}),
     };
@@ -266,6 +267,8 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     { config: { access: 'admin' }, schema: { params: S.addressParamsSchema, response: { 200: S.showResponseSchema, ...withErrors } } },
     async (req) => show(app, req.params.address),
   );
+
+  registerMessageRoutes(fastify, app, { maxBytes: httpConfig.maxMessageBytes });
 
   const publicDir = o.publicDir === undefined ? defaultPublicDir() : o.publicDir;
   if (publicDir) registerStatic(fastify, publicDir);

@@ -210,7 +210,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     let signed: Buffer | null = null;
     if (plan.sign.length > 0) {
       try {
-        signed = signer!.sign(raw);
+        // the private-key operation runs on the thread pool: other sessions keep being served meanwhile
+        signed = await signer!.signAsync(raw);
       } catch (e) {
         const err = e instanceof AppError ? e : new AppError('E_SIGN', 'signing failed', { cause: e });
         signFailed(err);

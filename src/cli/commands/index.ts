@@ -28,6 +28,7 @@ const COMMAND_MODULES: ReadonlyArray<readonly [names: readonly string[], load: L
   [['eval'], () => import('./eval.js')],
   [['poll'], () => import('./poll.js')],
   [['config'], () => import('./config.js')],
+  [['auth'], () => import('./auth.js')],
 ];
 
 /** Global options that take a value (their value is not the command name). */
