@@ -9,7 +9,8 @@ export const CSV_HEADER = EXPORT_COLUMNS.join(',') + '\r\n';
 
 /** Chunks of the CSV export (header row first); constant memory for millions of rows. */
 export function* exportCsv(store: Store, policy: PolicyOptions, filter: ExportFilter, now = Date.now()): Generator<string> {
-  if (!store.readonly) refreshStale(store, policy, now);
+  // Decisions that expired by time are re-decided first: the CSV is what gets acted upon.
+  if (!store.readonly && store.withLowMemory(() => refreshStale(store, policy, now)) > 0) store.checkpoint();
   yield CSV_HEADER;
   yield* store.exportCsvChunks(filter);
 }

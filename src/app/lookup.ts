@@ -67,7 +67,7 @@ export function refreshStale(store: Store, policy: PolicyOptions, now = Date.now
     const stale = store.staleStates(now, 5000);
     if (stale.length === 0) return n;
     store.transaction(() => {
-      for (const s of stale) store.putState({ ...s, ...recommend(s, now, policy) });
+      for (const s of stale) store.putDecision(s.address, recommend(s, now, policy));
     });
     n += stale.length;
   }

@@ -76,7 +76,7 @@ export const FILTERS: Readonly<Record<string, Filter>> = {
   'mac-outlook-version': macOutlookVersion,
   'os-from-ua': osFromUa,
   /** Foxmail writes "7, 2, 5, 140": make it dotted. */
-  'commas-to-dots': (v) => v.replace(/\s*,\s*/g, '.').replace(/\s+/g, '') || null,
+  'commas-to-dots': (v) => v.replace(/\s+/g, '').replace(/,/g, '.') || null,
   /** Trailing distribution suffixes: "3.46.4-2" -> "3.46.4". */
   'dotted-prefix': (v) => /^\d+(?:\.\d+)*/.exec(v)?.[0] ?? null,
   lower: (v) => v.toLowerCase(),

@@ -254,6 +254,7 @@ export class Store {
           `INSERT OR IGNORE INTO observations (${OBSERVATION_COLUMNS.join(', ')}) VALUES (${OBSERVATION_COLUMNS.map((c) => '@' + OBS_PARAMS[c]).join(', ')})`,
         ),
         putState: p(`INSERT OR REPLACE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) VALUES (${ADDRESS_COLUMNS.map((c) => '@' + c).join(', ')})`),
+        putDecision: p(`UPDATE addresses SET recommendation = @recommendation, reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
         bumpClient: p(
           `INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
            VALUES (@address, @clientKey, @family, @product, @version, @platform, @smime, @n, @at)
@@ -318,6 +319,16 @@ export class Store {
 
   putState(state: AddressState): void {
     this.stmt('putState').run(fromState(state));
+  }
+
+  /**
+   * Stores a new decision for an address whose evidence did not change (a decision that
+   * expired by time). Only the three decision columns: REPLACE of the whole row would delete and
+   * re-insert it in the table and all three indexes, which made refreshing 100k stale
+   * decisions of a 1M-address census take longer than exporting it.
+   */
+  putDecision(address: string, d: Pick<CachedDecision, 'recommendation' | 'reason' | 'decidedUntil'>): void {
+    this.stmt('putDecision').run({ address, recommendation: d.recommendation, reason: d.reason, decidedUntil: d.decidedUntil });
   }
 
   /** Counts `n` messages (default 1) of one client for an address; `at` is the latest of them. */
@@ -496,12 +507,7 @@ export class Store {
       `SELECT group_concat(line, char(13) || char(10)) AS chunk, max(address) AS last, count(*) AS n
        FROM (SELECT address, ${line} AS line FROM addresses WHERE ${where.join(' AND ')} ORDER BY address LIMIT @limit)`,
     );
-    // A full scan through mmap or a large page cache would count every page of the file as
-    // resident memory; a streaming export needs neither.
-    const mmap = Number(this.sqlite.pragma('mmap_size', { simple: true }));
-    const cache = Number(this.sqlite.pragma('cache_size', { simple: true }));
-    this.sqlite.pragma('mmap_size = 0');
-    this.sqlite.pragma('cache_size = -4096');
+    const restore = this.lowMemory();
     try {
       let after = '';
       for (;;) {
@@ -512,9 +518,34 @@ export class Store {
         after = r.last;
       }
     } finally {
+      restore();
+    }
+  }
+
+  /**
+   * Runs fn with memory-mapped I/O off and a small page cache. A full scan, or thousands of
+   * scattered updates (refreshing stale decisions touches four B-tree leaves per row), through
+   * mmap or a large cache count every page touched as resident memory; a one-off pass over the
+   * file needs neither.
+   */
+  withLowMemory<T>(fn: () => T): T {
+    const restore = this.lowMemory();
+    try {
+      return fn();
+    } finally {
+      restore();
+    }
+  }
+
+  private lowMemory(): () => void {
+    const mmap = Number(this.sqlite.pragma('mmap_size', { simple: true }));
+    const cache = Number(this.sqlite.pragma('cache_size', { simple: true }));
+    this.sqlite.pragma('mmap_size = 0');
+    this.sqlite.pragma('cache_size = -4096');
+    return () => {
       this.sqlite.pragma(`mmap_size = ${mmap}`);
       this.sqlite.pragma(`cache_size = ${cache}`);
-    }
+    };
   }
 
   stats(): Stats {
@@ -545,6 +576,14 @@ export class Store {
          WHERE value IS NOT NULL GROUP BY header, value ORDER BY count DESC, value LIMIT ?`,
       )
       .all(top) as UnknownFingerprint[];
+  }
+
+  /**
+   * Copies the write-ahead log into the database file (PASSIVE: never waits for readers). A
+   * long scan right after many writes otherwise looks up every page in the WAL index first.
+   */
+  checkpoint(): void {
+    if (!this.readonly) this.sqlite.pragma('wal_checkpoint(PASSIVE)');
   }
 
   close(): void {
