@@ -13,6 +13,7 @@ import { parentPort, workerData, Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import type { FolderStatus, PollerEvents, PollSummary } from './poll.js';
+import type { StoreTuning } from './poll-worker.js';
 
 interface RunnerInit {
   pollRunner: true;
@@ -20,8 +21,8 @@ interface RunnerInit {
   once: boolean;
   progressLog: boolean;
   logLevel: string;
-  /** SQLite pragmas for both connections. */
-  pragmas: string[];
+  /** Store tuning for both connections. */
+  store: StoreTuning;
 }
 
 type Up =
@@ -40,7 +41,7 @@ export class PollerInWorker extends EventEmitter<PollerEvents> {
   private readonly done: Promise<PollSummary>;
   private readonly exited: Promise<void>;
 
-  constructor(o: { config: Config; once: boolean; progressLog: boolean; logLevel: string; pragmas: string[] }) {
+  constructor(o: { config: Config; once: boolean; progressLog: boolean; logLevel: string; store: StoreTuning }) {
     super();
     const init: RunnerInit = { pollRunner: true, ...o };
     this.worker = new Worker(new URL('./poll-runner.js', import.meta.url), {
@@ -102,9 +103,8 @@ if (parentPort && (workerData as RunnerInit | undefined)?.pollRunner) {
     const { WorkerSink } = await import('./poll-worker.js');
     const { isAppError } = await import('../core/index.js');
     const logger = createLogger(init.logLevel);
-    const app = openApp({ config: init.config, logger });
-    for (const p of init.pragmas) app.store.sqlite.pragma(p);
-    const sink = new WorkerSink(app, { dbPath: init.config.db, pragmas: init.pragmas });
+    const app = openApp({ config: init.config, logger, store: init.store });
+    const sink = new WorkerSink(app, { dbPath: init.config.db, store: init.store });
     const poller = new Poller({ accounts: init.config.accounts, poll: init.config.poll, sink, logger, once: init.once, progressLog: init.progressLog, authResults: !!init.config.trustedAuthservId });
     poller.on('state', (status) => post({ ev: 'state', status }));
     poller.on('progress', (data) => post({ ev: 'progress', data }));
@@ -123,7 +123,7 @@ if (parentPort && (workerData as RunnerInit | undefined)?.pollRunner) {
       post({ ev: 'fatal', code: isAppError(e) ? e.code : 'E_INTERNAL', message: (e as Error).message });
     } finally {
       await sink.close();
-      app.close();
+      await app.close();
       port.close();
     }
   } catch (e) {

@@ -14,13 +14,17 @@ import type { Config } from '../config/index.js';
 import type { Checkpoint, IngestCounts } from './ingest.js';
 import type { AppContext } from './context.js';
 import type { PollSink } from './poll.js';
+import type { StoreOptions } from '../store/index.js';
+
+/** Store tuning that crosses to a worker (no secrets: the worker reads those itself). */
+export type StoreTuning = Pick<StoreOptions, 'cacheKiB' | 'mmapBytes' | 'poolSize'>;
 
 interface WorkerInit {
   config: Config;
   dbPath: string;
   logLevel: string;
-  /** SQLite pragmas applied after open. */
-  pragmas: string[];
+  /** Store tuning (SQLite cache and mmap sizes). */
+  store: StoreTuning;
 }
 
 interface IngestMessage {
@@ -46,9 +50,9 @@ export class WorkerSink implements PollSink {
 
   constructor(
     private readonly ctx: AppContext,
-    init: { dbPath: string; pragmas?: string[] },
+    init: { dbPath: string; store?: StoreTuning },
   ) {
-    const data: WorkerInit = { config: ctx.config, dbPath: init.dbPath, logLevel: ctx.logger.level, pragmas: init.pragmas ?? [] };
+    const data: WorkerInit = { config: ctx.config, dbPath: init.dbPath, logLevel: ctx.logger.level, store: init.store ?? {} };
     this.worker = new Worker(new URL('./poll-worker.js', import.meta.url), {
       workerData: data,
       // One batch of header blocks at a time: a small young generation keeps the RSS down.
@@ -72,12 +76,12 @@ export class WorkerSink implements PollSink {
     });
   }
 
-  getCheckpoint(account: string, folder: string): { uidValidity: string; lastUid: number } | null {
+  getCheckpoint(account: string, folder: string): Promise<{ uidValidity: string; lastUid: number } | null> {
     return this.ctx.store.getCheckpoint(account, folder);
   }
 
-  resetCheckpoint(account: string, folder: string, uidValidity: string): void {
-    this.ctx.store.resetCheckpoint(account, folder, uidValidity);
+  resetCheckpoint(account: string, folder: string, uidValidity: string): Promise<void> {
+    return this.ctx.store.resetCheckpoint(account, folder, uidValidity);
   }
 
   ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint): Promise<IngestCounts> {
@@ -122,14 +126,13 @@ if (parentPort && (workerData as WorkerInit | undefined)?.dbPath) {
   const init = workerData as WorkerInit;
   const { openApp } = await import('./context.js');
   const { createLogger } = await import('./logger.js');
-  const app = openApp({ config: init.config, dbPath: init.dbPath, logger: createLogger(init.logLevel) });
-  for (const p of init.pragmas) app.store.sqlite.pragma(p);
+  const app = openApp({ config: init.config, dbPath: init.dbPath, logger: createLogger(init.logLevel), store: init.store });
   let last: Promise<unknown> = Promise.resolve();
   port.on('message', (m: IngestMessage | { close: true }) => {
     if ('close' in m) {
       // Close only after the batches already handed over have committed.
-      void last.finally(() => {
-        app.close();
+      void last.finally(async () => {
+        await app.close();
         port.close();
       });
       return;

@@ -44,8 +44,8 @@ export interface FolderStatus {
 
 /** What the poller needs from the store and pipeline (AppContext provides it). */
 export interface PollSink {
-  getCheckpoint(account: string, folder: string): { uidValidity: string; lastUid: number } | null;
-  resetCheckpoint(account: string, folder: string, uidValidity: string): void;
+  getCheckpoint(account: string, folder: string): Promise<{ uidValidity: string; lastUid: number } | null>;
+  resetCheckpoint(account: string, folder: string, uidValidity: string): Promise<void>;
   /** May be async (WorkerSink): the poller then fetches the next window while this one commits. */
   ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint): IngestCounts | Promise<IngestCounts>;
 }
@@ -109,6 +109,8 @@ interface FolderRuntime {
   done: number;
   total: number;
   passStartedAt: number;
+  /** The checkpoint as last read or committed (what watching compares the server with). */
+  checkpoint: { uidValidity: string; lastUid: number } | null;
 }
 
 /** Per-connection group of folders. */
@@ -143,6 +145,7 @@ export class Poller extends EventEmitter<PollerEvents> {
           done: 0,
           total: 0,
           passStartedAt: 0,
+          checkpoint: null,
         });
       }
     }
@@ -269,7 +272,7 @@ export class Poller extends EventEmitter<PollerEvents> {
               poll: this.o.poll,
               idleFolder: idleFolder!,
               otherFolders: others,
-              known: (f) => this.o.sink.getCheckpoint(g.name, f),
+              known: (f) => this.folders.get(key(g.name, f))?.checkpoint ?? null,
               statusState,
               signal: this.abort.signal,
               onNewMail: (folder, count) => {
@@ -320,7 +323,7 @@ export class Poller extends EventEmitter<PollerEvents> {
   private async syncFolder(client: ImapFlow, g: Group, folder: string): Promise<void> {
     const r = this.rt(g.name, folder);
     const info = await examineFolder(client, g.account, folder);
-    let cp = this.o.sink.getCheckpoint(g.name, folder);
+    let cp = await this.o.sink.getCheckpoint(g.name, folder);
     if (!cp || cp.uidValidity !== info.uidValidity) {
       if (cp) {
         r.log.warn(
@@ -328,9 +331,10 @@ export class Poller extends EventEmitter<PollerEvents> {
           'UIDVALIDITY changed: resyncing the folder from the start (stored observations are kept, duplicates are not counted twice)',
         );
       }
-      this.o.sink.resetCheckpoint(g.name, folder, info.uidValidity);
+      await this.o.sink.resetCheckpoint(g.name, folder, info.uidValidity);
       cp = { uidValidity: info.uidValidity, lastUid: 0 };
     }
+    r.checkpoint = cp;
     let remaining: number;
     try {
       remaining = await countAfter(client, cp.lastUid, info.uidNext, info.exists);
@@ -351,6 +355,7 @@ export class Poller extends EventEmitter<PollerEvents> {
     const commit = async (batch: HeaderBatch): Promise<void> => {
       const counts = await this.o.sink.ingestBatch(batch.items, { account: g.name, folder, uidValidity: batch.uidValidity, lastUid: batch.lastUid });
       addCounts(r.status.counts, counts);
+      r.checkpoint = { uidValidity: batch.uidValidity, lastUid: batch.lastUid };
       r.done += batch.items.length;
       r.status.lag = Math.max(0, (r.status.lag ?? 0) - batch.items.length);
       if (counts.read) this.emit('batch', { account: g.name, folder, counts, total: r.status.counts });

@@ -74,6 +74,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
           : null;
       let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;
       try {
+        await app.store.ready();
         const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [], signer: signer ? () => signer.status() : undefined });
         server = started.server;
         poller?.start();
@@ -81,7 +82,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       } catch (e) {
         // e.g. the port is taken, or two accounts share a name: nothing may keep running.
         await Promise.all([server?.close(), poller?.stop()]);
-        app.close();
+        await app.close();
         throw e;
       }
       const running = server;
@@ -112,7 +113,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        app.close();
+        await app.close();
       }
       logger.info({ component: 'serve' }, 'stopped');
     });
