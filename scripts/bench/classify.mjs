@@ -1,6 +1,9 @@
-// Classification throughput vs a floor (lower-casing and tokenising every value of the same
-// inputs, same run), over realistic fingerprints generated from the dev corpus with variations.
-// Target: classify costs <= 4x the floor per input with the full shipped rule set loaded.
+// Classification throughput vs a floor, over realistic fingerprints generated from the dev
+// corpus with variations. The floor does only what any classifier must do: read every character
+// of every value of the fields the loaded rules look at, once (a rolling hash, so the JIT cannot
+// drop the loop) — no splitting, no lower-casing, no fields the rules never read (e.g. a
+// Content-Type no rule matches on). Floor and classify alternate round by round; the median of
+// the per-round ratios is reported. Target: classify costs <= 4x the floor per input.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -58,10 +61,26 @@ function vary(fp, r) {
   return out;
 }
 
-function floor(inputs) {
-  let tokens = 0;
-  for (const fp of inputs) for (const k in fp) for (const v of fp[k]) tokens += v.toLowerCase().split(/[\s/();,<>@.]+/).length;
-  return tokens;
+/** The fields any rule reads: the rule index's fields, plus the raw fields behind the pseudo-fields. */
+function ruleFields(rules) {
+  const set = new Set(rules.index.keys());
+  for (const f of ['x-mailer', 'user-agent', 'x-newsreader', 'message-id']) set.add(f);
+  return set;
+}
+
+function floor(fields, inputs) {
+  let h = 0;
+  for (const fp of inputs) {
+    for (const k in fp) {
+      if (!fields.has(k)) continue;
+      const vs = fp[k];
+      for (let j = 0; j < vs.length; j++) {
+        const v = vs[j];
+        for (let i = 0; i < v.length; i++) h = (Math.imul(h, 31) + v.charCodeAt(i)) | 0;
+      }
+    }
+  }
+  return h;
 }
 
 function run(rules, inputs) {
@@ -80,29 +99,17 @@ export default async function (ctx) {
   // Interleave floor and classify runs and take the median of the per-pair ratios: the machine is
   // shared, and load that shifts between two separate timing loops would skew a ratio of medians.
   const repeats = ctx.quick ? 3 : 9;
-  floor(inputs);
-  run(rules, inputs);
-  const floors = [];
-  const runs = [];
-  const ratios = [];
-  for (let i = 0; i < repeats; i++) {
-    let t0 = performance.now();
-    floor(inputs);
-    const f = performance.now() - t0;
-    t0 = performance.now();
-    run(rules, inputs);
-    const c = performance.now() - t0;
-    floors.push(f);
-    runs.push(c);
-    ratios.push(c / f);
-  }
-  const tFloor = ctx.median(floors);
-  const tClassify = ctx.median(runs);
-  const ratio = ctx.median(ratios);
+  const fields = ruleFields(rules);
+  ctx.size('fingerprints', n);
+  ctx.size('rules', rules.rules.length);
+  const p = await ctx.pairs(() => { run(rules, inputs); }, () => { floor(fields, inputs); }, repeats);
+  const tFloor = p.medianB;
+  const tClassify = p.medianA;
+  const ratio = p.ratio;
   const matched = run(rules, inputs);
   ctx.log(`floor ${tFloor.toFixed(1)} ms, classify ${tClassify.toFixed(1)} ms, ${((100 * matched) / n).toFixed(1)}% matched a rule`);
   return [
-    { name: 'classify throughput', value: n / (tClassify / 1000), unit: 'inputs/s', baseline: n / (tFloor / 1000), ratio, target: '<= 4x floor cost', pass: ratio <= 4 },
-    { name: 'classify cost per input', value: (tClassify * 1000) / n, unit: 'us', baseline: (tFloor * 1000) / n, ratio, target: '<= 4x floor', pass: ratio <= 4 },
+    { name: 'classify throughput', value: n / (tClassify / 1000), unit: 'inputs/s', baseline: n / (tFloor / 1000), ratio, samples: p.ratios, target: '<= 4x floor cost', pass: ratio <= 4 },
+    { name: 'classify cost per input (vs reading the rule fields once)', value: (tClassify * 1000) / n, unit: 'us', baseline: (tFloor * 1000) / n, ratio, samples: p.ratios, target: '<= 4x floor', pass: ratio <= 4 },
   ];
 }

@@ -1,26 +1,41 @@
-// Issue #5 benchmark: the HTTP lookup API and the Node library on a 1M-address database.
-// - GET /v1/recipients/{address} vs the same server's constant route GET /v1/ping (>= 0.6x req/s)
-// - POST /v1/recipients/lookup, 1000 addresses per request, vs in-process recommendMany (>= 0.7x addresses/s)
-// - in-process recommend() vs a bare better-sqlite3 prepared point lookup on the same table (>= 0.5x)
-// The server runs in a child process; autocannon (50 connections) runs in this one.
-import { join } from 'node:path';
+// The HTTP lookup API and the Node library on a 1M-address database (100k with --quick).
+// - GET /v1/recipients/{address} vs the same server's constant route GET /v1/ping:
+//     throughput (>= 0.6x), server CPU microseconds per request from /proc/PID/stat (<= 1.7x
+//     ping's: a ratio the load generator cannot distort), and p99 at 50% of the lookup's peak
+//     rate, the same offered rate for both routes (<= 2x ping's p99);
+// - POST /v1/recipients/lookup, 1000 addresses per request, vs in-process recommendMany (>= 0.7x);
+// - in-process recommend() vs a bare better-sqlite3 point lookup of exactly the columns
+//   recommend() reads (>= 0.5x);
+// - scaling: lookup p50/p99/throughput at 10k, 100k, 1M (and 10M with --scale) addresses.
+// Addresses are drawn uniformly from the whole table, 10% of lookups are for addresses never
+// seen, and 10% of the stored decisions have expired (the policy re-runs on them).
+// The server runs in a child process pinned to CPU 0 and autocannon in another pinned to CPU 1
+// (taskset, when the machine allows); every comparison is made round by round and the median of
+// the per-round ratios is reported.
+import { join, dirname } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import autocannon from 'autocannon';
 import { configSchema } from '../../dist/config/index.js';
 import { openApp, silentLogger } from '../../dist/app/index.js';
 import { openCensus } from '../../dist/index.js';
+import { cpuMicros, pinned, tasksetWorks } from './_proc.mjs';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const LOADGEN = join(dirname(fileURLToPath(import.meta.url)), '_loadgen.mjs');
+const EXPIRED_SHARE = 0.1;
 
 /** Bulk-generates N addresses and one client row each (what a lookup with clients reads). */
 function generate(db, N) {
-  const app = openApp({ config: configSchema.parse({ db }), logger: silentLogger() });
+  openApp({ config: configSchema.parse({ db }), logger: silentLogger() }).close();
+  const d = new Database(db);
+  d.pragma('journal_mode = WAL');
   const now = Date.now();
-  app.store.sqlite.exec(`
+  // 1 in 10 decisions expired an hour ago: the lookup must re-run the policy on the stored state.
+  d.exec(`
     BEGIN;
     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${N - 1})
     INSERT INTO addresses (address, first_seen, last_seen, messages, last_verify_at, family, product, version, smime, client_at, recommendation, reason, decided_until, key_changed)
@@ -29,17 +44,18 @@ function generate(db, N) {
            CASE i % 4 WHEN 0 THEN 'Thunderbird' WHEN 1 THEN 'Apple Mail' WHEN 2 THEN 'Gmail' ELSE 'Microsoft Outlook' END,
            '115.0', CASE i % 4 WHEN 2 THEN 'tolerate' ELSE 'verify' END, ${now},
            CASE i % 4 WHEN 2 THEN 'do-not-sign' ELSE 'sign' END,
-           'all evidence of the last 180 days is from clients that verify S/MIME', ${now + 100 * 86_400_000}, 0
+           'all evidence of the last 180 days is from clients that verify S/MIME',
+           CASE WHEN (i * 7919) % 1000 < ${EXPIRED_SHARE * 1000} THEN ${now - 3_600_000} ELSE ${now + 100 * 86_400_000} END, 0
     FROM n;
     INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
     SELECT address, family || char(31) || product, family, product, version, NULL, smime, messages, last_seen FROM addresses;
     COMMIT;
     PRAGMA wal_checkpoint(TRUNCATE);
   `);
-  app.close();
+  d.close();
 }
 
-/** Starts `smime-census`'s HTTP server on the database in a child process; resolves its URL. */
+/** Starts `smime-census`'s HTTP server on the database in a child process (pinned to CPU 0). */
 async function startServerProcess(db) {
   const script = `
     const { configSchema } = await import(${JSON.stringify(DIST + 'config/index.js')});
@@ -51,18 +67,30 @@ async function startServerProcess(db) {
     process.stdout.write(url + '\\n');
     process.on('SIGTERM', async () => { await server.close(); app.close(); process.exit(0); });
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [cmd, args] = pinned(0, process.execPath, ['--input-type=module', '-e', script]);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   while (!out.includes('\n')) {
     const [ev] = await Promise.race([once(child.stdout, 'data').then(() => ['data']), once(child, 'exit').then(() => ['exit'])]);
     if (ev === 'exit') throw new Error('server process exited');
   }
-  return { url: out.trim(), stop: async () => { child.kill('SIGTERM'); await once(child, 'exit'); } };
+  return { url: out.trim(), pid: child.pid, stop: async () => { child.kill('SIGTERM'); await once(child, 'exit'); } };
 }
 
-function cannon(opts) {
-  return new Promise((resolve, reject) => autocannon({ connections: 50, pipelining: 1, ...opts }, (err, r) => (err ? reject(err) : resolve(r))));
+/** One autocannon run in its own process (pinned to CPU 1); returns its summary and the server's CPU µs per request. */
+async function load(server, o) {
+  const [cmd, args] = pinned(1, process.execPath, [LOADGEN, JSON.stringify({ url: server.url, ...o })]);
+  const cpu0 = cpuMicros(server.pid);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const [code] = await once(child, 'exit');
+  const cpu = cpuMicros(server.pid) - cpu0;
+  if (code !== 0) throw new Error(`load generator exited ${code}`);
+  const r = JSON.parse(out);
+  if (r.non2xx || r.errors) throw new Error(`${o.route}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { ...r, cpuPerRequest: cpu / Math.max(1, r.total) };
 }
 
 export default async function (ctx) {
@@ -73,94 +101,121 @@ export default async function (ctx) {
   const db = join(dir, 'census.db');
   const t0 = performance.now();
   generate(db, N);
-  ctx.log(`generated ${N} addresses in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  ctx.log(`generated ${N} addresses in ${((performance.now() - t0) / 1000).toFixed(1)} s; taskset pinning ${tasksetWorks() ? 'on (server CPU 0, load generator CPU 1)' : 'unavailable'}`);
+  ctx.size('addresses', N);
+  ctx.size('expiredDecisionShare', EXPIRED_SHARE);
+  ctx.size('unknownLookupShare', 0.1);
 
-  // A fixed pseudo-random sample of existing addresses (deterministic LCG), shared by all runs.
-  const sample = [];
-  let x = 12345;
-  for (let i = 0; i < 20_000; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    const k = x % N;
-    sample.push(`user${String(k).padStart(7, '0')}@customer${String(k % 997).padStart(3, '0')}.example`);
-  }
+  // A uniform sample over all addresses (32-bit PRNG), 10% never-seen addresses.
+  let seed = 12345;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+  const sample = Array.from({ length: 50_000 }, () => {
+    if (rnd() < 0.1) return `nobody${Math.floor(rnd() * 1e9)}@unknown.example`;
+    const k = Math.floor(rnd() * N);
+    return `user${String(k).padStart(7, '0')}@customer${String(k % 997).padStart(3, '0')}.example`;
+  });
+  ctx.size('inProcessSampleDistinct', new Set(sample).size);
 
-  // --- in-process: recommend() vs a bare prepared point lookup on the same table --------------
-  // The machine is shared and its load swings: every comparison is made round by round between
-  // adjacent measurements, and the median of the per-round ratios is reported.
+  // --- in-process: recommend() vs a bare point lookup of the columns recommend() reads -------
   const bare = new Database(db, { readonly: true });
   bare.pragma('mmap_size = 268435456');
   bare.pragma('cache_size = -65536');
-  const point = bare.prepare('SELECT * FROM addresses WHERE address = ?');
+  const point = bare.prepare('SELECT recommendation, reason, last_seen, decided_until, key_changed FROM addresses WHERE address = ?');
   const census = openCensus({ db, policy: { mode: 'strict', windowDays: 180 } });
   const OPS = ctx.quick ? 50_000 : 200_000;
   const runBare = () => { let n = 0; for (let i = 0; i < OPS; i++) if (point.get(sample[i % sample.length])) n++; return n; };
-  const runRecommend = async () => { let n = 0; for (let i = 0; i < OPS; i++) if ((await census.recommend(sample[i % sample.length])).recommendation === 'sign') n++; return n; };
-  const runSync = () => { let n = 0; for (let i = 0; i < OPS; i++) if (census.recommendSync(sample[i % sample.length]).recommendation === 'sign') n++; return n; };
+  const runRecommend = async () => { let n = 0; for (let i = 0; i < OPS; i++) if ((await census.recommend(sample[i % sample.length])).recommendation === 'sign') n++; };
   const batches = [];
-  for (let i = 0; i < 20; i++) batches.push(sample.slice(i * 1000, i * 1000 + 1000));
+  for (let i = 0; i < 50; i++) batches.push(sample.slice(i * 1000, i * 1000 + 1000));
   const MANY_ROUNDS = ctx.quick ? 50 : 200;
   const runMany = async () => { let n = 0; for (let i = 0; i < MANY_ROUNDS; i++) n += (await census.recommendMany(batches[i % batches.length])).length; return n; };
-  const rate = async (fn, ops) => ops / ((await ctx.timeMedian(fn, 1, { warmup: false })) / 1000);
-  await runBare(); await runRecommend(); await runSync(); await runMany();
-  const recRatios = [], syncRatios = [], bareRates = [], recRates = [], syncRates = [];
-  for (let r = 0; r < (ctx.quick ? 5 : 9); r++) {
-    const b = await rate(runBare, OPS);
-    const a = await rate(runRecommend, OPS);
-    const y = await rate(runSync, OPS);
-    bareRates.push(b); recRates.push(a); syncRates.push(y);
-    recRatios.push(a / b); syncRatios.push(y / b);
-  }
+  const rp = await ctx.pairs(runRecommend, runBare, ctx.quick ? 5 : 9);
   const m = ctx.median;
-  ctx.log(`bare get ${m(bareRates).toFixed(0)}/s, recommend ${m(recRates).toFixed(0)}/s, recommendSync ${m(syncRates).toFixed(0)}/s`);
+  const recRate = OPS / (rp.medianA / 1000);
+  const bareRate = OPS / (rp.medianB / 1000);
+  const recRatios = rp.ratios.map((r) => 1 / r);
+  ctx.log(`bare point lookup ${bareRate.toFixed(0)}/s, recommend ${recRate.toFixed(0)}/s`);
+  await runMany();
 
-  // --- HTTP: server in a child process, autocannon here ----------------------------------------
+  // --- HTTP ---------------------------------------------------------------------------------
   const server = await startServerProcess(db);
-  const pings = [], gets = [], posts = [], manys = [];
-  const getRatios = [], postRatios = [];
-  const getP99 = [], pingP99 = [], postP99 = [];
+  const rounds = [];
+  const postRatios = [];
+  const posts = [];
+  const manys = [];
+  let slowRounds = [];
   try {
-    let gi = 0;
-    let bi = 0;
-    const bodies = batches.map((b) => JSON.stringify({ addresses: b }));
-    // Both GET runs build their request the same way, so client-side cost is equal.
-    const get = (d = duration) => cannon({ url: server.url, duration: d, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v1/recipients/${sample[gi++ % sample.length]}` }) }] });
-    const ping = (d = duration) => cannon({ url: server.url, duration: d, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: '/v1/ping' }) }] });
-    const post = () => cannon({
-      url: server.url,
-      duration,
-      requests: [{ method: 'POST', path: '/v1/recipients/lookup', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[bi++ % bodies.length] }) }],
-    });
-    // Warm-up (JIT, page cache).
-    await ping(1);
-    await get(1);
+    await load(server, { route: 'ping', duration: 1 });
+    await load(server, { route: 'get', duration: 1, n: N, seed: 99 });
     for (let r = 0; r < repeats; r++) {
-      const p = await ping();
-      const g = await get();
-      const b = await post();
-      const many = await rate(runMany, MANY_ROUNDS * 1000);
-      for (const [res, name] of [[p, 'ping'], [g, 'get'], [b, 'post']]) {
-        if (res.non2xx || res.errors) throw new Error(`${name}: ${res.non2xx} non-2xx, ${res.errors} errors`);
-      }
-      pings.push(p.requests.average); pingP99.push(p.latency.p99);
-      gets.push(g.requests.average); getP99.push(g.latency.p99);
-      posts.push(b.requests.average * 1000); postP99.push(b.latency.p99);
+      // Alternate the order so a trend in the machine's load hits both alike.
+      const first = r % 2 === 0 ? 'ping' : 'get';
+      const res = {};
+      for (const route of first === 'ping' ? ['ping', 'get'] : ['get', 'ping']) res[route] = await load(server, { route, duration, n: N, seed: 1000 + r });
+      rounds.push(res);
+      const b = await load(server, { route: 'post', duration, n: N, seed: 2000 + r, connections: 10 });
+      const t = performance.now();
+      await runMany();
+      const many = (MANY_ROUNDS * 1000) / ((performance.now() - t) / 1000);
+      posts.push(b.requests * 1000);
       manys.push(many);
-      getRatios.push(g.requests.average / p.requests.average);
-      postRatios.push((b.requests.average * 1000) / many);
-      ctx.log(`round ${r + 1}: ping ${p.requests.average.toFixed(0)} req/s (p99 ${p.latency.p99} ms), lookup ${g.requests.average.toFixed(0)} req/s (p99 ${g.latency.p99} ms), batch ${(b.requests.average * 1000).toFixed(0)} addresses/s (p99 ${b.latency.p99} ms), in-process recommendMany ${many.toFixed(0)} addresses/s`);
+      postRatios.push((b.requests * 1000) / many);
+      ctx.log(`round ${r + 1}: ping ${res.ping.requests.toFixed(0)} req/s ${res.ping.cpuPerRequest.toFixed(0)} us CPU/req, lookup ${res.get.requests.toFixed(0)} req/s ${res.get.cpuPerRequest.toFixed(0)} us CPU/req, batch ${(b.requests * 1000).toFixed(0)} addresses/s vs in-process ${many.toFixed(0)}`);
     }
+    // p99 at 50% of the lookup's peak rate, the same offered rate for ping and lookup.
+    const peak = m(rounds.map((x) => x.get.requests));
+    const rate = Math.max(10, Math.floor(peak / 2));
+    for (let r = 0; r < repeats; r++) {
+      const res = {};
+      for (const route of r % 2 === 0 ? ['ping', 'get'] : ['get', 'ping']) res[route] = await load(server, { route, duration, n: N, seed: 3000 + r, connections: 10, overallRate: rate });
+      slowRounds.push(res);
+    }
+    ctx.log(`at ${rate} req/s: ping p99 ${m(slowRounds.map((x) => x.ping.latency.p99))} ms, lookup p99 ${m(slowRounds.map((x) => x.get.latency.p99))} ms`);
   } finally {
     await server.stop();
     census.close();
     bare.close();
   }
-  const res = (name, value, unit, baseline, ratio, min) => ({ name, value, unit, baseline, ratio, target: `>= ${min}x (median of per-round ratios)`, pass: ratio >= min });
-  return [
-    res(`GET /v1/recipients/{address} (${N / 1000}k addresses, 50 conn) vs GET /v1/ping`, m(gets), 'req/s', m(pings), m(getRatios), 0.6),
-    { name: 'GET /v1/recipients/{address} p99 (vs ping p99)', value: m(getP99), unit: 'ms', baseline: m(pingP99), ratio: m(getP99) / m(pingP99), target: 'reported' },
-    res('POST /v1/recipients/lookup (1000/request) vs in-process recommendMany', m(posts), 'addresses/s', m(manys), m(postRatios), 0.7),
-    { name: 'POST /v1/recipients/lookup p99 (50 batches in flight)', value: m(postP99), unit: 'ms', target: 'reported' },
-    res('in-process recommend() vs bare prepared point lookup', m(recRates), 'lookups/s', m(bareRates), m(recRatios), 0.5),
-    { name: 'in-process recommendSync() vs bare prepared point lookup', value: m(syncRates), unit: 'lookups/s', baseline: m(bareRates), ratio: m(syncRatios), target: 'reported' },
+  const thr = rounds.map((x) => x.get.requests / x.ping.requests);
+  const cpu = rounds.map((x) => x.get.cpuPerRequest / x.ping.cpuPerRequest);
+  const p99 = slowRounds.map((x) => x.get.latency.p99 / Math.max(0.001, x.ping.latency.p99));
+  const results = [
+    { name: `GET /v1/recipients/{address} (${N / 1000}k addresses, 50 conn) vs GET /v1/ping: throughput`, value: m(rounds.map((x) => x.get.requests)), unit: 'req/s', baseline: m(rounds.map((x) => x.ping.requests)), ratio: m(thr), samples: thr, target: '>= 0.6x', pass: m(thr) >= 0.6 },
+    { name: 'GET lookup vs ping: server CPU per request', value: m(rounds.map((x) => x.get.cpuPerRequest)), unit: 'us/req', baseline: m(rounds.map((x) => x.ping.cpuPerRequest)), ratio: m(cpu), samples: cpu, target: '<= 1.7x', pass: m(cpu) <= 1.7 },
+    { name: 'GET lookup vs ping: p99 at 50% of lookup peak rate (10 conn)', value: m(slowRounds.map((x) => x.get.latency.p99)), unit: 'ms', baseline: m(slowRounds.map((x) => x.ping.latency.p99)), ratio: m(p99), samples: p99, target: '<= 2x', pass: m(p99) <= 2 },
+    { name: 'GET lookup p50 / p99 at peak (50 conn)', value: m(rounds.map((x) => x.get.latency.p50)), unit: 'ms (p50)', baseline: m(rounds.map((x) => x.get.latency.p99)), target: 'reported (baseline = p99)' },
+    { name: 'POST /v1/recipients/lookup (1000/request, 10 conn) vs in-process recommendMany', value: m(posts), unit: 'addresses/s', baseline: m(manys), ratio: m(postRatios), samples: postRatios, target: '>= 0.7x', pass: m(postRatios) >= 0.7 },
+    { name: 'in-process recommend() vs bare point lookup of the same 5 columns', value: recRate, unit: 'lookups/s', baseline: bareRate, ratio: m(recRatios), samples: recRatios, target: '>= 0.5x', pass: m(recRatios) >= 0.5 },
   ];
+
+  // --- scaling: lookup at 10k, 100k, 1M (10M with --scale) ---------------------------------
+  const curve = ctx.quick ? [10_000] : ctx.scale ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
+  for (const S of curve) {
+    let sdb = db;
+    if (S !== N) {
+      sdb = join(dir, `curve-${S}.db`);
+      const t = performance.now();
+      generate(sdb, S);
+      ctx.log(`curve: ${S} addresses generated in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    }
+    const srv = await startServerProcess(sdb);
+    try {
+      await load(srv, { route: 'get', duration: 1, n: S, seed: 7 });
+      const xs = [];
+      for (let r = 0; r < 3; r++) {
+        const ping = await load(srv, { route: 'ping', duration: ctx.quick ? 1 : 3 });
+        const get = await load(srv, { route: 'get', duration: ctx.quick ? 1 : 3, n: S, seed: 10 + r });
+        xs.push({ ping, get });
+      }
+      const ratios = xs.map((x) => x.get.requests / x.ping.requests);
+      results.push({ name: `curve: lookup at ${S >= 1e6 ? S / 1e6 + 'M' : S / 1e3 + 'k'} addresses (p50 ${m(xs.map((x) => x.get.latency.p50))} ms, p99 ${m(xs.map((x) => x.get.latency.p99))} ms)`, value: m(xs.map((x) => x.get.requests)), unit: 'req/s', baseline: m(xs.map((x) => x.ping.requests)), ratio: m(ratios), samples: ratios, target: 'reported (curve; baseline = ping)', p50: m(xs.map((x) => x.get.latency.p50)), p99: m(xs.map((x) => x.get.latency.p99)) });
+    } finally {
+      await srv.stop();
+      if (sdb !== db) for (const s of ['', '-wal', '-shm']) rmSync(sdb + s, { force: true });
+    }
+  }
+  return results;
 }

@@ -1,16 +1,18 @@
 /**
- * Evaluates the rule set against a labelled corpus (headers.tsv + messages/*.eml with .json
- * labels): family accuracy, automated recall, forged and OTHER rows reported separately.
+ * Evaluates the rule set against a labelled corpus: the single-value corpus (headers.tsv +
+ * messages/*.eml with .json labels) and the whole-block corpus (blocks/*.hdr + blocks/labels.tsv),
+ * each fed the way production feeds it. Family accuracy, automated recall in both directions,
+ * forged rows given a confident verify, verify claims for families known not to verify, confusions.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type Verdict } from '../core/index.js';
-import { classify, fingerprintFromFields, type RuleSet } from '../classify/index.js';
+import { capabilityOf, classify, fingerprintFromFields, type RuleSet } from '../classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../parse/index.js';
 
 /** One labelled input and what the rules made of it. */
 export interface EvalCase {
-  readonly source: 'headers.tsv' | 'messages';
+  readonly source: 'headers.tsv' | 'messages' | 'blocks';
   /** Line number in headers.tsv or the .eml file name. */
   readonly where: string;
   /** The label as written: `a|b|UNKNOWN`, `AUTOMATED`, `FORGED`, `OTHER:x`. */
@@ -27,7 +29,8 @@ export interface EvalGroup {
   readonly accuracy: number;
 }
 
-export interface EvalReport {
+/** Scores of one corpus part (the single-value rows + messages, or the whole blocks). */
+export interface EvalScore {
   /** Rows with a family list or AUTOMATED (the accuracy base). */
   readonly total: number;
   readonly correct: number;
@@ -36,15 +39,27 @@ export interface EvalReport {
   readonly familyTotal: number;
   readonly familyCorrect: number;
   readonly familyAccuracy: number;
+  /** AUTOMATED rows that got kind automated. */
   readonly automated: { readonly total: number; readonly recalled: number; readonly recall: number };
+  /** The other direction: person (family-labelled) rows that got kind automated — must be 0. */
+  readonly personCalledAutomated: { readonly total: number; readonly count: number };
   /** FORGED rows that still got a confident (>= 0.5) person-client verdict: lower is better. */
-  readonly forged: { readonly total: number; readonly confidentPersonVerdicts: number };
+  readonly forged: { readonly total: number; readonly confidentPersonVerdicts: number; readonly confidentVerify: number };
+  /** Verdicts claiming `verify` (confidence >= 0.5) on rows whose labelled families are all known NOT to verify (tolerate/broken). */
+  readonly verifyForNonVerifying: number;
   /** OTHER:* rows (families outside the list): correct when family is null or an added id. */
   readonly other: { readonly total: number; readonly correct: number };
   /** The 20 most common labels. */
   readonly byLabel: EvalGroup[];
+  /** Wrong verdicts grouped as expected -> got (family or kind), most frequent first. */
+  readonly confusions: ReadonlyArray<{ readonly expected: string; readonly got: string; readonly count: number }>;
   readonly failures: EvalCase[];
-  readonly sources: { readonly headersRows: number; readonly messages: number };
+}
+
+export interface EvalReport extends EvalScore {
+  readonly sources: { readonly headersRows: number; readonly messages: number; readonly blocks: number };
+  /** The whole-block corpus (blocks/), scored on its own; null when the folder has none. */
+  readonly blocks: EvalScore | null;
 }
 
 /** Splits one TSV line; fields wrapped in double quotes may contain tabs and "" escapes. */
@@ -100,7 +115,7 @@ export function labelAccepts(label: string, v: Verdict, known: ReadonlySet<strin
 }
 
 
-/** Runs the rules over `<dir>/headers.tsv` and `<dir>/messages/*.eml` and scores them. */
+/** Runs the rules over `<dir>/headers.tsv`, `<dir>/messages/*.eml` and `<dir>/blocks/*.hdr` and scores them. */
 export function evaluateCorpus(rules: RuleSet, dir: string): EvalReport {
   const tsv = join(dir, 'headers.tsv');
   if (!existsSync(tsv)) throw new AppError('E_INPUT', `${tsv} does not exist (expected a corpus folder with headers.tsv)`);
@@ -136,19 +151,62 @@ export function evaluateCorpus(rules: RuleSet, dir: string): EvalReport {
       const labelFile = join(mdir, file.replace(/\.eml$/, '.json'));
       if (!existsSync(labelFile)) continue;
       const label = JSON.parse(readFileSync(labelFile, 'utf8')) as { family?: string };
-      const parsed = parseHeaderBlock(readFileSync(join(mdir, file)));
-      if (!parsed.ok) continue;
+      const verdict = classifyRaw(rules, readFileSync(join(mdir, file)));
+      if (!verdict) continue;
       messages++;
-      const ct = parsed.fields.find((x) => x.name === 'content-type')?.value;
-      const verdict = classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
       const expected = label.family ?? '';
       cases.push({ source: 'messages', where: file, expected, input: file, verdict, correct: labelAccepts(expected, verdict, known) });
     }
   }
-  return score(cases, rows, messages);
+  const blockCases = readBlocks(rules, dir, known);
+  const main = score(rules, cases);
+  return { ...main, sources: { headersRows: rows, messages, blocks: blockCases.length }, blocks: blockCases.length ? score(rules, blockCases) : null };
 }
 
-function score(cases: EvalCase[], rows: number, messages: number): EvalReport {
+/** Classifies a raw header block exactly as `classify` with {"raw": …} does; null when parse rejects it. */
+function classifyRaw(rules: RuleSet, bytes: Uint8Array): Verdict | null {
+  const parsed = parseHeaderBlock(bytes);
+  if (!parsed.ok) return null;
+  const ct = parsed.fields.find((x) => x.name === 'content-type')?.value;
+  return classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
+}
+
+/** `<dir>/blocks/labels.tsv` (file, family, …) and its blocks, each fed whole. */
+function readBlocks(rules: RuleSet, dir: string, known: ReadonlySet<string>): EvalCase[] {
+  const bdir = join(dir, 'blocks');
+  const labels = join(bdir, 'labels.tsv');
+  if (!existsSync(labels)) return [];
+  const lines = readFileSync(labels, 'utf8').split('\n');
+  const header = splitTsv(lines[0] ?? '');
+  const cFile = header.indexOf('file');
+  const cFamily = header.indexOf('family');
+  if (cFile < 0 || cFamily < 0) throw new AppError('E_INPUT', `${labels}: needs the columns file and family`);
+  const out: EvalCase[] = [];
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n]!;
+    if (!line.trim()) continue;
+    const f = splitTsv(line);
+    const file = f[cFile] ?? '';
+    const expected = f[cFamily] ?? '';
+    const path = join(bdir, file);
+    if (!file || !existsSync(path)) throw new AppError('E_INPUT', `${labels} line ${n + 1}: block ${file} does not exist`);
+    const verdict = classifyRaw(rules, readFileSync(path));
+    if (!verdict) throw new AppError('E_INPUT', `${path}: not a header block`);
+    out.push({ source: 'blocks', where: file, expected, input: file, verdict, correct: labelAccepts(expected, verdict, known) });
+  }
+  return out;
+}
+
+/** Whether every labelled family is known (sourced) NOT to verify: a `verify` verdict for it is a false claim. */
+function knownNotToVerify(rules: RuleSet, label: string): boolean {
+  const ids = label.split('|').filter((x) => x !== 'UNKNOWN');
+  return ids.length > 0 && ids.every((id) => {
+    const level = capabilityOf(rules.smime, id, null, null).level;
+    return level === 'tolerate' || level === 'broken';
+  });
+}
+
+function score(rules: RuleSet, cases: EvalCase[]): EvalScore {
   const base = cases.filter((c) => c.expected !== 'FORGED' && !c.expected.startsWith('OTHER:'));
   const fam = base.filter((c) => c.expected !== 'AUTOMATED');
   const auto = base.filter((c) => c.expected === 'AUTOMATED');
@@ -162,6 +220,14 @@ function score(cases: EvalCase[], rows: number, messages: number): EvalReport {
     .sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]))
     .slice(0, 20)
     .map(([label, xs]) => ({ label, total: xs.length, correct: ok(xs), accuracy: ratio(ok(xs), xs.length) }));
+  const confident = (c: EvalCase): boolean => c.verdict.confidence >= 0.5;
+  const failures = cases.filter((c) => !c.correct);
+  const confusion = new Map<string, number>();
+  for (const c of failures) {
+    const got = c.verdict.kind === 'automated' ? 'AUTOMATED' : (c.verdict.family ?? `(none:${c.verdict.kind})`);
+    const key = `${c.expected}\t${got}`;
+    confusion.set(key, (confusion.get(key) ?? 0) + 1);
+  }
   return {
     total: base.length,
     correct: ok(base),
@@ -170,10 +236,21 @@ function score(cases: EvalCase[], rows: number, messages: number): EvalReport {
     familyCorrect: ok(fam),
     familyAccuracy: ratio(ok(fam), fam.length),
     automated: { total: auto.length, recalled: ok(auto), recall: ratio(ok(auto), auto.length) },
-    forged: { total: forged.length, confidentPersonVerdicts: forged.length - ok(forged) },
+    personCalledAutomated: { total: fam.length, count: fam.filter((c) => c.verdict.kind === 'automated').length },
+    forged: {
+      total: forged.length,
+      confidentPersonVerdicts: forged.length - ok(forged),
+      confidentVerify: forged.filter((c) => confident(c) && c.verdict.smime === 'verify').length,
+    },
+    verifyForNonVerifying: fam.filter((c) => confident(c) && c.verdict.smime === 'verify' && knownNotToVerify(rules, c.expected)).length,
     other: { total: other.length, correct: ok(other) },
     byLabel,
-    failures: cases.filter((c) => !c.correct),
-    sources: { headersRows: rows, messages },
+    confusions: [...confusion.entries()]
+      .map(([k, count]) => {
+        const [expected, got] = k.split('\t') as [string, string];
+        return { expected, got, count };
+      })
+      .sort((a, b) => b.count - a.count || a.expected.localeCompare(b.expected)),
+    failures,
   };
 }

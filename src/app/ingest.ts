@@ -140,6 +140,11 @@ export function createPipeline(ctx: AppContext): Pipeline {
       const prepared: Array<IngestItem<ObservationFacts>> = [];
       for (const item of items) {
         counts.read++;
+        if (item.skip) {
+          skip(item.skip.reason);
+          ctx.logger.debug({ sourceKey: item.sourceKey, reason: item.skip.reason, detail: item.skip.detail }, 'message skipped');
+          continue;
+        }
         const parsed = parseMessage(item.headerBytes, parseOptions);
         if (!parsed.ok) {
           skip(parsed.reason);

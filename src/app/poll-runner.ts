@@ -100,12 +100,13 @@ if (parentPort && (workerData as RunnerInit | undefined)?.pollRunner) {
     const { openApp } = await import('./context.js');
     const { createLogger } = await import('./logger.js');
     const { Poller } = await import('./poll.js');
+    const { authStateDir } = await import('./auth.js');
     const { WorkerSink } = await import('./poll-worker.js');
     const { isAppError } = await import('../core/index.js');
     const logger = createLogger(init.logLevel);
     const app = openApp({ config: init.config, logger, store: init.store });
     const sink = new WorkerSink(app, { dbPath: init.config.db, store: init.store });
-    const poller = new Poller({ accounts: init.config.accounts, poll: init.config.poll, sink, logger, once: init.once, progressLog: init.progressLog, authResults: !!init.config.trustedAuthservId });
+    const poller = new Poller({ accounts: init.config.accounts, poll: init.config.poll, sink, logger, once: init.once, progressLog: init.progressLog, authResults: !!init.config.trustedAuthservId, authStateDir: authStateDir(init.config) });
     poller.on('state', (status) => post({ ev: 'state', status }));
     poller.on('progress', (data) => post({ ev: 'progress', data }));
     poller.on('batch', (data) => post({ ev: 'batch', data }));

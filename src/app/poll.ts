@@ -14,14 +14,16 @@ import type { Logger } from 'pino';
 import { AppError, type SourceItem } from '../core/index.js';
 import { accountName, type ImapAccountConfig, type PollConfig } from '../config/imap.js';
 import {
-  connectClient,
   countAfter,
-  createImapClient,
+  credentialSource,
   examineFolder,
+  openClient,
   readHeaderBatches,
   toImapError,
   watchForChanges,
+  type CredentialSource,
   type HeaderBatch,
+  type TokenState,
 } from '../source/imap/index.js';
 import { PARSE_FIELDS } from '../parse/index.js';
 import { addCounts, emptyCounts, STORED_FINGERPRINT_FIELDS, type Checkpoint, type IngestCounts } from './ingest.js';
@@ -65,7 +67,12 @@ export interface PollerOptions {
   env?: Record<string, string | undefined>;
   /** Periodic structured progress lines during backfill (off when a progress bar is shown). */
   progressLog?: boolean;
+  /** Folder of the OAuth2 token state files (`auth status`); see app/auth.ts authStateDir. */
+  authStateDir?: string;
 }
+
+/** Token health of an OAuth2 account, as /healthz and /metrics show it (never a token). */
+export type TokenHealth = TokenState & { secondsToExpiry: number | null };
 
 /** Events: 'state' (FolderStatus), 'batch' ({ account, folder, counts, total }), 'progress' ({ account, folder, done, total }). */
 export interface PollerEvents {
@@ -131,10 +138,18 @@ export class Poller extends EventEmitter<PollerEvents> {
   private running: Promise<void> | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
   private readonly connecting = new Set<ImapFlow>();
+  /** One per account: OAuth2 tokens are cached and shared by the account's connections. */
+  private readonly credentials = new Map<string, CredentialSource>();
 
   constructor(options: PollerOptions) {
     super();
     this.o = options;
+    for (const account of options.accounts) {
+      const name = accountName(account);
+      if (!this.credentials.has(name)) {
+        this.credentials.set(name, credentialSource(account, { logger: options.logger.child({ component: 'oauth', account: name }), env: options.env, stateDir: options.authStateDir }));
+      }
+    }
     this.fields = [...(options.fields ?? imapFetchFields({ authResults: options.authResults }))];
     for (const account of options.accounts) {
       const name = accountName(account);
@@ -202,6 +217,11 @@ export class Poller extends EventEmitter<PollerEvents> {
     return [...this.folders.values()].map((f) => ({ ...f.status, counts: structuredClone(f.status.counts) }));
   }
 
+  /** Token health of the OAuth2 accounts. */
+  tokens(): TokenHealth[] {
+    return [...this.credentials.values()].map((c) => c.tokenStatus()).filter((t): t is TokenHealth => t !== null);
+  }
+
   summary(): PollSummary {
     return { folders: this.status(), failures: [...this.failures] };
   }
@@ -234,15 +254,7 @@ export class Poller extends EventEmitter<PollerEvents> {
       setAll('connecting');
       let client: ImapFlow | null = null;
       try {
-        client = createImapClient({ account: g.account, poll: this.o.poll, logger: g.log, env: this.o.env });
-        // imapflow emits 'error' on socket failures; without a listener Node would throw.
-        client.on('error', (e: unknown) => g.log.debug({ err: (e as Error)?.message }, 'connection error'));
-        this.connecting.add(client);
-        try {
-          await connectClient(client, g.account);
-        } finally {
-          this.connecting.delete(client);
-        }
+        client = await openClient({ account: g.account, poll: this.o.poll, logger: g.log, env: this.o.env, credentials: this.credentials.get(g.name)!, connecting: this.connecting });
         g.log.info({ secure: client.secureConnection }, 'connected');
         const syncAll = async (folders: Iterable<string>) => {
           for (const f of folders) {

@@ -8,6 +8,7 @@
 import { MAX_FINGERPRINT_VALUE_CHARS, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
 import { ruleCapability } from './load.js';
 import type { CompiledRule, CompiledTemplate, RuleSet, TrieNode } from './rule-types.js';
+import { PSEUDO_FIELDS } from './fingerprint-fields.js';
 import type { Capability } from './smime.js';
 
 /** Confidence cap for a verdict whose genuineness check failed (the policy ignores < 0.5). */
@@ -22,6 +23,11 @@ const EMPTY: readonly string[] = [];
 const KEY_CHARS = 12;
 /** Bounds the S/MIME memo: versions come from hostile input, so the key space is open. */
 const CAPABILITY_CACHE_MAX = 4096;
+const PSEUDO_NAMES: readonly string[] = PSEUDO_FIELDS;
+// boundary="…" or boundary=token (RFC 2046 5.1.1: at most 70 characters; 200 tolerates sloppy generators).
+const BOUNDARY = /;\s*boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;"]{1,200}))/i;
+// The d= tag of a DKIM-Signature (RFC 6376 3.5); the value is a domain, at most 253 characters.
+const DKIM_D = /(?:^|;)\s*d\s*=\s*([^;\s]{1,253})/i;
 
 export interface ClassifyOptions {
   smimeMessage?: SmimeMessageKind | null;
@@ -104,7 +110,13 @@ class Fields {
     if (injected) this.warnings.push('forged:header-injection');
     if (truncated) this.warnings.push('input:value-truncated');
     if (bad) this.warnings.push('input:non-string-value');
-    // Pseudo-fields (rules/README.md): the program names, and the effective Message-ID.
+    this.derive();
+    return this;
+  }
+
+  /** Pseudo-fields (rules/README.md): the program names, the effective Message-ID, the MIME boundary, DKIM d= domains. */
+  private derive(): void {
+    for (const p of PSEUDO_NAMES) this.remove(p);
     const xm = this.find('x-mailer');
     const ua = this.find('user-agent');
     const nr = this.find('x-newsreader');
@@ -123,7 +135,41 @@ class Fields {
         this.set('msgid-host', this.hostBox);
       }
     }
-    return this;
+    // The top-level boundary: libraries and clients each have their own shape.
+    const ct = this.find('content-type')?.[0];
+    if (ct !== undefined && ct.length > 9) {
+      const m = BOUNDARY.exec(ct);
+      if (m) this.set('boundary', [m[1] ?? m[2]!]);
+    }
+    const dkim = this.find('dkim-signature');
+    if (dkim) {
+      const ds: string[] = [];
+      for (const v of dkim) {
+        const m = DKIM_D.exec(v);
+        if (m) ds.push(m[1]!.toLowerCase());
+      }
+      if (ds.length) this.set('dkim-d', ds);
+    }
+  }
+
+  /**
+   * Drops the values of `field` that `re` matches (a provider's server wrote them, not the
+   * client) and derives the pseudo-fields again, so the other signals decide.
+   */
+  hide(field: string, re: RegExp): void {
+    const i = this.names.indexOf(field);
+    if (i < 0) return;
+    const kept = this.values[i]!.filter((v) => !re.test(v));
+    if (kept.length) this.values[i] = kept;
+    else this.remove(field);
+    this.derive();
+  }
+
+  private remove(name: string): void {
+    const i = this.names.indexOf(name);
+    if (i < 0) return;
+    this.names.splice(i, 1);
+    this.values.splice(i, 1);
   }
 
   private find(name: string): readonly string[] | undefined {
@@ -138,6 +184,15 @@ class Fields {
 }
 
 const FIELDS = new Fields();
+
+/**
+ * The field values classify sees for a fingerprint, pseudo-fields included (a copy: for tooling such
+ * as `rules lint`, not the hot path).
+ */
+export function fieldView(headers: Fingerprint): Map<string, readonly string[]> {
+  const f = new Fields().load(headers);
+  return new Map(f.names.map((n, i) => [n, [...f.values[i]!]]));
+}
 
 /** The id inside the first <…> of a Message-ID value (or the whole trimmed value without brackets). */
 function firstId(values: readonly string[] | undefined): string | null {
@@ -256,6 +311,22 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
 
 function classifyInner(rules: RuleSet, headers: Fingerprint): Verdict {
   const fields = FIELDS.load(headers);
+  // Provider stamps first (rules/README.md "Provider stamps"): a value the provider's server wrote
+  // (Yahoo/AOL SMTP X-Mailer, a Gmail-SMTP-assigned Message-ID) says nothing about the client, so
+  // it is hidden and the other signals decide; the first stamp is the answer when nothing else matches.
+  let stamp: CompiledRule | null = null;
+  let stampGroups: Record<string, string | undefined> | null = null;
+  for (let s = 0; s < rules.stamps.length; s++) {
+    const rule = rules.stamps[s]!;
+    const groups = tryRule(rule, fields);
+    if (!groups) continue;
+    if (stamp === null) {
+      stamp = rule;
+      stampGroups = { ...groups };
+    }
+    for (const w of rule.warnings) fields.warnings.push(w);
+    fields.hide(rule.stamp!.field, rule.stamp!.re);
+  }
   const marks = rules.marks;
   lo = rules.rules.length;
   hi = -1;
@@ -286,8 +357,9 @@ function classifyInner(rules: RuleSet, headers: Fingerprint): Verdict {
     const groups = tryRule(rule, fields);
     if (!groups) continue;
     marks.fill(0, i + 1, end + 1);
-    return verdictFrom(rules, rule, fields, groups);
+    return verdictFrom(rules, rule, fields, groups, true);
   }
+  if (stamp !== null) return verdictFrom(rules, stamp, fields, stampGroups!, false);
   return emptyVerdict(fields.warnings);
 }
 
@@ -318,13 +390,13 @@ function capabilityFor(rules: RuleSet, rule: CompiledRule, version: string | nul
   return cap;
 }
 
-function verdictFrom(rules: RuleSet, rule: CompiledRule, fields: Fields, groups: Record<string, string | undefined>): Verdict {
+function verdictFrom(rules: RuleSet, rule: CompiledRule, fields: Fields, groups: Record<string, string | undefined>, addWarnings: boolean): Verdict {
   const t = rule.client;
   const version = fill(t.version, groups);
   const platform = fill(t.platform, groups);
   const warnings = fields.warnings;
   let confidence = rule.confidence;
-  for (const w of rule.warnings) warnings.push(w);
+  if (addWarnings) for (const w of rule.warnings) warnings.push(w);
   if (rule.checks.length) {
     const failed = failedChecks(rule, fields, groups);
     if (failed) {

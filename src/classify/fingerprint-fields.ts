@@ -51,10 +51,31 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
   'x-php-originating-script',
   'auto-submitted',
   'content-type',
+  // whole-block signals (issue 15): bulk/list infrastructure, provider submission, signing domain
+  'list-unsubscribe-post',
+  'x-report-abuse',
+  'x-sfmc-stack',
+  'return-path',
+  'dkim-signature',
+  'x-ymail-osg',
+  'x-sonic-mf',
+  'savedfromemail',
+  'x-mailman-version',
+  'x-mailing-list',
 ].filter((v, i, a) => a.indexOf(v) === i));
 
 /** Pseudo-fields computed by the engine (rules may match them like headers); see rules/README.md. */
-export const PSEUDO_FIELDS: readonly string[] = Object.freeze(['mua', 'msgid', 'msgid-local', 'msgid-host']);
+export const PSEUDO_FIELDS: readonly string[] = Object.freeze(['mua', 'msgid', 'msgid-local', 'msgid-host', 'boundary', 'dkim-d']);
+
+/** The headers each pseudo-field is derived from (a rule on the pseudo-field uses them). */
+export const PSEUDO_SOURCES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  mua: ['x-mailer', 'user-agent', 'x-newsreader'],
+  msgid: ['message-id', 'x-microsoft-original-message-id'],
+  'msgid-local': ['message-id', 'x-microsoft-original-message-id'],
+  'msgid-host': ['message-id', 'x-microsoft-original-message-id'],
+  boundary: ['content-type'],
+  'dkim-d': ['dkim-signature'],
+});
 
 const FIELD_SET = new Set(FINGERPRINT_FIELDS);
 

@@ -2,7 +2,7 @@
 export { loadRules, defaultRulesDir, readRuleInputs } from './load.js';
 export { classify } from './engine.js';
 export type { ClassifyOptions } from './engine.js';
-export { FINGERPRINT_FIELDS, PSEUDO_FIELDS, fingerprintFromFields } from './fingerprint-fields.js';
+export { FINGERPRINT_FIELDS, PSEUDO_FIELDS, PSEUDO_SOURCES, fingerprintFromFields } from './fingerprint-fields.js';
 export { lintRules, testRules } from './lint.js';
 export type { LintReport, LintProblem, TestReport, TestFailure } from './lint.js';
 export { capabilityOf, compareVersions } from './smime.js';

@@ -13,6 +13,7 @@ import { FINGERPRINT_FIELDS, PSEUDO_FIELDS } from './fingerprint-fields.js';
 import { loadRules } from './load.js';
 import { classify } from './engine.js';
 import type { RuleSet } from './rule-types.js';
+import { generalisationProblems } from './lint-generalise.js';
 
 export interface LintProblem {
   readonly file: string;
@@ -137,10 +138,12 @@ export function lintRules(dirs: readonly string[], opts: { dynamic?: boolean } =
       }
     }
   }
-  // Whatever loadRules would still refuse (templates naming missing groups, candidates, overrides).
+  // Whatever loadRules would still refuse (templates naming missing groups, candidates, overrides),
+  // then the generalisation check on the compiled rules (lint-generalise.ts).
   if (problems.length === 0) {
     try {
-      loadRules(dirs);
+      const set = loadRules(dirs);
+      for (const p of generalisationProblems(set)) problems.push(p);
     } catch (e) {
       problems.push({ file: '(load)', ruleId: null, message: isAppError(e) ? e.message : String(e) });
     }
@@ -173,7 +176,7 @@ function compare(v: Verdict, expect: NonNullable<RuleInput['examples']>[number][
 export function testRules(rules: RuleSet): TestReport {
   const failures: TestFailure[] = [];
   let examples = 0;
-  for (const rule of rules.rules) {
+  for (const rule of [...rules.rules, ...rules.stamps]) {
     rule.examples.forEach((ex, i) => {
       examples++;
       const v = classify(rules, lowerKeys(ex.headers));

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { AppError } from '../core/index.js';
 import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
 import { firstCharSet, literalAnchors, staticRegexProblem } from './regex-safety.js';
+import { PSEUDO_FIELDS } from './fingerprint-fields.js';
 import { templateRefs, compileTemplateParts, FILTERS } from './filters.js';
 import { capabilityOf, type Capability } from './smime.js';
 import { weakerSmime } from '../core/index.js';
@@ -132,6 +133,8 @@ function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
     checks,
     references: r.references ?? [],
     examples: r.examples ?? [],
+    fixedValue: r.fixedValue ?? null,
+    stamp: r.stamp !== undefined ? { field: r.stamp, re: conditions.find((c) => c.field === r.stamp)!.re } : null,
     fixedSmime: null,
   };
 }
@@ -283,7 +286,11 @@ export function loadRules(dirs: readonly string[]): RuleSet {
   const sorted = inputs
     .map((s, i) => ({ ...s, i }))
     .sort((a, b) => a.input.priority - b.input.priority || a.i - b.i);
-  const rules = sorted.map((s, order) => compileRule(s.input, s.file, order));
+  const rules = sorted.filter((s) => s.input.stamp === undefined).map((s, order) => compileRule(s.input, s.file, order));
+  const stamps = sorted.filter((s) => s.input.stamp !== undefined).map((s, order) => compileRule(s.input, s.file, order));
+  for (const st of stamps) {
+    if (PSEUDO_FIELDS.includes(st.stamp!.field)) throw new AppError('E_RULE_INVALID', `${st.file}: rule ${st.id}: stamp names ${st.stamp!.field}, a pseudo-field; name the header the provider wrote`);
+  }
   const { index, unconditional } = buildIndex(rules);
   const smime = new Map<string, SmimeFamily>();
   for (const f of smimeFiles) {
@@ -297,7 +304,7 @@ export function loadRules(dirs: readonly string[]): RuleSet {
     const e = fam.entries;
     return e.length === 0 || (e.length === 1 && !e[0]!.since && !e[0]!.until && !e[0]!.platform);
   };
-  for (const r of rules) {
+  for (const r of [...rules, ...stamps]) {
     const { version, platform } = r.client;
     if (r.client.kind === 'automated' || invariant(r.client.family)) {
       r.fixedSmime = ruleCapability(smime, r, null, null);
@@ -307,5 +314,5 @@ export function loadRules(dirs: readonly string[]): RuleSet {
       Object.freeze(r.fixedSmime.references);
     }
   }
-  return Object.freeze({ rules, index, unconditional, smime, files: [...files, ...smimeFiles], marks: new Uint8Array(rules.length) });
+  return Object.freeze({ rules, stamps, index, unconditional, smime, files: [...files, ...smimeFiles], marks: new Uint8Array(rules.length) });
 }

@@ -87,9 +87,21 @@ export const RuleSchema = z
     /** Where the header values were seen (archive URLs, source paths). */
     references: z.array(z.string().min(1)).optional(),
     examples: z.array(ExampleSchema).optional(),
+    /**
+     * A provider stamp: this header value was written by the provider's server, not the client
+     * (names the `match` field). Matching values are hidden and the other rules decide; this
+     * rule's verdict is the answer only when no other rule matches.
+     */
+    stamp: FieldName.optional(),
+    /**
+     * Why the rule rightly matches a constant the program always writes (a product name with a digit,
+     * a fixed MIME-Version): exempts it from the generalisation check of `rules lint`.
+     */
+    fixedValue: z.string().min(10).optional(),
     disabled: z.literal(false).optional(),
   })
   .strict()
+  .refine((r) => r.stamp === undefined || (r.match !== undefined && r.stamp in r.match), { message: 'stamp must name one of the match fields' })
   .refine((r) => (r.match && Object.keys(r.match).length > 0) || (r.absent && r.absent.length > 0), {
     message: 'a rule needs at least one match or absent condition',
   });

@@ -41,6 +41,10 @@ export interface CompiledRule {
   readonly checks: readonly CompiledCheck[];
   readonly references: readonly string[];
   readonly examples: readonly ExampleInput[];
+  /** A provider stamp (rules/README.md): the field whose matching values the provider wrote, hidden before the other rules run. */
+  readonly stamp: { readonly field: string; readonly re: RegExp } | null;
+  /** Why the rule matches a constant value (exempt from the generalisation check), or null. */
+  readonly fixedValue: string | null;
   /**
    * The S/MIME answer when version and platform are constants (most Message-ID and marker rules),
    * computed once after the S/MIME files are loaded; null when it depends on captured groups.
@@ -72,6 +76,8 @@ export type CompiledTemplate = null | string | ((groups: Readonly<Record<string,
 export interface RuleSet {
   /** Sorted by (priority, load order). */
   readonly rules: readonly CompiledRule[];
+  /** Provider-stamp rules, by priority: run on every input before the dispatch (not in `rules` or the index). */
+  readonly stamps: readonly CompiledRule[];
   readonly index: ReadonlyMap<string, FieldIndex>;
   /** Rules with only absent-conditions: tried for every input. */
   readonly unconditional: readonly number[];

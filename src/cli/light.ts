@@ -17,3 +17,15 @@ export function out(text: string): Promise<void> {
     else process.stdout.once('drain', () => resolve());
   });
 }
+
+// C0 and C1 controls (ESC starts CSI/OSC sequences; C1 CSI is 0x9b), DEL, and the bidi
+// overrides and isolates that reorder what a terminal shows.
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A customer-controlled string fit for a terminal: controls become U+FFFD, so headers cannot
+ * move the cursor, clear the screen, set the title (OSC) or hide text in human output.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, '\ufffd');
+}

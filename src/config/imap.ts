@@ -10,6 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
+import { accountAuthSchema } from './oauth.js';
+
+export * from './oauth.js';
 
 /** How the connection is secured. `plain` sends credentials in clear and must be allowed explicitly. */
 export const IMAP_TLS_MODES = ['implicit', 'starttls', 'plain'] as const;
@@ -35,6 +38,8 @@ export const imapAccountSchema = z
     passwordFile: filePath.optional(),
     accessTokenEnv: envName.optional(),
     accessTokenFile: filePath.optional(),
+    /** How to log in: password (default; one of the secret keys above) or oauth2 (tokens from an authorization server). */
+    auth: accountAuthSchema.optional(),
     /** PEM file of the CA (or self-signed certificate) that signed the server certificate. */
     caFile: filePath.optional(),
     /** Turns certificate verification off. Logged as a warning at every connect. */
@@ -50,7 +55,11 @@ export const imapAccountSchema = z
   })
   .superRefine((a, ctx) => {
     const secrets = (['passwordEnv', 'passwordFile', 'accessTokenEnv', 'accessTokenFile'] as const).filter((k) => a[k] !== undefined);
-    if (secrets.length !== 1) {
+    if (a.auth?.type === 'oauth2') {
+      if (secrets.length) {
+        ctx.addIssue({ code: 'custom', path: [secrets[0]!], message: `not allowed with auth.type oauth2 (tokens come from the authorization server)` });
+      }
+    } else if (secrets.length !== 1) {
       ctx.addIssue({
         code: 'custom',
         path: ['passwordFile'],

@@ -7,9 +7,11 @@ import { resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
-import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';
+import { imapAccountSchema, pollSchema, accountFromEnv, OAUTH_PATH_KEYS } from './imap.js';
+import { relaySchema } from './relay.js';
 
 export * from './imap.js';
+export * from './relay.js';
 
 const domain = z
   .string()
@@ -62,6 +64,8 @@ export const configSchema = z.strictObject({
       trustedCaFiles: z.array(z.string().min(1)).default([]),
     })
     .default({ chainFiles: [], trustedCaFiles: [] }),
+  /** The signing SMTP relay (`smime-census relay`; `serve` runs it too when this is set). */
+  relay: relaySchema.optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -131,9 +135,21 @@ export function loadConfig(options: LoadOptions = {}): Config {
       ...(a.passwordFile ? { passwordFile: rel(a.passwordFile) } : {}),
       ...(a.accessTokenFile ? { accessTokenFile: rel(a.accessTokenFile) } : {}),
       ...(a.caFile ? { caFile: rel(a.caFile) } : {}),
+      ...(a.auth?.type === 'oauth2' ? { auth: { ...a.auth, ...Object.fromEntries(OAUTH_PATH_KEYS.filter((k) => a.auth?.type === 'oauth2' && a.auth[k]).map((k) => [k, rel((a.auth as Record<string, string>)[k])])) } } : {}),
     }));
     const http = fileParsed.data.http;
     merged.http = { ...http, readTokenFile: rel(http.readTokenFile), adminTokenFile: rel(http.adminTokenFile) };
+    const relay = fileParsed.data.relay;
+    if (relay) {
+      merged.relay = {
+        ...relay,
+        upstreamPasswordFile: rel(relay.upstreamPasswordFile),
+        upstreamCaFile: rel(relay.upstreamCaFile),
+        usersFile: rel(relay.usersFile),
+        ...(relay.dkim ? { dkim: { ...relay.dkim, keyFile: rel(relay.dkim.keyFile) } } : {}),
+        ...(relay.tls ? { tls: { certFile: rel(relay.tls.certFile), keyFile: rel(relay.tls.keyFile) } } : {}),
+      };
+    }
   }
 
   // Environment overrides.

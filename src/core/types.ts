@@ -17,6 +17,11 @@ export interface SourceItem {
    * For S/MIME-signed messages only, when the source can provide it: the whole message, or the
    * signed part and the signature part (IMAP fetches just those), for certificate harvesting.
    */
+  /**
+   * Set when the source already knows the message cannot be read (an mbox separator line too
+   * long to be one): ingest counts it under this reason and looks at nothing else.
+   */
+  readonly skip?: { readonly reason: SkipReason; readonly detail: string };
   readonly smimeBytes?:
     | { readonly kind: 'message'; readonly message: Uint8Array }
     | { readonly kind: 'parts'; readonly signedPart: Uint8Array; readonly signature: Uint8Array };

@@ -193,6 +193,20 @@ export const healthResponseSchema = {
       type: 'object',
       properties: { notAfter: { type: 'string' }, daysLeft: { type: 'number' }, expiringSoon: { type: 'boolean' }, subject: { type: 'string' } },
     },
+    relay: {
+      type: 'object',
+      properties: {
+        listening: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'number' },
+        mode: { type: 'string' },
+        connections: { type: 'number' },
+        upstream: {
+          type: 'object',
+          properties: { url: { type: 'string' }, reachable: { type: ['boolean', 'null'] }, checkedAt: nullableString, lastError: nullableString },
+        },
+      },
+    },
   },
   required: ['status', 'db', 'pollers'],
 } as const;

@@ -41,6 +41,8 @@ export interface HttpServerOptions {
   publicDir?: string | null;
   /** Status of the outbound signing certificate, when this process signs (shown by /healthz and /metrics). */
   signer?: () => { notAfter: Date; daysLeft: number; expiringSoon: boolean; subject: string } | null;
+  /** The signing relay, when this process runs one: its health (with the upstream's) and metrics text. */
+  relay?: { status(): Promise<object>; metrics: { render(): string } };
 }
 
 /** Where the dashboard's files sit next to this module (src/http/public, or dist/http/public after post-build). */
@@ -90,6 +92,9 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: httpConfig.bodyLimit,
+    // Scalars coerce (query strings are text) but never into arrays: {"addresses": "a@b.c"} is a
+    // 400, as the schema says, not a silently wrapped one-element batch.
+    ajv: { customOptions: { coerceTypes: true } },
     routerOptions: { maxParamLength: 400, ignoreTrailingSlash: true },
     return503OnClosing: true,
     // Closing is handled below: Node's own closeIdleConnections() would destroy sockets.
@@ -160,13 +165,15 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
       uptimeSeconds: Math.round(process.uptime()),
       pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, lastSyncAt: iso(f.lastSyncAt), lastError: f.lastError })),
       ...signerHealth(),
+      ...(o.relay ? { relay: await o.relay.status() } : {}),
     };
   });
 
   fastify.get('/metrics', { config: { access: 'read' } }, async (_req, reply) => {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
     const counters = await app.store.getCounters();
-    return metrics.render({ counters: () => counters, pollers: pollerStatus, signer: () => o.signer?.() ?? null });
+    const text = metrics.render({ counters: () => counters, pollers: pollerStatus, signer: () => o.signer?.() ?? null });
+    return o.relay ? text + o.relay.metrics.render() : text;
   });
 
   fastify.get<{ Params: { address: string } }>(

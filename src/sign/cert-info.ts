@@ -93,9 +93,27 @@ export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-/** Decodes a DER certificate; throws (plain Error) on malformed input — callers map it. */
+/** Bound on memoised certificate descriptions (a few KB each; a census sees few distinct signer chains). */
+export const MAX_CACHED_CERTIFICATES = 5_000;
+const described = new Map<string, CertInfo>();
+
+/**
+ * Decodes a DER certificate; throws (plain Error) on malformed input — callers map it.
+ * Memoised by the certificate's SHA-256: decoding with asn1js/pkijs costs milliseconds, and a
+ * signer's every message carries the same certificates (its own and its chain). The result is
+ * a frozen description shared by all callers.
+ */
 export function describeCertificate(derIn: Uint8Array): CertInfo {
-  const der = Buffer.from(derIn);
+  const fingerprint = createHash('sha256').update(derIn).digest('hex');
+  const hit = described.get(fingerprint);
+  if (hit) return hit;
+  const info = Object.freeze(decodeCertificate(Buffer.from(derIn), fingerprint));
+  if (described.size >= MAX_CACHED_CERTIFICATES) described.clear();
+  described.set(fingerprint, info);
+  return info;
+}
+
+function decodeCertificate(der: Buffer, fingerprint: string): CertInfo {
   // exact field bytes from our reader: Certificate ::= SEQ { tbs SEQ { [0]? serial sigAlg issuer validity subject spki ... } }
   const top = readNode(der, 0);
   if (top.tag !== TAG.SEQUENCE || top.end !== der.length) throw new Error('not a certificate');
@@ -152,7 +170,7 @@ export function describeCertificate(derIn: Uint8Array): CertInfo {
   return {
     der,
     pem: toPem(der),
-    fingerprint: createHash('sha256').update(der).digest('hex'),
+    fingerprint,
     subject: nameToString(cert.subject),
     issuer: nameToString(cert.issuer),
     serial: serialHex,

@@ -47,6 +47,8 @@ export interface SignerMetrics {
 export interface Signer {
   /** Signs a whole RFC 5322 message; returns the multipart/signed message (CRLF). Throws E_CERT/E_SIGN/E_LIMIT. */
   sign(message: Uint8Array, options?: { signingTime?: Date; boundary?: string }): Buffer;
+  /** As sign(), with the RSA/ECDSA operation on the thread pool: a server keeps serving while it runs. Same output. */
+  signAsync(message: Uint8Array, options?: { signingTime?: Date; boundary?: string }): Promise<Buffer>;
   /** The raw CMS SignedData (DER) over already-canonical entity bytes (detached). */
   signDetached(entity: Uint8Array, signingTime?: Date): Buffer;
   readonly certificate: CertInfo;
@@ -125,18 +127,35 @@ function derSetOf(elements: Buffer[]): Buffer {
   return Buffer.concat(elements.sort(Buffer.compare));
 }
 
-function signedDataDer(t: Template, key: KeyObject, digest: Buffer, signingTime: Date): Buffer {
-  const attrs = derSetOf([
+/** The signed attributes (DER SET OF content) for one message digest. */
+function signedAttrs(t: Template, digest: Buffer, signingTime: Date): Buffer {
+  return derSetOf([
     t.contentTypeAttr,
     tlv(TAG.SEQUENCE, ATTR_SIGNING_TIME_OID, tlv(TAG.SET, derTime(signingTime))),
     tlv(TAG.SEQUENCE, ATTR_MESSAGE_DIGEST_OID, tlv(TAG.SET, tlv(TAG.OCTET_STRING, digest))),
     t.capabilitiesAttr,
   ]);
-  // the signature is over the attributes encoded as a SET (tag 0x31), not as the [0] IMPLICIT field
-  const signature = cryptoSign('sha256', tlv(TAG.SET, attrs), key);
+}
+
+/** ContentInfo(SignedData) around the attributes and their signature. */
+function assembleSignedData(t: Template, attrs: Buffer, signature: Buffer): Buffer {
   const signerInfo = tlv(TAG.SEQUENCE, t.signerInfoPrefix, tlv(TAG.CTX0, attrs), t.signatureAlgorithm, tlv(TAG.OCTET_STRING, signature));
   const signedData = tlv(TAG.SEQUENCE, t.signedDataPrefix, tlv(TAG.SET, signerInfo));
   return tlv(TAG.SEQUENCE, oid(OID.signedData), tlv(TAG.CTX0, signedData));
+}
+
+function signedDataDer(t: Template, key: KeyObject, digest: Buffer, signingTime: Date): Buffer {
+  const attrs = signedAttrs(t, digest, signingTime);
+  // the signature is over the attributes encoded as a SET (tag 0x31), not as the [0] IMPLICIT field
+  return assembleSignedData(t, attrs, cryptoSign('sha256', tlv(TAG.SET, attrs), key));
+}
+
+/** As signedDataDer, with the private-key operation on libuv's thread pool (off the event loop). */
+function signedDataDerAsync(t: Template, key: KeyObject, digest: Buffer, signingTime: Date): Promise<Buffer> {
+  const attrs = signedAttrs(t, digest, signingTime);
+  return new Promise((resolve, reject) =>
+    cryptoSign('sha256', tlv(TAG.SET, attrs), key, (err, signature) => (err ? reject(err) : resolve(assembleSignedData(t, attrs, signature)))),
+  );
 }
 
 function describeOrThrow(der: Buffer, what: string): CertInfo {
@@ -204,6 +223,54 @@ export async function loadSigner(options: LoadSignerOptions): Promise<Signer> {
     return signedDataDer(template, key, digest, signingTime);
   };
 
+  interface Prepared {
+    at: Date;
+    outerHeaders: ReturnType<typeof prepareForSigning>['outerHeaders'];
+    entity: Buffer;
+    boundary: string;
+  }
+  const prepare = (message: Uint8Array, opts: { signingTime?: Date; boundary?: string }): Prepared => {
+    if (message.byteLength > MAX_SIGN_MESSAGE_BYTES) throw new AppError('E_LIMIT', `the message exceeds ${MAX_SIGN_MESSAGE_BYTES} bytes`);
+    const at = opts.signingTime ?? now();
+    checkValidity(cert, at);
+    warnIfExpiring(at);
+    const crlf = toCrlf(message);
+    const { outerHeaders, entity } = prepareForSigning(crlf);
+    const fromHeader = findHeader(outerHeaders, 'from');
+    const from = fromHeader ? firstAddress(headerValue(fromHeader)) : null;
+    if (!from) throw new AppError('E_SIGN', 'the message has no From address');
+    if (!cert.emails.includes(from)) throw new AppError('E_CERT', 'the certificate does not cover the From address of the message');
+    let boundary = opts.boundary ?? randomBoundary();
+    // the boundary must not occur in the signed part (RFC 2046 section 5.1.1)
+    while (entity.includes(boundary)) boundary = randomBoundary();
+    return { at, outerHeaders, entity, boundary };
+  };
+  const finish = ({ outerHeaders, entity, boundary }: Prepared, cms: Buffer): Buffer => {
+    const head = Buffer.from(
+      'MIME-Version: 1.0\r\n' +
+        'Content-Type: multipart/signed; protocol="application/pkcs7-signature";\r\n' +
+        ` micalg=sha-256; boundary="${boundary}"\r\n\r\n` +
+        'This is a cryptographically signed message in MIME format.\r\n\r\n' +
+        `--${boundary}\r\n`,
+      'latin1',
+    );
+    const sigHead = Buffer.from(
+      `\r\n--${boundary}\r\n` +
+        'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n' +
+        'Content-Transfer-Encoding: base64\r\n' +
+        'Content-Disposition: attachment; filename="smime.p7s"\r\n' +
+        'Content-Description: S/MIME Cryptographic Signature\r\n\r\n',
+      'latin1',
+    );
+    const out = Buffer.concat([...outerHeaders.map((h) => h.raw), head, entity, sigHead, encodeBase64Lines(cms), Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1')]);
+    metrics.signedTotal++;
+    return out;
+  };
+  const refused = (e: unknown): AppError => {
+    metrics.refusedTotal++;
+    return e instanceof AppError ? e : new AppError('E_SIGN', 'signing the message failed', { cause: e });
+  };
+
   const signer: Signer = {
     certificate: cert,
     chain,
@@ -213,43 +280,18 @@ export async function loadSigner(options: LoadSignerOptions): Promise<Signer> {
     signDetached,
     sign(message, opts = {}) {
       try {
-        if (message.byteLength > MAX_SIGN_MESSAGE_BYTES) throw new AppError('E_LIMIT', `the message exceeds ${MAX_SIGN_MESSAGE_BYTES} bytes`);
-        const at = opts.signingTime ?? now();
-        checkValidity(cert, at);
-        warnIfExpiring(at);
-        const crlf = toCrlf(message);
-        const { outerHeaders, entity } = prepareForSigning(crlf);
-        const fromHeader = findHeader(outerHeaders, 'from');
-        const from = fromHeader ? firstAddress(headerValue(fromHeader)) : null;
-        if (!from) throw new AppError('E_SIGN', 'the message has no From address');
-        if (!cert.emails.includes(from)) throw new AppError('E_CERT', 'the certificate does not cover the From address of the message');
-        let boundary = opts.boundary ?? randomBoundary();
-        // the boundary must not occur in the signed part (RFC 2046 section 5.1.1)
-        while (entity.includes(boundary)) boundary = randomBoundary();
-        const cms = signDetached(entity, at);
-        const head = Buffer.from(
-          'MIME-Version: 1.0\r\n' +
-            'Content-Type: multipart/signed; protocol="application/pkcs7-signature";\r\n' +
-            ` micalg=sha-256; boundary="${boundary}"\r\n\r\n` +
-            'This is a cryptographically signed message in MIME format.\r\n\r\n' +
-            `--${boundary}\r\n`,
-          'latin1',
-        );
-        const sigHead = Buffer.from(
-          `\r\n--${boundary}\r\n` +
-            'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n' +
-            'Content-Transfer-Encoding: base64\r\n' +
-            'Content-Disposition: attachment; filename="smime.p7s"\r\n' +
-            'Content-Description: S/MIME Cryptographic Signature\r\n\r\n',
-          'latin1',
-        );
-        const out = Buffer.concat([...outerHeaders.map((h) => h.raw), head, entity, sigHead, encodeBase64Lines(cms), Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1')]);
-        metrics.signedTotal++;
-        return out;
+        const p = prepare(message, opts);
+        return finish(p, signDetached(p.entity, p.at));
       } catch (e) {
-        metrics.refusedTotal++;
-        if (e instanceof AppError) throw e;
-        throw new AppError('E_SIGN', 'signing the message failed', { cause: e });
+        throw refused(e);
+      }
+    },
+    async signAsync(message, opts = {}) {
+      try {
+        const p = prepare(message, opts);
+        return finish(p, await signedDataDerAsync(template, key, createHash('sha256').update(p.entity).digest(), p.at));
+      } catch (e) {
+        throw refused(e);
       }
     },
   };

@@ -75,6 +75,52 @@ export async function loadTrustedCaPems(files: readonly string[]): Promise<strin
   return out;
 }
 
+/** Bound on memoised chain verdicts; a census sees few distinct signer chains, and each costs a few KB. */
+export const MAX_CACHED_CHAIN_VERDICTS = 10_000;
+
+interface AnchorSet {
+  readonly id: number;
+  /** Validity period of each anchor (ms), to key verdicts by which anchors are valid at the check date. */
+  readonly periods: ReadonlyArray<readonly [number, number]>;
+}
+const anchorSets = new WeakMap<pkijs.Certificate[], AnchorSet>();
+let nextAnchorSetId = 0;
+const verdicts = new Map<string, { ok: boolean; detail: string | null }>();
+
+function anchorSet(anchors: pkijs.Certificate[]): AnchorSet {
+  let s = anchorSets.get(anchors);
+  if (!s) {
+    s = { id: nextAnchorSetId++, periods: anchors.map((a) => [a.notBefore.value.getTime(), a.notAfter.value.getTime()] as const) };
+    anchorSets.set(anchors, s);
+  }
+  return s;
+}
+
+/**
+ * validate(), memoised. pkijs' chain engine costs milliseconds per call (it re-encodes and
+ * compares every anchor), and a signer's every message carries the same chain. Its verdict
+ * depends only on the certificates and on which of them are within their validity period at
+ * the check date, so that is the key: the same chain checked at another date gets the cached
+ * verdict only if every certificate's in-period state is the same then.
+ */
+async function validateCached(leaf: CertInfo, others: readonly CertInfo[], anchors: pkijs.Certificate[], checkDate: Date): Promise<{ ok: boolean; detail: string | null }> {
+  const t = checkDate.getTime();
+  const set = anchorSet(anchors);
+  const inPeriod = (c: CertInfo): string => (c.notBefore.getTime() <= t && t <= c.notAfter.getTime() ? '1' : '0');
+  let outOfPeriodAnchors = '';
+  for (let i = 0; i < set.periods.length; i++) {
+    const [nb, na] = set.periods[i]!;
+    if (t < nb || t > na) outOfPeriodAnchors += i + ',';
+  }
+  const key = `${set.id}|${leaf.fingerprint}${inPeriod(leaf)}|${others.map((c) => c.fingerprint + inPeriod(c)).join(',')}|${outOfPeriodAnchors}`;
+  const hit = verdicts.get(key);
+  if (hit) return hit;
+  const v = await validate(leaf, others, anchors, checkDate);
+  if (verdicts.size >= MAX_CACHED_CHAIN_VERDICTS) verdicts.clear();
+  verdicts.set(key, v);
+  return v;
+}
+
 async function validate(leaf: CertInfo, others: readonly CertInfo[], anchors: pkijs.Certificate[], checkDate: Date): Promise<{ ok: boolean; detail: string | null }> {
   if (anchors.length === 0) return { ok: false, detail: 'no trust anchors' };
   // pkijs de-duplicates anchors against the chain and would then pick another certificate as
@@ -108,12 +154,12 @@ export async function evaluateTrust(
 ): Promise<TrustResult> {
   let detail: string | null = null;
   if (opts.trustedCaPems && opts.trustedCaPems.length > 0) {
-    const r = await validate(leaf, others, configuredAnchors(opts.trustedCaPems), opts.checkDate);
+    const r = await validateCached(leaf, others, configuredAnchors(opts.trustedCaPems), opts.checkDate);
     if (r.ok) return { trusted: true, anchor: 'configured', detail: null, checkedAt: opts.checkDate };
     detail = r.detail;
   }
   if (opts.useSystemTrust) {
-    const r = await validate(leaf, others, await systemAnchors(), opts.checkDate);
+    const r = await validateCached(leaf, others, await systemAnchors(), opts.checkDate);
     if (r.ok) return { trusted: true, anchor: 'system', detail: null, checkedAt: opts.checkDate };
     detail = r.detail ?? detail;
   }

@@ -47,3 +47,28 @@ describe('dev corpus', () => {
     expect(v.warnings).toContain('smime:signed-message-may-be-server-signed');
   });
 });
+
+describe('whole-block corpus (blocks/, each block fed as {"raw": …})', () => {
+  const b = report.blocks!;
+
+  it('reads every labelled block', () => {
+    expect(report.sources.blocks).toBe(104);
+    expect(b.total + b.forged.total + b.other.total).toBe(104);
+  });
+
+  it('family accuracy is at least 98% and automated recall at least 95%', () => {
+    expect(b.familyAccuracy).toBeGreaterThanOrEqual(0.98);
+    expect(b.automated.recall).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it("no person's mail is called automated, and no forged block gets a confident verify", () => {
+    expect(b.personCalledAutomated.count).toBe(0);
+    expect(b.forged.confidentVerify).toBe(0);
+    expect(b.verifyForNonVerifying).toBe(0);
+  });
+
+  it('the single-value corpus calls no person automated and claims no verify for families known not to verify', () => {
+    expect(report.personCalledAutomated.count).toBe(0);
+    expect(report.verifyForNonVerifying).toBe(0);
+  });
+});

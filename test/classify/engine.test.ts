@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { classify, defaultRulesDir, loadRules, capabilityOf, compareVersions, FINGERPRINT_FIELDS } from '../../src/classify/index.js';
+import { classify, defaultRulesDir, loadRules, capabilityOf, compareVersions, FINGERPRINT_FIELDS, PSEUDO_FIELDS, PSEUDO_SOURCES } from '../../src/classify/index.js';
 import { isAppError } from '../../src/core/index.js';
 
 const fx = (p: string): string => fileURLToPath(new URL(`../fixtures/classify/${p}`, import.meta.url));
@@ -176,7 +176,7 @@ describe('loading: override folders and errors', () => {
   it('FINGERPRINT_FIELDS lists every header a shipped rule matches, and no duplicates', () => {
     const fields = new Set(FINGERPRINT_FIELDS);
     expect(fields.size).toBe(FINGERPRINT_FIELDS.length);
-    const pseudo = new Set(['mua', 'msgid', 'msgid-local', 'msgid-host']);
+    const pseudo = new Set(PSEUDO_FIELDS);
     for (const r of shipped.rules) for (const c of r.conditions) expect(fields.has(c.field) || pseudo.has(c.field), `${r.id}: ${c.field}`).toBe(true);
     for (const f of ['x-mailer', 'user-agent', 'message-id', 'x-microsoft-original-message-id', 'mime-version']) expect(fields.has(f)).toBe(true);
   });
@@ -190,6 +190,9 @@ describe('FINGERPRINT_FIELDS stays minimal', () => {
       for (const f of r.absent) used.add(f);
       for (const c of r.checks) if (c.field) used.add(c.field);
     }
+    for (const r of shipped.stamps) for (const c of r.conditions) used.add(c.field);
+    // A rule on a pseudo-field uses the headers it is derived from.
+    for (const [p, sources] of Object.entries(PSEUDO_SOURCES)) if (used.has(p)) for (const f of sources) used.add(f);
     expect(FINGERPRINT_FIELDS.filter((f) => !used.has(f))).toEqual([]);
   });
 });

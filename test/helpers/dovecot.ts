@@ -60,6 +60,12 @@ export interface StartDovecotOptions {
   password?: string;
   /** Keep the directory after stop() (debugging). */
   keep?: boolean;
+  /**
+   * Also accept XOAUTH2 / OAUTHBEARER logins, validated by RFC 7662 introspection at this URL
+   * (Dovecot's oauth2 passdb); `user:password@` in the URL is the introspecting client.
+   * The token's `email` claim must equal the login user.
+   */
+  oauth2?: { introspectionUrl: string };
 }
 
 /** Thrown with a clear message when Dovecot is missing or of an unsupported major version. */
@@ -73,6 +79,7 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
   if (series !== '2.3' && series !== '2.4') {
     throw new DovecotUnavailableError(`dovecot ${version} is not supported by the test harness (2.3 or 2.4 needed)`);
   }
+  if (opts.oauth2 && series !== '2.3') throw new DovecotUnavailableError(`the oauth2 passdb setup is written for Dovecot 2.3 (found ${version})`);
   const user = opts.user ?? 'census';
   const password = opts.password ?? 'census-test-password';
   const host = '127.0.0.1';
@@ -93,9 +100,16 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
   makeCertificate(certFile, keyFile);
   writeFileSync(join(dir, 'passwd'), `${user}:{PLAIN}${password}::::::\n`, { mode: 0o644 });
 
-  const [port, plainPort] = await freePorts(2);
+  const [port, plainPort] = (await freePorts(2)) as [number, number];
   const confFile = join(dir, 'dovecot.conf');
-  const params: ConfParams = { dir, host, port, plainPort, certFile, keyFile, owner, homeRoot: join(dir, 'home') };
+  const params: ConfParams = { dir, host, port, plainPort, certFile, keyFile, owner, homeRoot: join(dir, 'home'), oauth2: opts.oauth2 };
+  if (opts.oauth2) {
+    writeFileSync(
+      join(dir, 'dovecot-oauth2.conf.ext'),
+      `introspection_mode = post\nintrospection_url = ${opts.oauth2.introspectionUrl}\nusername_attribute = email\nactive_attribute = active\nactive_value = true\n`,
+      { mode: 0o644 },
+    );
+  }
   writeFileSync(confFile, series === '2.4' ? config24(params) : config23(params));
 
   let child: ChildProcess | null = null;
@@ -245,6 +259,7 @@ interface ConfParams {
   keyFile: string;
   owner: { uid: number; gid: number; name: string; group: string };
   homeRoot: string;
+  oauth2?: { introspectionUrl: string };
 }
 
 function serviceUsers(owner: ConfParams['owner']): { internal: string; login: string } {
@@ -271,11 +286,24 @@ ssl = yes
 ssl_cert = <${p.certFile}
 ssl_key = <${p.keyFile}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${p.oauth2 ? ' xoauth2 oauthbearer' : ''}
 auth_verbose = yes
 mail_location = maildir:~/Maildir
 mail_fsync = never
+${p.oauth2 ? `# Tokens live 5 s in the tests: the anvil penalty (up to 15 s per IP after failed logins)
+# would let them expire inside the delayed login, and tests of refused logins would slow the rest.
+auth_failure_delay = 0
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${p.dir}/dovecot-oauth2.conf.ext
+}
+` : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${p.dir}/passwd
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { createSmimePlugin, harvestFromMessage, loadSigner, type CensusRecommender, type Signer, type SignPolicy } from '../../src/sign/index.js';
 import type { Recommendation } from '../../src/core/index.js';
 import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, type GpgsmHome, type TestPki } from '../helpers/pki.js';
@@ -42,7 +42,7 @@ function transport(policy: SignPolicy, c?: CensusRecommender, onCensusError?: 's
   return { t, plugin };
 }
 
-async function send(t: nodemailer.Transporter, to: string[], extra: Partial<nodemailer.SendMailOptions> = {}): Promise<Buffer> {
+async function send(t: Transporter, to: string[], extra: Partial<SendMailOptions> = {}): Promise<Buffer> {
   const info = await t.sendMail({ from: 'Alice <alice@example.test>', to, subject: 'Ihre Rechnung März', text: 'Grüße!\n', html: '<p>Grüße!</p>', ...extra });
   return info.message as Buffer;
 }

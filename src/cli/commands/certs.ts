@@ -3,6 +3,7 @@ import type { GlobalOptions } from '../main.js';
 import { checkAddress } from '../../app/index.js';
 import { AppError } from '../../core/index.js';
 import { withApp, out } from '../context.js';
+import { printable } from '../light.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
@@ -36,7 +37,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         }));
         if (opts.json) return out(JSON.stringify({ address: a, keyChanged: (await ctx.store.getState(a))?.keyChanged ?? false, certificates: list }, null, 2) + '\n');
         if (list.length === 0) return out(`no certificate harvested for ${a}\n`);
-        const lines = list.map((c, i) => `${i === 0 ? '*' : ' '} ${c.fingerprint.slice(0, 16)}…  ${c.continuity.padEnd(11)} ${c.keyAlgorithm.padEnd(10)} valid ${c.notBefore.slice(0, 10)}..${c.notAfter.slice(0, 10)}  trusted:${c.trusted}  ${c.subject}`);
+        const lines = list.map((c, i) => `${i === 0 ? '*' : ' '} ${c.fingerprint.slice(0, 16)}…  ${c.continuity.padEnd(11)} ${c.keyAlgorithm.padEnd(10)} valid ${c.notBefore.slice(0, 10)}..${c.notAfter.slice(0, 10)}  trusted:${c.trusted}  ${printable(c.subject)}`);
         return out(lines.join('\n') + '\n');
       });
     });

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Readable, Writable } from 'node:stream';
 import type { GlobalOptions } from '../main.js';
-import { MAX_HEADER_BYTES, type Fingerprint } from '../../core/index.js';
+import { MAX_HEADER_BYTES, MAX_HEADER_FIELDS, type Fingerprint } from '../../core/index.js';
 import { classify, defaultRulesDir, fingerprintFromFields, loadRules, type RuleSet } from '../../classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../../parse/index.js';
 import { configFrom } from '../context.js';
@@ -30,15 +30,32 @@ export function classifyLine(rules: RuleSet, line: string): object {
     return classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
   }
   if (typeof o.headers === 'object' && o.headers !== null && !Array.isArray(o.headers)) {
-    const fp: Record<string, string[]> = {};
+    // No prototype: header names such as "constructor" or "__proto__" are plain keys here.
+    const fp = Object.create(null) as Record<string, string[]>;
+    let count = 0;
     for (const [k, v] of Object.entries(o.headers as Record<string, unknown>)) {
       const values = typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
       if (values === null) return { error: `header ${JSON.stringify(k).slice(0, 80)}: value must be a string or an array of strings` };
-      (fp[k.toLowerCase()] ??= []).push(...values);
+      // The same bound as a parsed header block: it keeps the engine's per-field work linear.
+      count += Math.max(1, values.length);
+      if (count > MAX_HEADER_FIELDS) return { error: `more than ${MAX_HEADER_FIELDS} header values` };
+      const name = k.toLowerCase();
+      const list = (fp[name] ??= []);
+      // A loop, not push(...values): spreading a huge array overflows the call stack.
+      for (const x of values) list.push(x);
     }
     return classify(rules, fp as Fingerprint);
   }
   return { error: 'expected an object with "headers" or "raw"' };
+}
+
+/** classifyLine behind a last guard: one answer line per input line even if a bug throws. */
+function answerLine(rules: RuleSet, line: string): object {
+  try {
+    return classifyLine(rules, line);
+  } catch {
+    return { error: 'internal error: this line could not be classified' };
+  }
 }
 
 function write(out: Writable, text: string): Promise<void> {
@@ -65,7 +82,7 @@ export async function classifyStream(rules: RuleSet, input: Readable, output: Wr
     if (skipping) await emit({ error: `line longer than ${MAX_LINE_BYTES} bytes` });
     else {
       const line = Buffer.concat(parts).toString('utf8').replace(/\r$/, '');
-      if (line.trim() !== '') await emit(classifyLine(rules, line));
+      if (line.trim() !== '') await emit(answerLine(rules, line));
       else await emit({ error: 'empty line' });
     }
     parts = [];

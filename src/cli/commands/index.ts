@@ -22,11 +22,13 @@ const COMMAND_MODULES: ReadonlyArray<readonly [names: readonly string[], load: L
   [['certs'], () => import('./certs.js')],
   [['serve'], () => import('./serve.js')],
   [['sign'], () => import('./sign.js')],
+  [['relay'], () => import('./relay.js')],
   [['classify'], () => import('./classify.js')],
   [['rules'], () => import('./rules.js')],
   [['eval'], () => import('./eval.js')],
   [['poll'], () => import('./poll.js')],
   [['config'], () => import('./config.js')],
+  [['auth'], () => import('./auth.js')],
 ];
 
 /** Global options that take a value (their value is not the command name). */

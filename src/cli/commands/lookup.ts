@@ -3,6 +3,7 @@ import type { GlobalOptions } from '../main.js';
 import { lookupOne, type LookupResult } from '../../app/index.js';
 import { isPostgresUrl, openStore } from '../../store/index.js';
 import { configFrom, out } from '../context.js';
+import { printable } from '../light.js';
 import { existsSync } from 'node:fs';
 import { AppError } from '../../core/index.js';
 
@@ -13,6 +14,7 @@ export function formatLookups(rs: readonly LookupResult[]): string {
     const c = r.clients[0];
     rows.push([r.address, r.recommendation + (r.keyChanged ? ' (key changed!)' : ''), c ? [c.product ?? c.family ?? '?', c.version].filter(Boolean).join(' ') : '-', c?.smime ?? '-', r.lastSeen?.slice(0, 10) ?? '-', r.reason]);
   }
+  for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = printable(r[i]!);
   const w = rows[0]!.map((_, i) => Math.min(40, Math.max(...rows.map((r) => (r[i] ?? '').length))));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ')).join('\n') + '\n';
 }

@@ -49,8 +49,9 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       if (flags.worker === false) {
         const { openApp } = await import('../../app/context.js');
         const { Poller, appSink } = await import('../../app/poll.js');
+        const { authStateDir } = await import('../../app/auth.js');
         app = openApp({ config, logger, store: storeTuning });
-        poller = new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, once: !!flags.once, progressLog: !tty, authResults: !!config.trustedAuthservId });
+        poller = new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, once: !!flags.once, progressLog: !tty, authResults: !!config.trustedAuthservId, authStateDir: authStateDir(config) });
       } else {
         const { PollerInWorker } = await import('../../app/poll-runner.js');
         poller = new PollerInWorker({ config, once: !!flags.once, progressLog: !tty, logLevel: logger.level, store: storeTuning });

@@ -6,31 +6,13 @@ import type { Command } from 'commander';
 import { AppError } from '../../core/index.js';
 import { openApp, createLogger } from '../../app/index.js';
 import { Poller, appSink } from '../../app/poll.js';
+import { authStateDir } from '../../app/auth.js';
 import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js';
 import type { GlobalOptions } from '../main.js';
 import { configFrom } from '../context.js';
-import type { Config } from '../../config/index.js';
-import type { Signer } from '../../sign/index.js';
-import { readFile } from 'node:fs/promises';
-
-/**
- * The configured outbound signer (config `sign`), loaded only to watch its certificate's expiry
- * in /healthz and /metrics; null when none is configured. Secrets come from files or env only.
- */
-async function configuredSigner(config: Config): Promise<Signer | null> {
-  const c = config.sign;
-  if (!c.p12File && !(c.certFile && c.keyFile)) return null;
-  let passphrase: string | undefined;
-  if (c.passphraseFile) {
-    try {
-      passphrase = (await readFile(c.passphraseFile, 'utf8')).replace(/\r?\n$/, '');
-    } catch (e) {
-      throw new AppError('E_SECRET', `cannot read sign.passphraseFile ${c.passphraseFile}`, { cause: e });
-    }
-  } else if (c.passphraseEnv) passphrase = process.env[c.passphraseEnv];
-  const { loadSigner } = await import('../../sign/index.js');
-  return loadSigner({ certFile: c.certFile, keyFile: c.keyFile, chainFiles: c.chainFiles, p12File: c.p12File, passphrase });
-}
+import { configuredSigner } from '../configured-signer.js';
+import type { Relay } from '../../relay/index.js';
+import { startConfiguredRelay } from './relay.js';
 
 /** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -52,7 +34,7 @@ function parsePort(v: string | undefined): number | undefined {
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
     .command('serve')
-    .description('run the HTTP API (and the configured IMAP pollers) until SIGTERM/SIGINT')
+    .description('run the HTTP API (and the configured IMAP pollers and signing relay) until SIGTERM/SIGINT')
     .option('--host <host>', 'address to bind (env CENSUS_HTTP_HOST, default 127.0.0.1); anything but loopback needs tokens')
     .option('--port <port>', 'port to bind (env CENSUS_HTTP_PORT, default 8025; 0 = any free port)')
     .option('--no-poll', 'serve only; do not run the configured IMAP pollers')
@@ -63,25 +45,28 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const tokens = loadTokens(config.http);
       // Refuse before touching the database: a misconfigured exposure must not start at all.
       assertSafeBinding(host, tokens);
+      if (config.relay) (await import('../../relay/index.js')).assertSafeRelayListener(config.relay);
       const logger = createLogger(config.logLevel);
-      const signer = await configuredSigner(config);
+      const signer = await configuredSigner(config, logger.child({ component: 'sign' }));
       const signerState = signer?.status();
       if (signerState?.expiringSoon) logger.warn({ component: 'sign', notAfter: signerState.notAfter, daysLeft: signerState.daysLeft }, 'the signing certificate expires soon: renew it');
       const app = openApp({ config, logger });
       const poller =
         flags.poll !== false && config.accounts.length > 0
-          ? new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, progressLog: true, authResults: !!config.trustedAuthservId })
+          ? new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, progressLog: true, authResults: !!config.trustedAuthservId, authStateDir: authStateDir(config) })
           : null;
       let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;
+      let relay: Relay | undefined;
       try {
         await app.store.ready();
-        const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [], signer: signer ? () => signer.status() : undefined });
+        if (config.relay) relay = await startConfiguredRelay(config, app, signer, logger);
+        const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [], signer: signer ? () => signer.status() : undefined, relay });
         server = started.server;
         poller?.start();
         logger.info({ component: 'serve', url: started.url, polling: !!poller, accounts: config.accounts.length, auth: tokens.read !== null || tokens.admin !== null }, 'serving');
       } catch (e) {
         // e.g. the port is taken, or two accounts share a name: nothing may keep running.
-        await Promise.all([server?.close(), poller?.stop()]);
+        await Promise.all([server?.close(), poller?.stop(), relay?.close()]);
         await app.close();
         throw e;
       }
@@ -108,7 +93,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         const force = setTimeout(() => running.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         force.unref();
         // Stop accepting and finish in-flight requests while pollers commit their batch and log out.
-        await Promise.all([running.close(), poller?.stop()]);
+        await Promise.all([running.close(), poller?.stop(), relay?.close()]);
         clearTimeout(force);
       } finally {
         process.off('SIGINT', onSignal);

@@ -13,11 +13,24 @@ function unquoteMboxrd(body: Buffer): Buffer {
   return text.includes('>From ') ? Buffer.from(text.replace(/^>(>*From )/gm, '$1'), 'latin1') : body;
 }
 
+/**
+ * Longest mbox separator line we accept. Real ones are "From " + an envelope sender (at most 320
+ * bytes) + a 24-character date; a longer line is a skipped message, wherever it falls in the file.
+ */
+export const MAX_SEPARATOR_LINE_BYTES = 4096;
+
+const isBlank = (c: number): boolean => c === 0x20 || c === 0x09;
+
 /** Receipt time from the mbox separator line "From sender@host Tue Apr  3 16:55:26 2012". */
 export function fromLineDate(line: string): Date | null {
-  const m = /^From \S+\s+(.+?)\s*$/.exec(line);
-  if (!m) return null;
-  const t = Date.parse(m[1]!.replace(/\s+/g, ' ') + (/[+-]\d{4}|UTC|GMT|Z$/.test(m[1]!) ? '' : ' UTC'));
+  // Index arithmetic, not /^From \S+\s+(.+?)\s*$/: that backtracks quadratically on a run of spaces.
+  if (!line.startsWith('From ') || line.length > MAX_SEPARATOR_LINE_BYTES) return null;
+  let i = 5;
+  while (i < line.length && !isBlank(line.charCodeAt(i))) i++;
+  if (i === 5) return null;
+  const rest = line.slice(i).trim();
+  if (rest === '') return null;
+  const t = Date.parse(rest.replace(/\s+/g, ' ') + (/[+-]\d{4}|UTC|GMT|Z$/.test(rest) ? '' : ' UTC'));
   return Number.isFinite(t) ? new Date(t) : null;
 }
 
@@ -64,10 +77,15 @@ export async function* readMbox(path: string, absPath: string): AsyncGenerator<S
           first = false;
         }
         const eol = pending.indexOf(0x0a);
-        if (eol < 0) {
-          if (pending.length > 4096) throw Object.assign(new Error('mbox separator line too long'), { code: 'E_NOT_MBOX' });
-          break;
+        if (eol > MAX_SEPARATOR_LINE_BYTES || (eol < 0 && pending.length > MAX_SEPARATOR_LINE_BYTES)) {
+          // One counted skip for this message, the same whether or not a read chunk ends inside
+          // the line; the body mode below walks past the rest of the line and the message.
+          msgOffset = offset;
+          yield { sourceKey: `file:${absPath}#${msgOffset}`, headerBytes: new Uint8Array(0), receivedAt: null, skip: { reason: 'malformed', detail: `mbox separator line longer than ${MAX_SEPARATOR_LINE_BYTES} bytes` } };
+          mode = 'body';
+          continue;
         }
+        if (eol < 0) break;
         msgOffset = offset;
         receivedAt = fromLineDate(pending.subarray(0, eol).toString('latin1').replace(/\r$/, ''));
         pending = pending.subarray(eol + 1);

@@ -9,20 +9,26 @@ import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../../core/index.js';
 import { accountName, accountPort, resolveSecret, type ImapAccountConfig, type PollConfig } from '../../config/imap.js';
+import type { CredentialSource, ImapLogin } from './credentials.js';
 
 export interface ClientOptions {
   account: ImapAccountConfig;
   poll: Pick<PollConfig, 'connectTimeoutMs' | 'socketTimeoutMs'>;
   logger: Logger;
   env?: Record<string, string | undefined>;
+  /** The login to use; default: the account's password / access token secret. */
+  login?: ImapLogin;
 }
 
 /**
  * A fresh, unconnected client. imapflow clients cannot be reused after close, so every
  * (re)connect builds a new one; the secret is read here so a rotated token file is picked up.
  */
-export function createImapClient({ account, poll, logger, env = process.env }: ClientOptions): ImapFlow {
-  const secret = resolveSecret(account, env);
+export function createImapClient({ account, poll, logger, env = process.env, login }: ClientOptions): ImapFlow {
+  if (!login) {
+    const secret = resolveSecret(account, env);
+    login = secret.kind === 'password' ? { user: account.user, pass: secret.value } : { user: account.user, accessToken: secret.value };
+  }
   const tls: ConnectionOptions = {};
   if (account.caFile) {
     try {
@@ -44,7 +50,7 @@ export function createImapClient({ account, poll, logger, env = process.env }: C
     secure: account.tls === 'implicit',
     // STARTTLS is required when asked for, and refused only when plain was explicitly allowed.
     doSTARTTLS: account.tls === 'starttls' ? true : account.tls === 'plain' ? false : undefined,
-    auth: secret.kind === 'password' ? { user: account.user, pass: secret.value } : { user: account.user, accessToken: secret.value },
+    auth: 'pass' in login ? { user: login.user, pass: login.pass } : { user: login.user, accessToken: login.accessToken },
     tls,
     // The poller decides when to IDLE; imapflow's auto-IDLE would race with our own commands.
     disableAutoIdle: true,
@@ -59,7 +65,60 @@ export function createImapClient({ account, poll, logger, env = process.env }: C
   };
   // SNI must be a host name; for an IP literal Node checks the certificate's IP SAN instead.
   if (isIP(account.host)) opts.servername = undefined;
-  return new ImapFlow(opts);
+  const client = new ImapFlow(opts);
+  if ('accessToken' in login && login.mechanism) restrictOAuthMechanism(client, login.mechanism);
+  return client;
+}
+
+/**
+ * imapflow picks OAUTHBEARER whenever the server offers it and XOAUTH2 otherwise; the account
+ * may name one (`auth.mechanism`). Hiding the other from the capabilities just before
+ * AUTHENTICATE makes imapflow use the named one (the capabilities are re-read after login).
+ */
+function restrictOAuthMechanism(client: ImapFlow, mechanism: 'XOAUTH2' | 'OAUTHBEARER'): void {
+  const c = client as unknown as { authenticate(): Promise<boolean>; capabilities: Map<string, unknown> };
+  const authenticate = c.authenticate.bind(client);
+  c.authenticate = async () => {
+    if (mechanism === 'XOAUTH2') c.capabilities.delete('AUTH=OAUTHBEARER');
+    else {
+      c.capabilities.delete('AUTH=XOAUTH2');
+      c.capabilities.delete('AUTH=XOAUTH');
+    }
+    return authenticate();
+  };
+}
+
+export interface OpenClientOptions extends Omit<ClientOptions, 'login'> {
+  credentials: CredentialSource;
+  /** Sees each client while it connects (so a stop can close it). */
+  connecting?: Set<ImapFlow>;
+}
+
+/**
+ * Builds and connects a client with credentials from the account's source. When the server
+ * refuses a token, the source renews it and the login is tried once more before E_IMAP_AUTH.
+ */
+export async function openClient(o: OpenClientOptions): Promise<ImapFlow> {
+  for (let attempt = 0; ; attempt++) {
+    const login = await o.credentials.credentials();
+    const client = createImapClient({ ...o, login });
+    // imapflow emits 'error' on socket failures; without a listener Node would throw.
+    client.on('error', (e: unknown) => o.logger.debug({ err: (e as Error)?.message }, 'connection error'));
+    o.connecting?.add(client);
+    try {
+      await connectClient(client, o.account);
+      return client;
+    } catch (e) {
+      const err = toImapError(e, o.account);
+      if (err.code === 'E_IMAP_AUTH' && attempt === 0 && o.credentials.rejected(login)) {
+        o.logger.info({ code: err.code }, 'the server refused the access token: renewing it and logging in once more');
+        continue;
+      }
+      throw err;
+    } finally {
+      o.connecting?.delete(client);
+    }
+  }
 }
 
 /** Connects (TLS, login); failures become AppErrors naming the account. */

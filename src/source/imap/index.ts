@@ -1,5 +1,9 @@
-export { createImapClient, connectClient, toImapError, isTransient } from './client.js';
-export type { ClientOptions } from './client.js';
+export { createImapClient, connectClient, openClient, toImapError, isTransient } from './client.js';
+export type { ClientOptions, OpenClientOptions } from './client.js';
+export { credentialSource } from './credentials.js';
+export type { CredentialSource, CredentialSourceOptions, ImapLogin } from './credentials.js';
+export { deviceLogin, readTokenState, tokenStatePath } from './oauth/index.js';
+export type { TokenState, DevicePrompt, DeviceLoginResult } from './oauth/index.js';
 export { examineFolder, readHeaderBatches, imapSourceKey } from './folder.js';
 export type { FolderInfo, HeaderBatch, ReadOptions } from './folder.js';
 export { countAfter, watchForChanges } from './watch.js';

@@ -1,0 +1,67 @@
+/**
+ * First consent from a terminal: the device authorization grant (RFC 8628). The person opens
+ * a URL on any device, enters a code, signs in and consents; meanwhile we poll the token
+ * endpoint (openid-client honours `interval` and `slow_down`) and store the refresh token.
+ */
+import * as oidc from 'openid-client';
+import { AppError } from '../../../core/index.js';
+import type { OAuth2AuthConfig } from '../../../config/oauth.js';
+import { clientConfiguration, endpointsOf, scopeOf } from './endpoints.js';
+import { writeRefreshToken } from './files.js';
+import { readFileSync } from 'node:fs';
+
+export interface DevicePrompt {
+  verificationUri: string;
+  verificationUriComplete?: string;
+  userCode: string;
+  expiresInS: number;
+}
+
+export interface DeviceLoginResult {
+  tokenFile: string;
+  scope: string | undefined;
+  accessTokenExpiresInS: number | undefined;
+}
+
+/**
+ * Runs the device flow for a refresh_token account: `prompt` is called with what to show the
+ * person; resolves once the refresh token is stored in auth.tokenFile (0600, atomically).
+ */
+export async function deviceLogin(account: string, auth: OAuth2AuthConfig, prompt: (p: DevicePrompt) => void, signal?: AbortSignal): Promise<DeviceLoginResult> {
+  if (auth.grant !== 'refresh_token' || !auth.tokenFile) {
+    throw new AppError('E_USAGE', `account ${account}: auth login is for grant refresh_token (this account uses ${auth.grant}, which needs no sign-in)`);
+  }
+  const ep = endpointsOf(auth);
+  if (!ep.deviceAuthorizationUrl) {
+    throw new AppError('E_CONFIG', `account ${account}: auth.deviceAuthorizationUrl is required for \`auth login\` with provider generic`);
+  }
+  const clientAuth = auth.clientSecretFile ? oidc.ClientSecretPost(readFileSync(auth.clientSecretFile, 'utf8').replace(/\r?\n$/, '')) : oidc.None();
+  const config = clientConfiguration(account, ep, auth.clientId!, clientAuth, auth.requestTimeoutMs);
+  const scope = scopeOf(auth);
+  let da: oidc.DeviceAuthorizationResponse;
+  try {
+    da = await oidc.initiateDeviceAuthorization(config, { scope });
+  } catch (e) {
+    throw loginError(account, 'device authorization request', e);
+  }
+  prompt({ verificationUri: da.verification_uri, verificationUriComplete: da.verification_uri_complete, userCode: da.user_code, expiresInS: da.expires_in });
+  let tokens: oidc.TokenEndpointResponse;
+  try {
+    tokens = await oidc.pollDeviceAuthorizationGrant(config, da, undefined, signal ? { signal } : undefined);
+  } catch (e) {
+    throw loginError(account, 'sign-in', e);
+  }
+  if (!tokens.refresh_token) {
+    throw new AppError('E_IMAP_AUTH', `account ${account}: the server issued no refresh token (the scope must allow offline access, e.g. offline_access)`);
+  }
+  writeRefreshToken(auth.tokenFile, { refresh_token: tokens.refresh_token, updated_at: new Date().toISOString(), client_id: auth.clientId, scope: tokens.scope ?? scope });
+  return { tokenFile: auth.tokenFile, scope: tokens.scope, accessTokenExpiresInS: tokens.expires_in };
+}
+
+function loginError(account: string, what: string, e: unknown): AppError {
+  if (e instanceof oidc.ResponseBodyError) {
+    return new AppError('E_IMAP_AUTH', `account ${account}: ${what} refused: ${e.error}${e.error_description ? `: ${e.error_description.replace(/\s+/g, ' ').slice(0, 300)}` : ''}`, { cause: e });
+  }
+  const err = e as Error & { cause?: { code?: string } };
+  return new AppError('E_IMAP_CONNECT', `account ${account}: ${what} failed: ${err.message}${err.cause?.code ? ` (${err.cause.code})` : ''}`, { cause: e });
+}
