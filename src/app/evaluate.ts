@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type Verdict } from '../core/index.js';
-import { capabilityOf, classify, fingerprintFromFields, type RuleSet } from '../classify/index.js';
+import { capabilityOf, classify, compileRuleSet, fingerprintFromFields, readRuleInputs, type RuleSet } from '../classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../parse/index.js';
 
 /** One labelled input and what the rules made of it. */
@@ -115,12 +115,24 @@ export function labelAccepts(label: string, v: Verdict, known: ReadonlySet<strin
 }
 
 
-/** Runs the rules over `<dir>/headers.tsv`, `<dir>/messages/*.eml` and `<dir>/blocks/*.hdr` and scores them. */
-export function evaluateCorpus(rules: RuleSet, dir: string): EvalReport {
+/** One labelled corpus input, parsed once, classifiable by any rule set. */
+interface CorpusItem {
+  /** Stable key (`headers.tsv:<line>`, `messages:<file>`, `blocks:<file>`) for cross-validation folds. */
+  readonly key: string;
+  readonly source: EvalCase['source'];
+  readonly where: string;
+  readonly expected: string;
+  readonly input: string;
+  readonly fingerprint: Record<string, string[]>;
+  readonly smime: ReturnType<typeof smimeKindOf>;
+}
+
+/** Reads `<dir>/headers.tsv`, `<dir>/messages/*.eml` (+ .json) and `<dir>/blocks/*.hdr` (+ labels.tsv). */
+function readCorpus(dir: string): { items: CorpusItem[]; known: Set<string> } {
   const tsv = join(dir, 'headers.tsv');
   if (!existsSync(tsv)) throw new AppError('E_INPUT', `${tsv} does not exist (expected a corpus folder with headers.tsv)`);
   const known = knownFamilies(dir);
-  const cases: EvalCase[] = [];
+  const items: CorpusItem[] = [];
   const lines = readFileSync(tsv, 'utf8').split('\n');
   const header = splitTsv(lines[0] ?? '');
   const col = (name: string): number => {
@@ -129,7 +141,6 @@ export function evaluateCorpus(rules: RuleSet, dir: string): EvalReport {
     return i;
   };
   const [cName, cValue, cId, cFamily] = [col('header_name'), col('header_value'), col('message_id'), col('family')];
-  let rows = 0;
   for (let n = 1; n < lines.length; n++) {
     const line = lines[n]!;
     if (!line.trim()) continue;
@@ -137,64 +148,133 @@ export function evaluateCorpus(rules: RuleSet, dir: string): EvalReport {
     const name = (f[cName] ?? '').toLowerCase();
     const value = f[cValue] ?? '';
     const id = f[cId] ?? '';
-    const expected = f[cFamily] ?? '';
-    rows++;
     const fp: Record<string, string[]> = { [name]: [value] };
     if (id && name !== 'message-id') fp['message-id'] = [id];
-    const verdict = classify(rules, fp);
-    cases.push({ source: 'headers.tsv', where: `line ${n + 1}`, expected, input: `${f[cName]}: ${value}${id && name !== 'message-id' ? `  [${id}]` : ''}`, verdict, correct: labelAccepts(expected, verdict, known) });
+    const input = `${f[cName]}: ${value}${id && name !== 'message-id' ? `  [${id}]` : ''}`;
+    items.push({ key: `headers.tsv:${n + 1}`, source: 'headers.tsv', where: `line ${n + 1}`, expected: f[cFamily] ?? '', input, fingerprint: fp, smime: null });
   }
-  let messages = 0;
   const mdir = join(dir, 'messages');
   if (existsSync(mdir)) {
     for (const file of readdirSync(mdir).filter((x) => x.endsWith('.eml')).sort()) {
       const labelFile = join(mdir, file.replace(/\.eml$/, '.json'));
       if (!existsSync(labelFile)) continue;
       const label = JSON.parse(readFileSync(labelFile, 'utf8')) as { family?: string };
-      const verdict = classifyRaw(rules, readFileSync(join(mdir, file)));
-      if (!verdict) continue;
-      messages++;
-      const expected = label.family ?? '';
-      cases.push({ source: 'messages', where: file, expected, input: file, verdict, correct: labelAccepts(expected, verdict, known) });
+      const raw = rawFingerprint(readFileSync(join(mdir, file)));
+      if (!raw) continue;
+      items.push({ key: `messages:${file}`, source: 'messages', where: file, expected: label.family ?? '', input: file, ...raw });
     }
   }
-  const blockCases = readBlocks(rules, dir, known);
-  const main = score(rules, cases);
-  return { ...main, sources: { headersRows: rows, messages, blocks: blockCases.length }, blocks: blockCases.length ? score(rules, blockCases) : null };
+  const bdir = join(dir, 'blocks');
+  const labels = join(bdir, 'labels.tsv');
+  if (existsSync(labels)) {
+    const bl = readFileSync(labels, 'utf8').split('\n');
+    const bh = splitTsv(bl[0] ?? '');
+    const cFile = bh.indexOf('file');
+    const cFam = bh.indexOf('family');
+    if (cFile < 0 || cFam < 0) throw new AppError('E_INPUT', `${labels}: needs the columns file and family`);
+    for (let n = 1; n < bl.length; n++) {
+      const line = bl[n]!;
+      if (!line.trim()) continue;
+      const f = splitTsv(line);
+      const file = f[cFile] ?? '';
+      const path = join(bdir, file);
+      if (!file || !existsSync(path)) throw new AppError('E_INPUT', `${labels} line ${n + 1}: block ${file} does not exist`);
+      const raw = rawFingerprint(readFileSync(path));
+      if (!raw) throw new AppError('E_INPUT', `${path}: not a header block`);
+      items.push({ key: `blocks:${file}`, source: 'blocks', where: file, expected: f[cFam] ?? '', input: file, ...raw });
+    }
+  }
+  return { items, known };
 }
 
-/** Classifies a raw header block exactly as `classify` with {"raw": …} does; null when parse rejects it. */
-function classifyRaw(rules: RuleSet, bytes: Uint8Array): Verdict | null {
+/** A raw header block as `classify` with {"raw": …} sees it; null when parse rejects it. */
+function rawFingerprint(bytes: Uint8Array): { fingerprint: Record<string, string[]>; smime: ReturnType<typeof smimeKindOf> } | null {
   const parsed = parseHeaderBlock(bytes);
   if (!parsed.ok) return null;
   const ct = parsed.fields.find((x) => x.name === 'content-type')?.value;
-  return classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
+  return { fingerprint: fingerprintFromFields(parsed.fields), smime: smimeKindOf(ct) };
 }
 
-/** `<dir>/blocks/labels.tsv` (file, family, …) and its blocks, each fed whole. */
-function readBlocks(rules: RuleSet, dir: string, known: ReadonlySet<string>): EvalCase[] {
-  const bdir = join(dir, 'blocks');
-  const labels = join(bdir, 'labels.tsv');
-  if (!existsSync(labels)) return [];
-  const lines = readFileSync(labels, 'utf8').split('\n');
-  const header = splitTsv(lines[0] ?? '');
-  const cFile = header.indexOf('file');
-  const cFamily = header.indexOf('family');
-  if (cFile < 0 || cFamily < 0) throw new AppError('E_INPUT', `${labels}: needs the columns file and family`);
-  const out: EvalCase[] = [];
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n]!;
-    if (!line.trim()) continue;
-    const f = splitTsv(line);
-    const file = f[cFile] ?? '';
-    const expected = f[cFamily] ?? '';
-    const path = join(bdir, file);
-    if (!file || !existsSync(path)) throw new AppError('E_INPUT', `${labels} line ${n + 1}: block ${file} does not exist`);
-    const verdict = classifyRaw(rules, readFileSync(path));
-    if (!verdict) throw new AppError('E_INPUT', `${path}: not a header block`);
-    out.push({ source: 'blocks', where: file, expected, input: file, verdict, correct: labelAccepts(expected, verdict, known) });
+function run(rules: RuleSet, item: CorpusItem, known: ReadonlySet<string>): EvalCase {
+  const verdict = classify(rules, item.fingerprint, item.smime ? { smimeMessage: item.smime } : {});
+  return { source: item.source, where: item.where, expected: item.expected, input: item.input, verdict, correct: labelAccepts(item.expected, verdict, known) };
+}
+
+function report(rules: RuleSet, cases: EvalCase[]): EvalReport {
+  const single = cases.filter((c) => c.source !== 'blocks');
+  const blocks = cases.filter((c) => c.source === 'blocks');
+  return {
+    ...score(rules, single),
+    sources: { headersRows: cases.filter((c) => c.source === 'headers.tsv').length, messages: cases.filter((c) => c.source === 'messages').length, blocks: blocks.length },
+    blocks: blocks.length ? score(rules, blocks) : null,
+  };
+}
+
+/** Runs the rules over `<dir>/headers.tsv`, `<dir>/messages/*.eml` and `<dir>/blocks/*.hdr` and scores them. */
+export function evaluateCorpus(rules: RuleSet, dir: string): EvalReport {
+  const { items, known } = readCorpus(dir);
+  return report(rules, items.map((it) => run(rules, it, known)));
+}
+
+export interface CrossValidation extends EvalReport {
+  readonly folds: number;
+  /** Rules dropped per fold because every corpus item they were written from (cite) is held out. */
+  readonly removedPerFold: readonly number[];
+}
+
+// FNV-1a: a stable fold for every corpus item, independent of file order.
+function fold(key: string, k: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return h % k;
+}
+
+const BLOCK_REF = /\b(\d{3})\.hdr\b/g;
+
+/**
+ * k-fold cross-validation of rules written from the corpus: an item "prompted" a rule when the
+ * rule's examples copy one of the item's header values or its references name the block. In fold
+ * f, every rule whose cited items ALL lie in f is dropped (it could not have been written without
+ * them), and f's items are scored with what remains. Rules citing no corpus item, or also citing an
+ * item outside f, stay. An estimate of accuracy on mail the rules were not written from.
+ */
+export function crossValidate(dirs: readonly string[], dir: string, k: number): CrossValidation {
+  if (!Number.isInteger(k) || k < 2 || k > 50) throw new AppError('E_INPUT', `--cv: folds must be an integer from 2 to 50, got ${k}`);
+  const { items, known } = readCorpus(dir);
+  const byValue = new Map<string, Set<string>>();
+  const cite = (v: string, key: string): void => {
+    const t = v.trim();
+    if (t.length < 4) return; // "1.0", "no": too common to say an item prompted the rule
+    let set = byValue.get(t);
+    if (!set) byValue.set(t, (set = new Set()));
+    set.add(key);
+  };
+  for (const it of items) for (const vs of Object.values(it.fingerprint)) for (const v of vs) cite(v, it.key);
+  const inputs = readRuleInputs(dirs);
+  const cited = inputs.rules.map((r) => {
+    const keys = new Set<string>();
+    for (const ex of r.input.examples ?? []) {
+      for (const v of Object.values(ex.headers)) for (const x of Array.isArray(v) ? v : [v]) for (const key of byValue.get(x.trim()) ?? []) keys.add(key);
+      for (const m of (ex.source ?? '').matchAll(BLOCK_REF)) keys.add(`blocks:${m[1]}.hdr`);
+    }
+    for (const ref of r.input.references ?? []) for (const m of ref.matchAll(BLOCK_REF)) keys.add(`blocks:${m[1]}.hdr`);
+    return keys;
+  });
+  const cases: EvalCase[] = [];
+  const removedPerFold: number[] = [];
+  for (let f = 0; f < k; f++) {
+    const keep = inputs.rules.filter((_, i) => {
+      const keys = cited[i]!;
+      if (keys.size === 0) return true;
+      for (const key of keys) if (fold(key, k) !== f) return true;
+      return false;
+    });
+    removedPerFold.push(inputs.rules.length - keep.length);
+    const rules = compileRuleSet({ ...inputs, rules: keep });
+    for (const it of items) if (fold(it.key, k) === f) cases.push(run(rules, it, known));
   }
-  return out;
+  const full = compileRuleSet(inputs);
+  return { ...report(full, cases), folds: k, removedPerFold };
 }
 
 /** Whether every labelled family is known (sourced) NOT to verify: a `verify` verdict for it is a false claim. */

@@ -2,32 +2,36 @@
  * The poll use case: IMAP accounts -> header batches -> pipeline, with a per-folder checkpoint
  * committed in the same transaction as each batch.
  *
- * One watcher per connection: it connects, catches up every folder it owns (backfill), then
- * waits for new mail (IDLE on its first folder, STATUS for the rest) until stopped. Any error
- * or close ends the connection; the watcher builds a fresh client and reconnects with capped
- * exponential backoff and jitter, resuming from the checkpoint. Folder and account failures
+ * One watcher per connection: it opens an ImapSession (source/imap owns the client), catches up
+ * every folder it owns (backfill), then waits for new mail (IDLE on its first folder, STATUS for
+ * the rest) until stopped. Any error or close ends the session; the watcher opens a fresh one
+ * after a capped exponential back-off with jitter (probing a refusing server every second, so
+ * the reconnect follows its return), resuming from the checkpoint. Folder and account failures
  * are isolated: one bad account never stops the others.
+ *
+ * This module keeps grouping, checkpoints, back-off, status and the sink; IMAP mechanics live in
+ * source/imap. A folder's batches are committed one after another, awaited: that is the one
+ * ordering mechanism (the session already prefetches the next window while one commits).
  */
 import { EventEmitter } from 'node:events';
-import type { ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
-import { AppError, type SourceItem } from '../core/index.js';
+import { AppError, isAppError, type SourceItem } from '../core/index.js';
 import { accountName, type ImapAccountConfig, type PollConfig } from '../config/imap.js';
 import {
-  countAfter,
+  ImapSession,
+  abortableSleep,
   credentialSource,
-  examineFolder,
-  openClient,
-  readHeaderBatches,
+  isTransient,
   toImapError,
-  watchForChanges,
+  waitUntilReachable,
   type CredentialSource,
-  type HeaderBatch,
+  type ImapError,
   type TokenState,
 } from '../source/imap/index.js';
 import { PARSE_FIELDS } from '../parse/index.js';
 import { addCounts, emptyCounts, STORED_FINGERPRINT_FIELDS, type Checkpoint, type IngestCounts } from './ingest.js';
 import type { AppContext } from './context.js';
+import { authStateDir } from './auth.js';
 
 export type PollerState = 'connecting' | 'backfilling' | 'idle' | 'backoff' | 'failed' | 'stopped';
 
@@ -38,17 +42,24 @@ export interface FolderStatus {
   state: PollerState;
   /** End of the last completed sync pass. */
   lastSyncAt: Date | null;
-  lastError: { code: string; message: string } | null;
+  /** Last time this folder's connection worked: a completed sync pass or a watch round. */
+  lastSuccessAt: Date | null;
+  /** The last error, kept after recovery for the record; `healthy` says whether it still applies. */
+  lastError: { code: string; message: string; at: string } | null;
+  /** The verdict about now: false while failing (back-off, failed, or no success since the last error). */
+  healthy: boolean;
   /** Messages known to be on the server and not yet processed (null while unknown). */
   lag: number | null;
   counts: IngestCounts;
 }
 
-/** What the poller needs from the store and pipeline (AppContext provides it). */
+type Known = { uidValidity: string; lastUid: number } | null;
+
+/** What the poller needs from the store and pipeline (appSink provides it). */
 export interface PollSink {
-  getCheckpoint(account: string, folder: string): Promise<{ uidValidity: string; lastUid: number } | null>;
-  resetCheckpoint(account: string, folder: string, uidValidity: string): Promise<void>;
-  /** May be async (WorkerSink): the poller then fetches the next window while this one commits. */
+  getCheckpoint(account: string, folder: string): Known | Promise<Known>;
+  resetCheckpoint(account: string, folder: string, uidValidity: string): void | Promise<void>;
+  /** Commits one batch with its checkpoint, in one transaction. */
   ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint): IngestCounts | Promise<IngestCounts>;
 }
 
@@ -69,6 +80,8 @@ export interface PollerOptions {
   progressLog?: boolean;
   /** Folder of the OAuth2 token state files (`auth status`); see app/auth.ts authStateDir. */
   authStateDir?: string;
+  /** The clock for status times (tests inject one). */
+  now?: () => number;
 }
 
 /** Token health of an OAuth2 account, as /healthz and /metrics show it (never a token). */
@@ -88,6 +101,12 @@ export interface PollSummary {
 }
 
 /**
+ * A catch-up of at most this many messages is routine (new mail while idle): it is logged at
+ * debug and does not switch the folder to 'backfilling'. More is a backfill worth an info line.
+ */
+export const QUIET_CATCH_UP_MAX = 100;
+
+/**
  * Header fields to fetch: exactly what parse reads (PARSE_FIELDS) and the stored fingerprint
  * keeps (STORED_FINGERPRINT_FIELDS: what classify matches plus provenance fields). Prefix entries (`x-foo-*`) cannot be asked for in HEADER.FIELDS and
  * are left out; the backfill test checks that header-only fetches give the same observations
@@ -103,21 +122,35 @@ export function appSink(ctx: AppContext): PollSink {
   return {
     getCheckpoint: (a, f) => ctx.store.getCheckpoint(a, f),
     resetCheckpoint: (a, f, v) => ctx.store.resetCheckpoint(a, f, v),
-    // Async: S/MIME items carry their signed parts, whose signatures are verified (WebCrypto)
-    // before the batch commits; batches still commit in order.
     ingestBatch: (items, cp) => ctx.pipeline.ingestBatchAsync(items, cp),
   };
 }
 
+/**
+ * The one way a poller is wired to an open app (serve and poll alike): the configured accounts,
+ * the app's pipeline and store as the sink, the app's logger.
+ */
+export function createPoller(ctx: AppContext, o: { once?: boolean; progressLog?: boolean; logger?: Logger } = {}): Poller {
+  const { config } = ctx;
+  return new Poller({
+    accounts: config.accounts,
+    poll: config.poll,
+    sink: appSink(ctx),
+    logger: o.logger ?? ctx.logger,
+    once: !!o.once,
+    progressLog: o.progressLog ?? true,
+    authResults: !!config.trustedAuthservId,
+    authStateDir: authStateDir(config),
+  });
+}
+
 interface FolderRuntime {
-  status: FolderStatus;
+  status: Omit<FolderStatus, 'healthy'>;
   log: Logger;
   /** Backfill progress for this pass. */
   done: number;
   total: number;
   passStartedAt: number;
-  /** The checkpoint as last read or committed (what watching compares the server with). */
-  checkpoint: { uidValidity: string; lastUid: number } | null;
 }
 
 /** Per-connection group of folders. */
@@ -135,9 +168,9 @@ export class Poller extends EventEmitter<PollerEvents> {
   private readonly folders = new Map<string, FolderRuntime>();
   private readonly failures: PollSummary['failures'] = [];
   private readonly abort = new AbortController();
+  private readonly now: () => number;
   private running: Promise<void> | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
-  private readonly connecting = new Set<ImapFlow>();
   /** One per account: OAuth2 tokens are cached and shared by the account's connections. */
   private readonly credentials = new Map<string, CredentialSource>();
 
@@ -150,17 +183,17 @@ export class Poller extends EventEmitter<PollerEvents> {
         this.credentials.set(name, credentialSource(account, { logger: options.logger.child({ component: 'oauth', account: name }), env: options.env, stateDir: options.authStateDir }));
       }
     }
+    this.now = options.now ?? Date.now;
     this.fields = [...(options.fields ?? imapFetchFields({ authResults: options.authResults }))];
     for (const account of options.accounts) {
       const name = accountName(account);
       for (const folder of account.folders) {
         this.folders.set(key(name, folder), {
-          status: { account: name, folder, state: 'connecting', lastSyncAt: null, lastError: null, lag: null, counts: emptyCounts() },
+          status: { account: name, folder, state: 'connecting', lastSyncAt: null, lastSuccessAt: null, lastError: null, lag: null, counts: emptyCounts() },
           log: options.logger.child({ component: 'imap', account: name, folder }),
           done: 0,
           total: 0,
           passStartedAt: 0,
-          checkpoint: null,
         });
       }
     }
@@ -200,10 +233,8 @@ export class Poller extends EventEmitter<PollerEvents> {
 
   /** Graceful stop: the current batch is committed, then LOGOUT. Resolves when all connections are closed. */
   async stop(): Promise<void> {
+    // Sessions still connecting are dropped at once (they hold nothing to commit); waits end.
     this.abort.abort();
-    // A connection still being set up holds nothing to commit: drop it rather than wait for
-    // the connect timeout.
-    for (const c of this.connecting) c.close();
     await this.running;
   }
 
@@ -212,9 +243,9 @@ export class Poller extends EventEmitter<PollerEvents> {
     return this.abort.signal.aborted;
   }
 
-  /** Snapshot of every account/folder. */
+  /** Snapshot of every account/folder, with the health verdict as of now. */
   status(): FolderStatus[] {
-    return [...this.folders.values()].map((f) => ({ ...f.status, counts: structuredClone(f.status.counts) }));
+    return [...this.folders.values()].map((f) => this.view(f));
   }
 
   /** Token health of the OAuth2 accounts. */
@@ -226,66 +257,84 @@ export class Poller extends EventEmitter<PollerEvents> {
     return { folders: this.status(), failures: [...this.failures] };
   }
 
+  private view(f: FolderRuntime): FolderStatus {
+    const s = f.status;
+    const recovered = s.lastError === null || (s.lastSuccessAt !== null && s.lastSuccessAt.getTime() >= Date.parse(s.lastError.at));
+    const healthy = s.state !== 'failed' && s.state !== 'backoff' && recovered;
+    return { ...s, lastError: s.lastError && { ...s.lastError }, healthy, counts: structuredClone(s.counts) };
+  }
+
   private rt(account: string, folder: string): FolderRuntime {
     const r = this.folders.get(key(account, folder));
     if (!r) throw new AppError('E_INTERNAL', `no runtime for ${account}/${folder}`);
     return r;
   }
 
+  /**
+   * Records a state (and error). Logs only what an operator needs: a folder that failed on its
+   * own at warn; connection failures are logged once per attempt by runGroup, backfills by
+   * syncFolder; everything else at debug.
+   */
   private setState(account: string, folder: string, state: PollerState, error?: AppError): void {
     const r = this.rt(account, folder);
     const prev = r.status.state;
-    if (error) r.status.lastError = { code: error.code, message: error.message };
+    if (error) r.status.lastError = { code: error.code, message: error.message, at: new Date(this.now()).toISOString() };
     if (prev === state && !error) return;
     r.status.state = state;
-    const fields = { state, from: prev, ...(error ? { code: error.code, err: error.message } : {}) };
-    if (state === 'failed' || state === 'backoff') r.log.warn(fields, `poller ${state}`);
-    else r.log.info(fields, `poller ${state}`);
-    this.emit('state', { ...r.status });
+    r.log.debug({ state, from: prev, ...(error ? { code: error.code } : {}) }, `poller ${state}`);
+    this.emit('state', this.view(r));
+  }
+
+  private succeeded(account: string, folder: string): void {
+    this.rt(account, folder).status.lastSuccessAt = new Date(this.now());
   }
 
   private async runGroup(g: Group): Promise<void> {
     let attempt = 0;
+    let downSince: number | null = null;
     const active = new Set(g.folders);
     const setAll = (state: PollerState, err?: AppError) => {
       for (const f of active) this.setState(g.name, f, state, err);
     };
+    const credentials = this.credentials.get(g.name)!;
+    /** A folder-only failure (unknown folder) ends that folder; anything else ends the session. */
+    const confine = (e: unknown, folder: string): void => {
+      const err = toImapError(e, g.account, folder);
+      if (err.code !== 'E_IMAP_FOLDER') throw err;
+      const bad = (err as ImapError).folder ?? folder;
+      active.delete(bad);
+      this.fail(g.name, bad, err);
+    };
     while (!this.stopping && active.size) {
-      setAll('connecting');
-      let client: ImapFlow | null = null;
+      if (attempt === 0) setAll('connecting');
+      let session: ImapSession | null = null;
       try {
-        client = await openClient({ account: g.account, poll: this.o.poll, logger: g.log, env: this.o.env, credentials: this.credentials.get(g.name)!, connecting: this.connecting });
-        g.log.info({ secure: client.secureConnection }, 'connected');
+        session = await ImapSession.open({ account: g.account, poll: this.o.poll, logger: g.log, credentials, signal: this.abort.signal });
+        if (downSince !== null) g.log.info({ attempts: attempt, downSeconds: Math.round((this.now() - downSince) / 100) / 10, secure: session.secure }, 'reconnected');
+        else g.log.info({ secure: session.secure }, 'connected');
+        downSince = null;
+        const s = session;
         const syncAll = async (folders: Iterable<string>) => {
           for (const f of folders) {
             if (!active.has(f) || this.stopping) continue;
             try {
-              await this.syncFolder(client!, g, f);
+              await this.syncFolder(s, g, f);
             } catch (e) {
-              const err = toImapError(e, g.account, f);
-              if (err.code !== 'E_IMAP_FOLDER') throw err;
-              // An unknown folder fails alone; the account's other folders go on.
-              active.delete(f);
-              this.fail(g.name, f, err);
+              confine(e, f);
             }
           }
         };
         await syncAll([...active]);
         attempt = 0;
         if (this.o.once) break;
-        const statusState = { lastStatusAt: Date.now() };
         while (!this.stopping && active.size) {
           const [idleFolder, ...others] = g.folders.filter((f) => active.has(f));
           let w;
           try {
-            w = await watchForChanges({
-              client,
-              account: g.account,
-              poll: this.o.poll,
+            w = await s.waitForChanges({
               idleFolder: idleFolder!,
               otherFolders: others,
-              known: (f) => this.folders.get(key(g.name, f))?.checkpoint ?? null,
-              statusState,
+              known: (f) => this.o.sink.getCheckpoint(g.name, f),
               signal: this.abort.signal,
               onNewMail: (folder, count) => {
                 const r = this.folders.get(key(g.name, folder));
@@ -293,34 +342,37 @@ export class Poller extends EventEmitter<PollerEvents> {
               },
             });
           } catch (e) {
-            const err = toImapError(e, g.account, idleFolder);
-            if (err.code !== 'E_IMAP_FOLDER') throw err;
-            const bad = (err as AppError & { folder?: string }).folder ?? idleFolder!;
-            active.delete(bad);
-            this.fail(g.name, bad, err);
+            confine(e, idleFolder!);
             continue;
           }
+          // The server answered (IDLE/NOOP/STATUS): the watched folders are fine as of now.
+          for (const f of active) this.succeeded(g.name, f);
           if (w.changed.length) g.log.debug({ reason: w.reason, folders: w.changed }, 'sync triggered');
           await syncAll(w.changed);
         }
       } catch (e) {
-        const err = toImapError(e, g.account);
+        const err = isAppError(e) ? e : toImapError(e, g.account);
         if (this.stopping) break;
         attempt++;
-        const permanent = !(err.code === 'E_IMAP_CONNECT' || err.code === 'E_IMAP_PROTOCOL');
-        if (this.o.once && (permanent || attempt >= this.o.poll.onceMaxAttempts)) {
+        downSince ??= this.now();
+        const transient = isTransient(err);
+        if (this.o.once && (!transient || attempt >= this.o.poll.onceMaxAttempts)) {
           for (const f of active) this.fail(g.name, f, err);
           active.clear();
           break;
         }
         // In service mode nothing is given up: a wrong password or certificate may be fixed
         // while we run (secrets are re-read on connect), so retry at the slowest pace.
-        const delay = backoffDelay(permanent ? Number.MAX_SAFE_INTEGER : attempt, this.o.poll);
-        setAll(permanent ? 'failed' : 'backoff', err);
-        g.log.info({ attempt, delayMs: delay, code: err.code }, 'reconnecting after delay');
-        await sleep(delay, this.abort.signal);
+        const delay = backoffDelay(transient ? attempt : Number.MAX_SAFE_INTEGER, this.o.poll);
+        setAll(transient ? 'backoff' : 'failed', err);
+        // One line per attempt, at warn, without a stack: an outage is expected operation.
+        g.log.warn({ attempt, retryInMs: delay, code: err.code, err: err.message }, transient ? 'IMAP connection failed; retrying' : 'IMAP connection failed; retrying slowly');
+        if (err instanceof AppError && (err as ImapError).unreachable) {
+          // Nothing listens: probe cheaply and reconnect as soon as the port accepts again.
+          await waitUntilReachable(g.account, { intervalMs: this.o.poll.probeIntervalMs, untilMs: Date.now() + delay, signal: this.abort.signal });
+        } else await abortableSleep(delay, this.abort.signal);
       } finally {
-        if (client) await closeClient(client);
+        await session?.close();
       }
     }
     for (const f of active) this.setState(g.name, f, 'stopped');
@@ -329,79 +381,61 @@ export class Poller extends EventEmitter<PollerEvents> {
   private fail(account: string, folder: string, err: AppError): void {
     this.failures.push({ account, folder, error: err });
     this.setState(account, folder, 'failed', err);
+    this.rt(account, folder).log.warn({ code: err.code, err: err.message }, 'folder failed');
   }
 
-  /** One catch-up pass over one folder: EXAMINE, compare UIDVALIDITY, fetch windows, commit each. */
-  private async syncFolder(client: ImapFlow, g: Group, folder: string): Promise<void> {
+  /** One catch-up pass over one folder: EXAMINE, compare UIDVALIDITY, fetch windows, commit each in order. */
+  private async syncFolder(session: ImapSession, g: Group, folder: string): Promise<void> {
     const r = this.rt(g.name, folder);
-    const info = await examineFolder(client, g.account, folder);
-    let cp = await this.o.sink.getCheckpoint(g.name, folder);
-    if (!cp || cp.uidValidity !== info.uidValidity) {
-      if (cp) {
-        r.log.warn(
-          { oldUidValidity: cp.uidValidity, uidValidity: info.uidValidity },
-          'UIDVALIDITY changed: resyncing the folder from the start (stored observations are kept, duplicates are not counted twice)',
-        );
-      }
-      await this.o.sink.resetCheckpoint(g.name, folder, info.uidValidity);
-      cp = { uidValidity: info.uidValidity, lastUid: 0 };
-    }
-    r.checkpoint = cp;
-    let remaining: number;
-    try {
-      remaining = await countAfter(client, cp.lastUid, info.uidNext, info.exists);
-    } catch (e) {
-      throw toImapError(e, g.account, folder);
-    }
+    const pass = await session.sync(folder, {
+      resumeAfter: async (info) => {
+        const cp = await this.o.sink.getCheckpoint(g.name, folder);
+        if (cp && cp.uidValidity === info.uidValidity) return cp.lastUid;
+        if (cp) {
+          r.log.warn(
+            { oldUidValidity: cp.uidValidity, uidValidity: info.uidValidity },
+            'UIDVALIDITY changed: resyncing the folder from the start (stored observations are kept, duplicates are not counted twice)',
+          );
+        }
+        await this.o.sink.resetCheckpoint(g.name, folder, info.uidValidity);
+        return 0;
+      },
+      batchSize: this.o.poll.batchSize,
+      fields: this.fields,
+      shouldStop: () => this.stopping,
+      onHarvestError: (uid, e) => r.log.warn({ uid, err: (e as Error).message }, 'could not fetch the signed parts of an S/MIME message; classified from its headers only'),
+    });
+    const { remaining } = pass;
+    const backfill = remaining > QUIET_CATCH_UP_MAX;
     r.status.lag = remaining;
-    if (remaining > 0) {
-      r.done = 0;
-      r.total = remaining;
-      r.passStartedAt = Date.now();
+    r.done = 0;
+    r.total = remaining;
+    r.passStartedAt = this.now();
+    if (backfill) {
       this.setState(g.name, folder, 'backfilling');
-      this.emit('progress', { account: g.name, folder, done: 0, total: remaining });
+      r.log.info({ messages: remaining }, 'backfilling');
     }
-    // Up to COMMITS_IN_FLIGHT batches are being committed (async sink) while the next one is
-    // fetched; the sink commits them in order, so the checkpoint only ever moves forward.
-    const committing: Array<Promise<void>> = [];
-    const commit = async (batch: HeaderBatch): Promise<void> => {
+    if (remaining > 0) this.emit('progress', { account: g.name, folder, done: 0, total: remaining });
+    for await (const batch of pass.batches) {
       const counts = await this.o.sink.ingestBatch(batch.items, { account: g.name, folder, uidValidity: batch.uidValidity, lastUid: batch.lastUid });
       addCounts(r.status.counts, counts);
-      r.checkpoint = { uidValidity: batch.uidValidity, lastUid: batch.lastUid };
       r.done += batch.items.length;
       r.status.lag = Math.max(0, (r.status.lag ?? 0) - batch.items.length);
       if (counts.read) this.emit('batch', { account: g.name, folder, counts, total: r.status.counts });
       if (remaining > 0) this.emit('progress', { account: g.name, folder, done: r.done, total: Math.max(r.total, r.done) });
-    };
-    try {
-      for await (const batch of readHeaderBatches({
-        client,
-        account: g.account,
-        accountName: g.name,
-        folder: info,
-        afterUid: cp.lastUid,
-        batchSize: this.o.poll.batchSize,
-        fields: this.fields,
-        shouldStop: () => this.stopping,
-        onHarvestError: (uid, e) => r.log.warn({ uid, err: (e as Error).message }, 'could not fetch the signed parts of an S/MIME message; classified from its headers only'),
-      })) {
-        while (committing.length >= COMMITS_IN_FLIGHT) await committing.shift();
-        const c = commit(batch);
-        // Awaited later or in finally; until then a failure must not count as unhandled.
-        c.catch(() => undefined);
-        committing.push(c);
-        // Stop is honoured between batches: what was fetched is committed first.
-        if (this.stopping) break;
-      }
-    } finally {
-      while (committing.length) await committing.shift();
+      // Stop is honoured between batches: what was fetched is committed first.
+      if (this.stopping) return;
     }
     if (this.stopping) return;
-    r.status.lastSyncAt = new Date();
+    r.status.lastSyncAt = new Date(this.now());
+    this.succeeded(g.name, folder);
     r.status.lag = 0;
     if (remaining > 0) {
-      const secs = (Date.now() - r.passStartedAt) / 1000;
-      r.log.info({ messages: r.done, seconds: Math.round(secs * 10) / 10, ratePerSec: secs > 0 ? Math.round(r.done / secs) : null }, 'folder caught up');
+      const secs = (this.now() - r.passStartedAt) / 1000;
+      const fields = { messages: r.done, seconds: Math.round(secs * 10) / 10, ratePerSec: secs > 0 ? Math.round(r.done / secs) : null };
+      // New mail while idle is routine; only a backfill is news.
+      if (backfill) r.log.info(fields, 'folder caught up');
+      else r.log.debug(fields, 'folder caught up');
     }
     this.setState(g.name, folder, 'idle');
   }
@@ -409,7 +443,7 @@ export class Poller extends EventEmitter<PollerEvents> {
   private logProgress(): void {
     for (const r of this.folders.values()) {
       if (r.status.state !== 'backfilling' || r.total === 0) continue;
-      const secs = (Date.now() - r.passStartedAt) / 1000;
+      const secs = (this.now() - r.passStartedAt) / 1000;
       const rate = secs > 0 ? r.done / secs : 0;
       r.log.info(
         { done: r.done, total: r.total, ratePerSec: Math.round(rate), etaSec: rate > 0 ? Math.round((r.total - r.done) / rate) : null },
@@ -418,9 +452,6 @@ export class Poller extends EventEmitter<PollerEvents> {
     }
   }
 }
-
-/** Batches handed to an async sink before waiting for the oldest (memory: one batch is ~1 MB). */
-const COMMITS_IN_FLIGHT = 2;
 
 function key(account: string, folder: string): string {
   return `${account}\u0000${folder}`;
@@ -431,32 +462,3 @@ export function backoffDelay(attempt: number, poll: Pick<PollConfig, 'backoffIni
   const exp = Math.min(poll.backoffMaxMs, poll.backoffInitialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
   return Math.round(exp * (0.75 + Math.random() * 0.5));
 }
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}
-
-/** LOGOUT when the connection still works (bounded), otherwise just drop it. */
-async function closeClient(client: ImapFlow): Promise<void> {
-  if (client.usable) {
-    let t: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([client.logout(), new Promise((r) => (t = setTimeout(r, 5_000)))]);
-    } catch {
-      // the server went away during LOGOUT: nothing left to do
-    } finally {
-      clearTimeout(t);
-    }
-  }
-  client.close();
-}
-

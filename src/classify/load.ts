@@ -33,7 +33,7 @@ export function defaultRulesDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
 }
 
-interface SourcedRule {
+export interface SourcedRule {
   readonly input: RuleInput;
   readonly file: string;
 }
@@ -282,7 +282,12 @@ export function readRuleInputs(dirs: readonly string[]): { rules: SourcedRule[];
  * override rules (and S/MIME families) with the same id. Throws AppError naming file and rule id.
  */
 export function loadRules(dirs: readonly string[]): RuleSet {
-  const { rules: inputs, files, smimeFiles } = readRuleInputs(dirs);
+  return compileRuleSet(readRuleInputs(dirs));
+}
+
+/** Compiles rule inputs (readRuleInputs, possibly filtered: `eval --cv` drops rules per fold) into a RuleSet. */
+export function compileRuleSet(input: { readonly rules: readonly SourcedRule[]; readonly files: readonly string[]; readonly smimeFiles: readonly string[] }): RuleSet {
+  const { rules: inputs, files, smimeFiles } = input;
   const sorted = inputs
     .map((s, i) => ({ ...s, i }))
     .sort((a, b) => a.input.priority - b.input.priority || a.i - b.i);

@@ -23,3 +23,11 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   E_SIGN: 7,
   E_INTERNAL: 70,
 };
+
+/**
+ * sysexits.h EX_TEMPFAIL. `import -` runs under an MTA (Postfix pipe(8), Sieve vnd.dovecot.pipe,
+ * procmail): any failure of ours — database busy, down or unwritable, a bad config — must make
+ * the MTA keep the message and retry, never bounce it to the customer. So that command exits
+ * 0 or 75 only.
+ */
+export const EX_TEMPFAIL = 75;

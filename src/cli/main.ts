@@ -5,8 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { AppError, isAppError } from '../core/index.js';
-import { EXIT_CODES } from './exit-codes.js';
-import { loadCommands } from './commands/index.js';
+import { EXIT_CODES, EX_TEMPFAIL } from './exit-codes.js';
+import { commandName, loadCommands } from './commands/index.js';
 import { VERSION } from './version.js';
 
 export interface GlobalOptions {
@@ -54,11 +54,19 @@ function report(e: unknown): number {
   return EXIT_CODES.E_INTERNAL;
 }
 
+/** `import -`: delivery from an MTA, which must retry (75), never bounce, on any failure of ours. */
+function isMtaDelivery(argv: string[]): boolean {
+  const args = argv.slice(2);
+  return commandName(args) === 'import' && args.includes('-');
+}
+
+const mta = isMtaDelivery(process.argv);
 main(process.argv).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = mta && code !== 0 ? EX_TEMPFAIL : code;
   },
   (e) => {
-    process.exitCode = report(e instanceof AppError ? e : e);
+    const code = report(e instanceof AppError ? e : e);
+    process.exitCode = mta ? EX_TEMPFAIL : code;
   },
 );

@@ -88,6 +88,12 @@ export const pollSchema = z
     /** Reconnect delay cap, so a long outage is retried at a steady pace. */
     backoffMaxMs: ms(10, 3_600_000).default(60_000),
     /**
+     * While a server refuses connections (down, restarting), its port is probed with a bare TCP
+     * connect this often (±25% jitter) during the back-off, and the reconnect follows as soon as
+     * it accepts: recovery tracks the server's return instead of the back-off's next step.
+     */
+    probeIntervalMs: ms(100, 600_000).default(1_000),
+    /**
      * IDLE is broken and re-issued after this long, with a NOOP in between: a connection that
      * died silently (NAT timeout, half-open TCP) then fails within this time instead of never.
      * RFC 9051 asks clients to re-IDLE at least every 29 minutes; middleboxes need far less.

@@ -50,8 +50,27 @@ export const configSchema = z.strictObject({
       maxBatch: z.number().int().min(1).max(100_000).default(10_000),
       /** Largest request body in bytes. */
       bodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+      /**
+       * Open connections at most. At the cap the oldest connection with no request in flight
+       * (idle keep-alive, or still sending its headers) is closed for the new one, so a flood of
+       * idle sockets cannot lock clients out; keep it below the process's file descriptor limit.
+       */
+      maxConnections: z.number().int().min(8).max(1_000_000).default(1000),
+      /** Whole request (headers and body) must arrive within this; a slow body is cut off. */
+      requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+      /** Headers must be complete within this after the connection (or the previous response). */
+      headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      /** An idle keep-alive connection is closed after this. */
+      keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+      /**
+       * A connection with no traffic either way for this long is closed: one that never sends a
+       * byte (Node's header timeout starts at the first byte), or a reader that stopped reading.
+       */
+      idleTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+      /** Largest message accepted by POST /v1/messages (S/MIME mail is harvested up to 27 MiB). */
+      maxMessageBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024),
     })
-    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024 }),
+    .default({ host: '127.0.0.1', port: 8025, maxBatch: 10_000, bodyLimit: 2 * 1024 * 1024, maxMessageBytes: 32 * 1024 * 1024, maxConnections: 1000, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 30_000 }),
   sign: z
     .strictObject({
       certFile: z.string().min(1).optional(),

@@ -17,3 +17,10 @@ export const MAX_FINGERPRINT_VALUE_CHARS = 1024;
  * with attachments plus the signature); larger ones are classified from headers only.
  */
 export const MAX_SMIME_MESSAGE_BYTES = 27 * 1024 * 1024;
+/**
+ * Most bytes one ingest batch may hold (header blocks plus the signed bytes kept for
+ * harvesting). The message count alone does not bound memory: 2,000 signed messages of
+ * MAX_SMIME_MESSAGE_BYTES would be 54 GiB. A batch closes before an item that would cross this,
+ * so it holds at least one message and at most max(this, one message) bytes.
+ */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;

@@ -110,3 +110,11 @@ export interface Verdict {
 }
 
 export type Recommendation = 'sign' | 'do-not-sign' | 'unknown';
+
+/** The bytes an item holds in memory (header block plus any signed bytes), for batch bounds. */
+export function sourceItemBytes(item: SourceItem): number {
+  const s = item.smimeBytes;
+  const signed = !s ? 0 : s.kind === 'message' ? s.message.byteLength : s.signedPart.byteLength + s.signature.byteLength;
+  // A whole message usually contains the header block too; counting both errs on the safe side.
+  return item.headerBytes.byteLength + signed;
+}

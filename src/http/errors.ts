@@ -67,5 +67,8 @@ export function errorHandler(e: FastifyError, req: FastifyRequest, reply: Fastif
   if (status >= 500) req.log.error({ err: e, code: isAppError(e) ? e.code : (e.code ?? 'E_INTERNAL') }, 'request failed');
   else req.log.debug({ code: body.error.code, message: body.error.message }, 'request rejected');
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="smime-census"');
+  // Refused before its body was read (no token, too large): close the connection after the
+  // answer instead of keeping a socket that may trickle the rest of a huge body for hours.
+  if (status < 500 && !req.raw.complete) void reply.header('connection', 'close');
   void reply.code(status).type('application/json; charset=utf-8').send(body);
 }

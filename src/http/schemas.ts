@@ -80,7 +80,12 @@ export const folderStatusSchema = {
     folder: { type: 'string' },
     state: { type: 'string' },
     lastSyncAt: nullableString,
-    lastError: { anyOf: [{ type: 'null' }, { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } }] },
+    /** Last time the folder's connection worked (a sync pass or a watch round). */
+    lastSuccessAt: nullableString,
+    /** The last error with its time, kept after recovery; `healthy` says whether it still applies. */
+    lastError: { anyOf: [{ type: 'null' }, { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, at: { type: 'string' } } }] },
+    /** The verdict about now: false while failing or in back-off, or with no success since the last error. */
+    healthy: { type: 'boolean' },
     lag: { type: ['integer', 'null'] },
     counts: {
       type: 'object',
@@ -92,7 +97,7 @@ export const folderStatusSchema = {
       },
     },
   },
-  required: ['account', 'folder', 'state', 'lastSyncAt', 'lastError', 'lag'],
+  required: ['account', 'folder', 'state', 'healthy', 'lastSyncAt', 'lastSuccessAt', 'lastError', 'lag'],
 } as const;
 
 export const checkpointSchema = {
@@ -187,7 +192,18 @@ export const healthResponseSchema = {
     uptimeSeconds: { type: 'number' },
     pollers: {
       type: 'array',
-      items: { type: 'object', properties: { account: { type: 'string' }, folder: { type: 'string' }, state: { type: 'string' }, lastSyncAt: nullableString, lastError: folderStatusSchema.properties.lastError } },
+      items: {
+        type: 'object',
+        properties: {
+          account: { type: 'string' },
+          folder: { type: 'string' },
+          state: { type: 'string' },
+          healthy: { type: 'boolean' },
+          lastSyncAt: nullableString,
+          lastSuccessAt: nullableString,
+          lastError: folderStatusSchema.properties.lastError,
+        },
+      },
     },
     signer: {
       type: 'object',

@@ -17,6 +17,7 @@ import { errorHandler } from './errors.js';
 import { Metrics } from './metrics.js';
 import * as S from './schemas.js';
 import { registerStatic } from './static.js';
+import { registerMessageRoutes } from './messages.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,10 +53,26 @@ export function defaultPublicDir(): string | null {
 }
 
 const RECIPIENT_PATH = /^(\/v1\/recipients\/)[^/?]*/;
+/** A path segment that cannot hold an address or a token: letters, digits and `-._~`. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]*$/;
 
-/** A request URL fit for logs at info level: the address segment of /v1/recipients/… is replaced. */
+/** The path of a request URL: a query string can carry tokens or addresses and is never logged. */
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/**
+ * A request URL fit for logs at info level: no query string, the address segment of
+ * /v1/recipients/… replaced, and any other segment that is not plain text (an address in an odd
+ * URL such as /V1/recipients/x@y or /v1//recipients/x%40y) replaced too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(RECIPIENT_PATH, '$1:address');
+  const path = pathOf(url).replace(RECIPIENT_PATH, '$1:address');
+  return path
+    .split('/')
+    .map((seg) => (PLAIN_SEGMENT.test(seg) || seg === ':address' ? seg : ':redacted'))
+    .join('/');
 }
 
 /** Parses `since`: YYYY-MM-DD or an ISO date-time (as the CLI's --since). */
@@ -69,7 +86,7 @@ function parseSince(v: string | undefined): number | undefined {
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 function folderView(f: FolderStatus) {
-  return { ...f, lastSyncAt: iso(f.lastSyncAt) };
+  return { ...f, lastSyncAt: iso(f.lastSyncAt), lastSuccessAt: iso(f.lastSuccessAt) };
 }
 
 /** Builds the fastify instance with every route (not listening yet). */
@@ -84,7 +101,12 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     { component: 'http' },
     {
       serializers: {
-        req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: debug ? req.url : redactUrl(req.url), remoteAddress: req.ip }),
+        // At info a matched request logs its route pattern; at debug its path. Never the query.
+        req: (req: { method: string; url: string; ip?: string; routeOptions?: { url?: string } }) => ({
+          method: req.method,
+          url: debug ? pathOf(req.url) : (req.routeOptions?.url ?? redactUrl(req.url)),
+          remoteAddress: req.ip,
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     },
@@ -97,6 +119,13 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     ajv: { customOptions: { coerceTypes: true } },
     routerOptions: { maxParamLength: 400, ignoreTrailingSlash: true },
     return503OnClosing: true,
+    // Every socket has a deadline (issue #12.9): a client that trickles its headers or body, or
+    // sits idle, cannot hold a connection. Node checks the deadlines every second here, not
+    // every 30 s (its default), so they hold to about a second.
+    requestTimeout: httpConfig.requestTimeoutMs,
+    keepAliveTimeout: httpConfig.keepAliveTimeoutMs,
+    connectionTimeout: httpConfig.idleTimeoutMs,
+    http: { connectionsCheckingInterval: 1000 },
     // Closing is handled below: Node's own closeIdleConnections() would destroy sockets.
     forceCloseConnections: false,
   });
@@ -113,19 +142,33 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
   fastify.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: 'no such route' } });
   });
-  if (hasTokens(tokens)) {
-    // Without tokens (loopback only, checked at start) there is nothing to check: no hook at all.
-    fastify.addHook('onRequest', async (req) => {
-      authorize(tokens, req.routeOptions.config?.access ?? 'read', req.headers.authorization);
-    });
-  }
   // Graceful close. server.close() makes Node destroy every "idle" keep-alive socket, and a
   // socket whose response has ended counts as idle even while the end of a large export still
   // sits in its write buffer: the download would be cut off. Instead, idle sockets are ended
   // (pending data flushed, then FIN) and busy ones as soon as their response is done.
   const sockets = new Map<Socket, number>(); // open socket -> requests in flight on it
   let closing = false;
+  fastify.server.headersTimeout = Math.min(httpConfig.headersTimeoutMs, httpConfig.requestTimeoutMs);
+  const maxConnections = httpConfig.maxConnections;
   fastify.server.on('connection', (s: Socket) => {
+    if (sockets.size >= maxConnections) {
+      // At the cap: close the oldest connection with no request in flight (Map order is
+      // arrival order), so idle or header-trickling sockets cannot lock clients out. When every
+      // connection is busy, the new one is refused instead.
+      let victim: Socket | undefined;
+      for (const [o, n] of sockets) {
+        if (n === 0) {
+          victim = o;
+          break;
+        }
+      }
+      if (victim === undefined) {
+        s.destroy();
+        return;
+      }
+      sockets.delete(victim);
+      victim.destroy();
+    }
     sockets.set(s, 0);
     s.once('close', () => sockets.delete(s));
   });
@@ -139,6 +182,13 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     if (n !== undefined) sockets.set(req.raw.socket, n + 1);
     done();
   });
+  // After the in-flight count above, so a refused request is counted in and out like any other.
+  if (hasTokens(tokens)) {
+    // Without tokens (loopback only, checked at start) there is nothing to check: no hook at all.
+    fastify.addHook('onRequest', async (req) => {
+      authorize(tokens, req.routeOptions.config?.access ?? 'read', req.headers.authorization);
+    });
+  }
   fastify.addHook('onResponse', (req, reply, done) => {
     metrics.observeRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
     const s = req.raw.socket;
@@ -163,7 +213,7 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
       status: readable ? 'ok' : 'unavailable',
       db: error === undefined ? { readable } : { readable, error },
       uptimeSeconds: Math.round(process.uptime()),
-      pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, lastSyncAt: iso(f.lastSyncAt), lastError: f.lastError })),
+      pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, healthy: f.healthy, lastSyncAt: iso(f.lastSyncAt), lastSuccessAt: iso(f.lastSuccessAt), lastError: f.lastError })),
       ...signerHealth(),
       ...(o.relay ? { relay: await o.relay.status() } : {}),
     };
@@ -248,6 +298,8 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     { config: { access: 'admin' }, schema: { params: S.addressParamsSchema, response: { 200: S.showResponseSchema, ...withErrors } } },
     async (req) => show(app, req.params.address),
   );
+
+  registerMessageRoutes(fastify, app, { maxBytes: httpConfig.maxMessageBytes });
 
   const publicDir = o.publicDir === undefined ? defaultPublicDir() : o.publicDir;
   if (publicDir) registerStatic(fastify, publicDir);

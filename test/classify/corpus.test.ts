@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classify, defaultRulesDir, fingerprintFromFields, loadRules } from '../../src/classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../../src/parse/index.js';
-import { evaluateCorpus } from '../../src/app/evaluate.js';
+import { crossValidate, evaluateCorpus } from '../../src/app/evaluate.js';
 
 // source: test/fixtures/classify/corpus is a copy of /work/shared/corpus (see ../fixtures/classify/SOURCES.md)
 const corpus = fileURLToPath(new URL('../fixtures/classify/corpus', import.meta.url));
@@ -70,5 +70,28 @@ describe('whole-block corpus (blocks/, each block fed as {"raw": …})', () => {
   it('the single-value corpus calls no person automated and claims no verify for families known not to verify', () => {
     expect(report.personCalledAutomated.count).toBe(0);
     expect(report.verifyForNonVerifying).toBe(0);
+  });
+});
+
+describe('cross-validation (eval --cv): rules scored on corpus items they were not written from', () => {
+  const cv = crossValidate([defaultRulesDir()], corpus, 5);
+
+  it('drops, per fold, the rules written only from that fold and scores every item once', () => {
+    expect(cv.folds).toBe(5);
+    expect(cv.removedPerFold.every((n) => n > 0)).toBe(true);
+    expect(cv.sources).toEqual(report.sources);
+  });
+
+  it("even without the rules written from them, no person's mail is called automated and no forged block gets a confident verify", () => {
+    expect(cv.personCalledAutomated.count).toBe(0);
+    expect(cv.blocks!.personCalledAutomated.count).toBe(0);
+    expect(cv.blocks!.forged.confidentVerify).toBe(0);
+    expect(cv.verifyForNonVerifying + cv.blocks!.verifyForNonVerifying).toBe(0);
+  });
+
+  it('the held-out estimate stays above a floor (a drop means rules fit their examples more than the clients)', () => {
+    expect(cv.familyAccuracy).toBeGreaterThanOrEqual(0.8);
+    expect(cv.blocks!.familyAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(cv.blocks!.automated.recall).toBeGreaterThanOrEqual(0.85);
   });
 });

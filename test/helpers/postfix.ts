@@ -51,6 +51,8 @@ export interface PostfixServer {
    */
   freeze(): void;
   thaw(): void;
+  /** `postfix reload`: re-reads main.cf and the lookup tables (waits until smtpd greets again). */
+  reload(): Promise<void>;
   /** `postfix stop`: the port stops accepting; queue and mail stay. */
   halt(): Promise<void>;
   /** `postfix start` again on the same port with the same data. */
@@ -312,6 +314,10 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
     log: () => (existsSync(join(dir, 'maillog')) ? readFileSync(join(dir, 'maillog'), 'utf8') : ''),
     halt,
     resume,
+    async reload() {
+      await postfix('reload');
+      await waitForGreeting(host, port, 20_000);
+    },
     async stop() {
       await halt();
       if (!opts.keep) rmSync(dir, { recursive: true, force: true });

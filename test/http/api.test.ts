@@ -323,8 +323,8 @@ describe('logs', () => {
     }
   });
 
-  test('redactUrl replaces only the address segment', async () => {
-    expect(redactUrl('/v1/recipients/a%40b.example/observations?x=1')).toBe('/v1/recipients/:address/observations?x=1');
+  test('redactUrl replaces the address segment and drops the query string', () => {
+    expect(redactUrl('/v1/recipients/a%40b.example/observations?x=1')).toBe('/v1/recipients/:address/observations');
     expect(redactUrl('/v1/recipients/lookup')).toBe('/v1/recipients/:address');
     expect(redactUrl('/v1/stats')).toBe('/v1/stats');
   });

@@ -22,6 +22,8 @@ import {
 } from './helpers.js';
 import { Poller, appSink, type PollerState } from '../../src/app/poll.js';
 import { silentLogger } from '../../src/app/logger.js';
+import { POLL_DEFAULTS } from '../../src/config/imap.js';
+import { pino, type Logger } from 'pino';
 import { addCounts, emptyCounts } from '../../src/app/ingest.js';
 import type { SourceItem } from '../../src/core/index.js';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
@@ -46,6 +48,13 @@ afterAll(async () => {
   await s?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** A pino logger whose lines are kept (parsed) for assertions. */
+function captureLogger(level: string): { logger: Logger; lines: Array<Record<string, unknown> & { level: number; msg?: string }> } {
+  const lines: Array<Record<string, unknown> & { level: number; msg?: string }> = [];
+  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
 
 /** Sends a signal to a server process that may have ended meanwhile. */
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -247,24 +256,32 @@ describe('IMAP poller against Dovecot', () => {
     const states: PollerState[] = [];
     const poller = new Poller({
       accounts: [testAccount(s, { name: 'restart', folders: ['Restart'] })],
-      poll: testPoll({ batchSize: 100, onceMaxAttempts: 20 }),
+      // Short connect and command deadlines: a connection or command that the crash left
+      // hanging fails within seconds and is retried, instead of outlasting the test.
+      poll: testPoll({ batchSize: 100, onceMaxAttempts: 20, connectTimeoutMs: 5_000, idleRestartMs: 5_000, socketTimeoutMs: 10_000 }),
       sink: appSink(app),
       logger: silentLogger(),
       env: ENV(s),
       once: true,
     });
-    poller.on('state', (st) => states.push(st.state));
     let bounced: Promise<void> | null = null;
+    poller.on('state', (st) => {
+      states.push(st.state);
+      // The server comes back once the poller has noticed the outage (not after a fixed time).
+      if (st.state === 'backoff' && bounced && !resumed) resumed = s.resume();
+    });
+    let resumed: Promise<void> | null = null;
     poller.on('batch', ({ total }) => {
       if (!bounced && total.read >= 500) {
         // Synchronous, inside the batch loop: the next FETCH certainly meets a dead server.
         s.crash();
-        bounced = new Promise((r) => setTimeout(r, 700)).then(() => s.resume());
+        bounced = Promise.resolve();
       }
     });
     const summary = await poller.run();
-    await bounced;
+    await resumed;
     expect(bounced).not.toBeNull();
+    expect(resumed).not.toBeNull();
     expect(summary.failures).toEqual([]);
     expect(states).toContain('backoff');
     expect((await app.store.getCheckpoint('restart', 'Restart'))?.lastUid).toBe(3000);
@@ -274,6 +291,87 @@ describe('IMAP poller against Dovecot', () => {
     expect(total.duplicates).toBe(0);
     await app.close();
     expect(sameHarvestVerdict(canonicalDump(join(d, 'census.db')))).toEqual(sameHarvestVerdict(await referenceDump(mail, 'restart')));
+  });
+
+  it('after an outage reconnects within 5 s of the server coming back, logs one warn line per attempt without stacks, and clears the health verdict (lastError kept with its time)', async () => {
+    await s.deliver('Outage', makeMessages(templates, 70_000, 5));
+    const d = dir();
+    const app = testApp(d);
+    const log = captureLogger('debug');
+    // Service defaults for the back-off (1 s doubling to 60 s): only the probe makes recovery fast.
+    const poller = new Poller({ accounts: [testAccount(s, { name: 'outage', folders: ['Outage'] })], poll: { ...POLL_DEFAULTS }, sink: appSink(app), logger: log.logger, env: ENV(s) });
+    poller.start();
+    try {
+      expect(await waitFor(() => poller.status()[0]!.state === 'idle', 20_000)).toBe(true);
+      expect(poller.status()[0]).toMatchObject({ healthy: true, lastError: null });
+      const okBefore = poller.status()[0]!.lastSuccessAt!.getTime();
+      const outageStart = log.lines.length;
+      await s.halt();
+      expect(await waitFor(() => poller.status()[0]!.healthy === false, 20_000)).toBe(true);
+      expect(poller.status()[0]!.lastError?.code).toBe('E_IMAP_CONNECT');
+      // Down long enough for the back-off to have grown past 5 s (attempts at ~1, 2, 4 s ...).
+      const grown = () => log.lines.some((l) => l.msg === 'IMAP connection failed; retrying' && Number(l.retryInMs) > 6_000);
+      expect(await waitFor(grown, 30_000)).toBe(true);
+      await s.deliver('Outage', makeMessages(templates, 70_010, 1));
+      await s.resume();
+      const back = Date.now();
+      expect(await waitFor(() => poller.status()[0]!.healthy && poller.status()[0]!.counts.read === 6, 15_000)).toBe(true);
+      const recoveredMs = Date.now() - back;
+      expect(recoveredMs, `recovered ${recoveredMs} ms after the server came back`).toBeLessThan(5_000);
+      const st = poller.status()[0]!;
+      expect(st.state).toBe('idle');
+      // The error stays on record with its time; the verdict is about now.
+      expect(st.lastError).toMatchObject({ code: 'E_IMAP_CONNECT', at: expect.any(String) });
+      expect(st.lastSuccessAt!.getTime()).toBeGreaterThan(Date.parse(st.lastError!.at));
+      expect(st.lastSuccessAt!.getTime()).toBeGreaterThan(okBefore);
+
+      const outage = log.lines.slice(outageStart);
+      const warns = outage.filter((l) => l.level === 40);
+      const attempts = warns.filter((l) => l.msg === 'IMAP connection failed; retrying').map((l) => l.attempt);
+      expect(attempts.length).toBeGreaterThanOrEqual(3);
+      // One warn line per attempt, nothing else at warn or above, and no stack anywhere.
+      expect(attempts).toEqual(attempts.map((_, i) => i + 1));
+      expect(warns.length).toBe(attempts.length);
+      expect(outage.filter((l) => l.level >= 50)).toEqual([]);
+      const text = JSON.stringify(outage);
+      expect(text).not.toContain('"stack"');
+      expect(text).not.toContain('\\n    at ');
+      expect(outage.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(['reconnected']);
+    } finally {
+      await poller.stop();
+      app.close();
+    }
+  });
+
+  it('stays quiet while idle: new mail one message at a time is caught up at debug level, without info lines or a flip to backfilling', async () => {
+    await s.deliver('Quiet', makeMessages(templates, 71_000, 3));
+    const d = dir();
+    const app = testApp(d);
+    const log = captureLogger('debug');
+    const states: PollerState[] = [];
+    const poller = new Poller({ accounts: [testAccount(s, { name: 'quiet', folders: ['Quiet'] })], poll: testPoll(), sink: appSink(app), logger: log.logger, env: ENV(s) });
+    poller.start();
+    try {
+      expect(await waitFor(() => poller.status()[0]!.state === 'idle', 20_000)).toBe(true);
+      const from = log.lines.length;
+      poller.on('state', (st) => states.push(st.state));
+      for (let i = 0; i < 5; i++) {
+        await s.deliver('Quiet', makeMessages(templates, 71_100 + i, 1));
+        expect(await waitFor(() => poller.status()[0]!.counts.read === 4 + i, 10_000)).toBe(true);
+      }
+      const during = log.lines.slice(from);
+      expect(during.filter((l) => l.level >= 30)).toEqual([]);
+      expect(during.filter((l) => l.msg === 'folder caught up' && l.level === 20).length).toBe(5);
+      expect(states.filter((x) => x === 'backfilling')).toEqual([]);
+      expect(poller.status()[0]).toMatchObject({ state: 'idle', healthy: true });
+      // A stop that lands while a watch round is starting (EXAMINE) ends it at once, not at the next IDLE restart.
+      const t0 = Date.now();
+      await poller.stop();
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await poller.stop();
+      app.close();
+    }
   });
 
   it('survives SIGKILL of `poll` at several points: the final state equals an uninterrupted run', async () => {
@@ -367,6 +465,10 @@ describe('IMAP poller against Dovecot', () => {
     expect(r1.code).toBe(EXIT_CODES.E_IMAP_FOLDER);
     expect(r1.stderr).toMatch(/account good .*folder "NoSuchFolder".*\[E_IMAP_FOLDER\]/);
     expect(r1.stdout).toMatch(/good\/Errors\t10\t/);
+    // Expected failures are one line each: no stack traces without CENSUS_DEBUG.
+    // A stack line, printed raw or inside a JSON log line ("\n    at fn (file:1:2)").
+    const STACK = /(?:^|\\n)\s+at [^\n]*:\d+:\d+/m;
+    expect(r1.stderr).not.toMatch(STACK);
 
     const bad = join(d, 'wrong-password');
     writeFileSync(bad, 'not-the-password\n');
@@ -387,17 +489,21 @@ describe('IMAP poller against Dovecot', () => {
     // Secrets never reach the logs, even at trace level.
     expect(r2.stderr).not.toContain(s.password);
     expect(r2.stderr).not.toContain('not-the-password');
+    expect(r2.stderr).not.toMatch(STACK);
 
     const cfg3 = writeCliConfig(d, s, [{ name: 'tls', caFile: undefined, folders: ['INBOX'] }], {}, 'tls.json');
-    // Also covers the in-thread mode (--no-worker).
+    // --no-worker is still accepted (no effect since polling always runs on the main thread).
     const r3 = await runCli(['--config', cfg3, 'poll', '--once', '--no-worker']);
     expect(r3.code).toBe(EXIT_CODES.E_IMAP_TLS);
     expect(r3.stderr).toMatch(/account tls .*TLS failed.*\[E_IMAP_TLS\]/);
+    expect(r3.stderr).not.toMatch(STACK);
 
     const cfg4 = writeCliConfig(d, s, [{ name: 'gone', port: 1, folders: ['INBOX'] }], { onceMaxAttempts: 2 }, 'gone.json');
     const r4 = await runCli(['--config', cfg4, 'poll', '--once']);
     expect(r4.code).toBe(EXIT_CODES.E_IMAP_CONNECT);
     expect(r4.stderr).toMatch(/account gone .*connection failed.*\[E_IMAP_CONNECT\]/);
+    expect(r4.stderr).not.toMatch(STACK);
+    expect(r4.stderr).not.toMatch(/"level":50/);
 
     // config check: effective config without secrets, then a real login per account.
     const r5 = await runCli(['--config', cfg2, 'config', 'check']);

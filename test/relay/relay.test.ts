@@ -5,6 +5,7 @@
  * permanent refusals, and the certificate failure modes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -33,6 +34,7 @@ let app: AppContext;
 let signer: Signer;
 let relay: Relay;
 let dir: string;
+let policy: { port: number; refuse: Set<string>; close(): void };
 const logLines: Array<Record<string, unknown>> = [];
 const logger = pino(
   { level: 'debug' },
@@ -68,7 +70,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'census-relay-'));
   pki = makeTestPki();
   gpg = makeGpgsmHome(pki);
-  pf = await startPostfix({ domain: 'customer.example', mailboxes: ['alice.tb', 'bob.outlook', 'carol.yahoo', 'dave', 'erin', 'frank'] });
+  policy = await startPolicyService();
+  pf = await startPostfix({
+    domain: 'customer.example',
+    mailboxes: ['alice.tb', 'bob.outlook', 'carol.yahoo', 'dave', 'erin', 'frank', 'grace'],
+    // a policy service lets a test refuse one recipient temporarily (450) while the others are accepted
+    mainCf: `smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:${policy.port}`,
+  });
   app = await seededApp(dir);
   signer = await loadSigner({ certFile: pki.rsa.certFile, keyFile: pki.rsa.keyFile, chainFiles: [pki.interCertFile] });
   relay = await startRelay({ config: relayConfig(pf.port), signer, census: censusOf(app), logger });
@@ -77,6 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay?.close();
   await pf?.stop();
+  policy?.close();
   app?.close();
   gpg?.cleanup();
   pki?.cleanup();
@@ -202,6 +211,29 @@ describe('relay: the upstream decides the reply', () => {
   });
 });
 
+describe('relay: partial acceptance', () => {
+  it('answers 4xx when one copy is refused for now, and the retry goes only to the recipients still missing it', async () => {
+    policy.refuse.add('grace@customer.example');
+    const sent = appMessage([SIGN, 'grace@customer.example'], 'partial');
+    const id = /Message-ID: <([^>]+)>/.exec(sent.toString())![1]!;
+    const signBefore = pf.messages(local(SIGN)).length;
+    const first = await submit({ port: relay.port, from: SENDER, to: [SIGN, 'grace@customer.example'], data: sent });
+    expect(first.code).toBe(450);
+    expect(first.text).toMatch(/upstream: .*mailbox busy/);
+    // the signed copy for SIGN was accepted upstream already
+    await pf.waitForMessages(local(SIGN), signBefore + 1);
+    policy.refuse.delete('grace@customer.example');
+    const retry = await submit({ port: relay.port, from: SENDER, to: [SIGN, 'grace@customer.example'], data: sent });
+    expect(retry.code).toBe(250);
+    const [graceCopy] = await pf.waitForMessages('grace', 1);
+    expect(submittedBytes(graceCopy!).equals(sent)).toBe(true);
+    // SIGN has that message exactly once: the retry did not send the signed copy again
+    const signCopies = pf.messages(local(SIGN)).filter((m) => m.includes(id));
+    expect(signCopies).toHaveLength(1);
+    expect(pf.queued()).toBe(0);
+  });
+});
+
 describe('relay: the signing certificate', () => {
   it('answers 4xx for an expired certificate or a From it does not cover, logged once per minute, not per message', async () => {
     const expired = await expiredSigner();
@@ -260,6 +292,30 @@ describe('relay: listener limits', () => {
     expect(verified(submittedBytes(copies[1]!))).toEqual(OK);
   });
 });
+
+/**
+ * A Postfix policy service (SMTPD_POLICY_README: attribute lines, a blank line, `action=...`):
+ * answers 450 for the recipients in `refuse`, DUNNO for everyone else, decided per request.
+ */
+async function startPolicyService(): Promise<{ port: number; refuse: Set<string>; close(): void }> {
+  const refuse = new Set<string>();
+  const server = createServer((sock) => {
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      let end: number;
+      while ((end = buf.indexOf('\n\n')) !== -1) {
+        const req = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        const rcpt = /^recipient=(.*)$/m.exec(req)?.[1]?.toLowerCase() ?? '';
+        sock.write(refuse.has(rcpt) ? 'action=450 4.2.0 mailbox busy, try later\n\n' : 'action=DUNNO\n\n');
+      }
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as import('node:net').AddressInfo).port, refuse, close: () => server.close() };
+}
 
 /** The expired test certificate, loaded while it was still valid (2020) and used now (it ended in 2021). */
 async function expiredSigner(): Promise<Signer> {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { AppError, isAppError } from '../../core/index.js';
 import { loadConfig, redactAccount, accountName, type Config } from '../../config/index.js';
 import { createLogger } from '../../app/logger.js';
-import { connectClient, createImapClient, examineFolder, toImapError } from '../../source/imap/index.js';
+import { ImapSession, toImapError } from '../../source/imap/index.js';
 import type { GlobalOptions } from '../main.js';
 
 /** Registers `config check`. */
@@ -27,14 +27,12 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         const name = accountName(account);
         const log = logger.child({ component: 'imap', account: name });
         try {
-          const client = createImapClient({ account, poll: cfg.poll, logger: log });
-          client.on('error', () => undefined);
-          await connectClient(client, account);
-          process.stdout.write(`ok    ${name}: login as ${account.user} (${client.secureConnection ? 'TLS' : 'NO TLS'})\n`);
+          const session = await ImapSession.open({ account, poll: cfg.poll, logger: log });
+          process.stdout.write(`ok    ${name}: login as ${account.user} (${session.secure ? 'TLS' : 'NO TLS'})\n`);
           try {
             for (const folder of account.folders) {
               try {
-                const info = await examineFolder(client, account, folder);
+                const info = await session.examine(folder);
                 process.stdout.write(`ok    ${name} folder "${folder}": ${info.exists} messages, UIDVALIDITY ${info.uidValidity}\n`);
               } catch (e) {
                 const err = toImapError(e, account, folder);
@@ -44,8 +42,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
               }
             }
           } finally {
-            await client.logout().catch(() => undefined);
-            client.close();
+            await session.close();
           }
         } catch (e) {
           const err = isAppError(e) ? e : toImapError(e, account);

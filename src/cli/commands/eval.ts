@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../main.js';
 import { loadRules } from '../../classify/index.js';
-import { evaluateCorpus, type EvalScore } from '../../app/evaluate.js';
+import { crossValidate, evaluateCorpus, type CrossValidation, type EvalScore } from '../../app/evaluate.js';
+import { AppError } from '../../core/index.js';
 import { out } from '../context.js';
 import { ruleDirs } from './classify.js';
 
@@ -32,11 +33,15 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--rules <dir...>', 'extra rules folders')
     .option('--json', 'print the full report (with every failure) as JSON')
     .option('--failures', 'list every wrong verdict')
-    .action(async (dir: string, opts: { rules?: string[]; json?: boolean; failures?: boolean }) => {
-      const r = evaluateCorpus(loadRules(ruleDirs(globals(), opts.rules)), dir);
+    .option('--cv <folds>', 'k-fold cross-validation: score each fold without the rules written only from its items (an estimate on unseen mail)')
+    .action(async (dir: string, opts: { rules?: string[]; json?: boolean; failures?: boolean; cv?: string }) => {
+      const cv = opts.cv === undefined ? null : Number(opts.cv);
+      if (cv !== null && !/^\d+$/.test(opts.cv ?? '')) throw new AppError('E_USAGE', `--cv: folds must be an integer from 2 to 50, got ${JSON.stringify(opts.cv)}`);
+      const r = cv !== null ? crossValidate(ruleDirs(globals(), opts.rules), dir, cv) : evaluateCorpus(loadRules(ruleDirs(globals(), opts.rules)), dir);
       if (opts.json) return out(JSON.stringify(r, null, 2) + '\n');
       const lines = [
         `corpus: ${r.sources.headersRows} header rows, ${r.sources.messages} messages, ${r.sources.blocks} whole blocks`,
+        ...('folds' in r ? [`cross-validated: ${r.folds} folds; rules dropped per fold (written only from that fold's items): ${(r as CrossValidation).removedPerFold.join(', ')}`] : []),
         '',
         '== single values (headers.tsv) + messages/',
         ...scoreLines(r),

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import type { GlobalOptions } from '../main.js';
-import { importPaths, type IngestCounts } from '../../app/index.js';
-import { withApp, out } from '../context.js';
+import type { IngestCounts } from '../../app/index.js';
+import { out } from '../light.js';
+
+/** Largest message `import -` reads whole (for S/MIME harvesting); the header block of a larger one is still read. */
+export const MAX_STDIN_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /** Human-readable summary of ingest counts. */
 export function formatCounts(c: IngestCounts): string {
@@ -17,10 +19,33 @@ export function formatCounts(c: IngestCounts): string {
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
     .command('import')
-    .description('import mail files: mbox files, Maildir folders, folders of .eml files, or .eml files')
-    .argument('<path...>', 'files or folders')
+    .description('import mail files: mbox files, Maildir folders, folders of .eml files, or .eml files; `-` reads one message (or with --mbox an mbox) from standard input, for an MTA pipe')
+    .argument('<path...>', 'files or folders, or - for standard input')
     .option('--json', 'print the counts as JSON')
-    .action(async (paths: string[], opts: { json?: boolean }) => {
+    .option('--mbox', 'with -: standard input is an mbox, not one message')
+    .action(async (paths: string[], opts: { json?: boolean; mbox?: boolean }) => {
+      // Loaded here, not at the top: an MTA starts one process per message (see README, "Mail pushed in").
+      const { withApp } = await import('../context.js');
+      if (paths.includes('-')) {
+        if (paths.length !== 1) {
+          const { AppError } = await import('../../core/index.js');
+          throw new AppError('E_USAGE', 'import: - (standard input) cannot be combined with paths');
+        }
+        const counts = await withApp(globals(), {}, async (ctx) => {
+          const { ingestAll } = await import('../../app/import.js');
+          if (opts.mbox) {
+            const { readMbox } = await import('../../source/file/mbox.js');
+            return ingestAll(ctx, readMbox('-', 'stdin', process.stdin));
+          }
+          const { pushedItem, readPushedMessage } = await import('../../source/push.js');
+          const { bytes, truncated } = await readPushedMessage(process.stdin, MAX_STDIN_MESSAGE_BYTES);
+          return ingestAll(ctx, [pushedItem(bytes, 'stdin', { complete: !truncated })]);
+        });
+        await out(opts.json ? JSON.stringify(counts) + '\n' : formatCounts(counts));
+        return;
+      }
+      const { importPaths } = await import('../../app/import.js');
+      const { default: cliProgress } = await import('cli-progress');
       await withApp(globals(), {}, async (ctx) => {
         const bar = process.stderr.isTTY
           ? new cliProgress.SingleBar({ format: 'importing {path} | {value} messages | {rate}/s | stored {stored}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)

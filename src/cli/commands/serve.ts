@@ -5,8 +5,7 @@
 import type { Command } from 'commander';
 import { AppError } from '../../core/index.js';
 import { openApp, createLogger } from '../../app/index.js';
-import { Poller, appSink } from '../../app/poll.js';
-import { authStateDir } from '../../app/auth.js';
+import { createPoller } from '../../app/poll.js';
 import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js';
 import type { GlobalOptions } from '../main.js';
 import { configFrom } from '../context.js';
@@ -53,7 +52,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const app = openApp({ config, logger });
       const poller =
         flags.poll !== false && config.accounts.length > 0
-          ? new Poller({ accounts: config.accounts, poll: config.poll, sink: appSink(app), logger, progressLog: true, authResults: !!config.trustedAuthservId, authStateDir: authStateDir(config) })
+          ? createPoller(app)
           : null;
       let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;
       let relay: Relay | undefined;

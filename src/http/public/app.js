@@ -217,7 +217,8 @@ function renderPollers(pollers) {
     const problem = pollerProblem(p);
     if (problem) problems.push({ p, problem });
     const stateClass = problem ? (problem.level === 'bad' ? `state-${p.state}` : 'state-lagging') : '';
-    const err = p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '';
+    // A recovered poller keeps its last error for the record; it no longer needs attention.
+    const err = p.lastError ? `${p.lastError.code}: ${p.lastError.message}${p.healthy && p.lastError.at ? ` (${relTime(p.lastError.at)}, recovered)` : ''}` : '';
     tbody.append(
       el(
         'tr',

@@ -39,8 +39,9 @@ export function fromLineDate(line: string): Date | null {
  * only each message's header block. Memory stays bounded by the read chunk plus one header
  * block, whatever the file size: bodies are skipped as they stream past.
  */
-export async function* readMbox(path: string, absPath: string): AsyncGenerator<SourceItem> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+export async function* readMbox(path: string, absPath: string, input?: AsyncIterable<Buffer>): AsyncGenerator<SourceItem> {
+  // `input`: an mbox arriving on a stream (standard input under an MTA, which may be a socket).
+  const stream = input ?? createReadStream(path, { highWaterMark: 1 << 20 });
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0; // file offset of pending[0]
   let mode: 'start' | 'header' | 'body' | 'capture' = 'start';

@@ -10,13 +10,15 @@
  *   out, so the server and the network work while the consumer parses and commits.
  * - A window spans at most `batchSize` UIDs at first and grows while windows come back sparse
  *   (UIDs with gaps after deletions), so memory stays flat for any folder size.
+ * - The signed bytes of S/MIME messages (up to MAX_SMIME_MESSAGE_BYTES each) are fetched in
+ *   groups of at most MAX_BATCH_BYTES, and a window with more is handed out as several batches:
+ *   memory is bounded by bytes, not only by the number of messages.
  */
 import type { ImapFlow, MessageStructureObject } from 'imapflow';
-import { MAX_SMIME_MESSAGE_BYTES } from '../../core/index.js';
-import type { SourceItem } from '../../core/index.js';
+import { MAX_BATCH_BYTES, MAX_SMIME_MESSAGE_BYTES, type SourceItem } from '../../core/index.js';
 import { looksSmime } from '../smime-hint.js';
 import type { ImapAccountConfig } from '../../config/imap.js';
-import { toImapError } from './client.js';
+import { toImapError } from './errors.js';
 
 /** The state of a folder as EXAMINE reported it. */
 export interface FolderInfo {
@@ -66,6 +68,8 @@ export interface ReadOptions {
   harvest?: boolean;
   /** Reports a message whose signed parts could not be fetched (it is still classified). */
   onHarvestError?: (uid: number, error: unknown) => void;
+  /** Bounds each command's wait (the session closes a connection that stops answering). */
+  deadline?: <T>(p: Promise<T>) => Promise<T>;
 }
 
 interface Fetched {
@@ -83,8 +87,10 @@ const MAX_WINDOW_FACTOR = 64;
  */
 export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderBatch, void, undefined> {
   const { client, folder } = o;
+  const bounded = o.deadline ?? (<T>(p: Promise<T>) => p);
   const end = folder.uidNext - 1;
-  const fetchWindow = async (from: number, to: number): Promise<Fetched[]> => {
+  const fetchWindow = (from: number, to: number): Promise<Fetched[]> => bounded(fetchAllHeaders(from, to));
+  const fetchAllHeaders = async (from: number, to: number): Promise<Fetched[]> => {
     const out: Fetched[] = [];
     try {
       // The loop body only copies: no IMAP command runs inside it (imapflow would deadlock).
@@ -132,50 +138,99 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
       });
     }
     items.sort((a, b) => uidOf(a) - uidOf(b));
-    if (o.harvest !== false) {
-      const smime = items.map((it, i) => [i, uidOf(it)] as const).filter(([i]) => looksSmime(items[i]!.headerBytes));
-      if (smime.length > 0) {
-        // Outside any fetch loop: these commands queue behind the prefetch, they never run inside it.
-        try {
-          const bytes = await fetchSmimeBytes(client, smime.map(([, uid]) => uid));
-          for (const [i, uid] of smime) {
-            const b = bytes.get(uid);
-            if (b) items[i] = { ...items[i]!, smimeBytes: b };
-          }
-        } catch (e) {
-          // A lost connection fails the window, so it is fetched again after the reconnect
-          // (committing it without the signed parts would lose the certificates for good); a
-          // refusal on a working connection only skips harvesting for this window.
-          if (!client.usable) throw toImapError(e, o.account, folder.path);
-          for (const [, uid] of smime) o.onHarvestError?.(uid, e);
-        }
-      }
+    const smime = o.harvest === false ? [] : items.flatMap((it, i) => (looksSmime(it.headerBytes) ? [i] : []));
+    if (smime.length === 0) {
+      yield { items, uidValidity: folder.uidValidity, lastUid };
+      continue;
     }
-    yield { items, uidValidity: folder.uidValidity, lastUid };
+    // Outside any fetch loop: these commands queue behind the prefetch, they never run inside it.
+    let groups: SmimeGroup[];
+    try {
+      groups = await bounded(planSmimeGroups(client, items, smime));
+    } catch (e) {
+      if (!client.usable) throw toImapError(e, o.account, folder.path);
+      for (const i of smime) o.onHarvestError?.(uidOf(items[i]!), e);
+      yield { items, uidValidity: folder.uidValidity, lastUid };
+      continue;
+    }
+    let start = 0;
+    for (const [g, group] of groups.entries()) {
+      try {
+        const bytes = await bounded(fetchSmimeBytes(client, group.map((w) => ({ uid: uidOf(items[w.index]!), how: w.how }))));
+        for (const { index } of group) {
+          const b = bytes.get(uidOf(items[index]!));
+          if (b) items[index] = { ...items[index]!, smimeBytes: b };
+        }
+      } catch (e) {
+        // A lost connection fails the window, so it is fetched again after the reconnect
+        // (committing it without the signed parts would lose the certificates for good); a
+        // refusal on a working connection only skips harvesting for this group.
+        if (!client.usable) throw toImapError(e, o.account, folder.path);
+        for (const { index } of group) o.onHarvestError?.(uidOf(items[index]!), e);
+      }
+      // Hand out everything up to this group's last message before fetching the next group's
+      // bytes; the last group takes the rest of the window and the window's end as checkpoint.
+      const last = g === groups.length - 1;
+      const stop = last ? items.length : group[group.length - 1]!.index + 1;
+      const part = items.slice(start, stop);
+      start = stop;
+      yield { items: part, uidValidity: folder.uidValidity, lastUid: last ? lastUid : uidOf(part[part.length - 1]!) };
+    }
   }
 }
 
+type Fetch = 'parts' | 'whole';
+/** Items (by index in the window) whose signed bytes are fetched together, and how. */
+type SmimeGroup = Array<{ index: number; how: Fetch }>;
+
 /**
- * The bytes certificate harvesting needs, for the S/MIME messages of one window, fetched with
- * BODY.PEEK (never sets \Seen) in at most three commands for the whole window (not per message):
- * BODYSTRUCTURE; then for multipart/signed the first part exactly as signed (its MIME header +
- * body) and the signature part; for opaque application/pkcs7-mime, or a signed message the server
- * cannot split into two parts, the whole message. Nothing over MAX_SMIME_MESSAGE_BYTES.
+ * One BODYSTRUCTURE command for the S/MIME items of a window: which bytes each needs (the two
+ * parts of a multipart/signed, or the whole message), and groups of item indexes whose bytes
+ * together stay within MAX_BATCH_BYTES (a group holds at least one message). Items over
+ * MAX_SMIME_MESSAGE_BYTES are left out: they are classified from their headers only.
  */
-async function fetchSmimeBytes(client: ImapFlow, uids: readonly number[]): Promise<Map<number, NonNullable<SourceItem['smimeBytes']>>> {
-  const out = new Map<number, NonNullable<SourceItem['smimeBytes']>>();
-  const parts: number[] = [];
-  const whole: number[] = [];
-  for (const m of await client.fetchAll(uids.join(','), { uid: true, bodyStructure: true, size: true }, { uid: true })) {
+async function planSmimeGroups(client: ImapFlow, items: readonly SourceItem[], smime: readonly number[]): Promise<SmimeGroup[]> {
+  const byUid = new Map(smime.map((i) => [uidOf(items[i]!), i]));
+  const wanted: Array<{ index: number; how: Fetch; size: number }> = [];
+  for (const m of await client.fetchAll([...byUid.keys()].join(','), { uid: true, bodyStructure: true, size: true }, { uid: true })) {
+    const index = byUid.get(m.uid);
+    if (index === undefined) continue;
     const bs = m.bodyStructure as MessageStructureObject | undefined;
     const type = (bs?.type ?? '').toLowerCase();
     const [signed, signature] = bs?.childNodes ?? [];
+    let how: Fetch | null = null;
+    let size = m.size ?? 0;
     if (type === 'multipart/signed' && signed?.part === '1' && signature?.part === '2') {
-      if ((signed.size ?? 0) + (signature.size ?? 0) <= MAX_SMIME_MESSAGE_BYTES) parts.push(m.uid);
-    } else if (type === 'multipart/signed' || type === 'application/pkcs7-mime' || type === 'application/x-pkcs7-mime') {
-      if ((m.size ?? 0) <= MAX_SMIME_MESSAGE_BYTES) whole.push(m.uid);
-    }
+      how = 'parts';
+      size = (signed.size ?? 0) + (signature.size ?? 0);
+    } else if (type === 'multipart/signed' || type === 'application/pkcs7-mime' || type === 'application/x-pkcs7-mime') how = 'whole';
+    if (!how || size > MAX_SMIME_MESSAGE_BYTES) continue;
+    wanted.push({ index, how, size });
   }
+  wanted.sort((a, b) => a.index - b.index);
+  const groups: SmimeGroup[] = [];
+  let bytes = Infinity;
+  for (const w of wanted) {
+    if (bytes + w.size > MAX_BATCH_BYTES) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups[groups.length - 1]!.push({ index: w.index, how: w.how });
+    bytes += w.size;
+  }
+  return groups.length ? groups : [[]];
+}
+
+/**
+ * The bytes certificate harvesting needs, fetched with BODY.PEEK (never sets \Seen) in at most
+ * two commands per group (not per message): for multipart/signed the first part exactly as
+ * signed (its MIME header + body) and the signature part; for opaque application/pkcs7-mime, or
+ * a signed message the server cannot split into two parts, the whole message.
+ */
+async function fetchSmimeBytes(client: ImapFlow, wanted: ReadonlyArray<{ uid: number; how: Fetch }>): Promise<Map<number, NonNullable<SourceItem['smimeBytes']>>> {
+  const out = new Map<number, NonNullable<SourceItem['smimeBytes']>>();
+  const parts = wanted.filter((w) => w.how === 'parts').map((w) => w.uid);
+  const whole = wanted.filter((w) => w.how === 'whole').map((w) => w.uid);
   if (parts.length > 0) {
     for (const m of await client.fetchAll(parts.join(','), { uid: true, bodyParts: ['1.MIME', '1', '2'] }, { uid: true })) {
       const get = (k: string): Buffer | undefined => m.bodyParts?.get(k) ?? m.bodyParts?.get(k.toLowerCase());

@@ -4,9 +4,8 @@
  * silently dead connection is noticed.
  */
 import type { ImapFlow } from 'imapflow';
-import { AppError } from '../../core/index.js';
 import type { ImapAccountConfig, PollConfig } from '../../config/imap.js';
-import { toImapError } from './client.js';
+import { ImapError, toImapError, whereOf } from './errors.js';
 import { examineFolder } from './folder.js';
 
 /**
@@ -27,6 +26,8 @@ export async function countAfter(client: ImapFlow, afterUid: number, uidNext: nu
   return Array.isArray(r) ? r.filter((u) => u > afterUid).length : 0;
 }
 
+type Known = { uidValidity: string; lastUid: number } | null;
+
 export interface WatchOptions {
   client: ImapFlow;
   account: ImapAccountConfig;
@@ -36,7 +37,7 @@ export interface WatchOptions {
   /** Checked with STATUS every statusIntervalMs. */
   otherFolders: readonly string[];
   /** What the store holds for a folder; a folder whose server state differs needs a sync. */
-  known(folder: string): { uidValidity: string; lastUid: number } | null;
+  known(folder: string): Known | Promise<Known>;
   /** When the last STATUS round ran (ms epoch); updated here. */
   statusState: { lastStatusAt: number };
   /** Aborted by Poller.stop(): the wait ends at once. */
@@ -58,8 +59,9 @@ export interface WatchResult {
 export async function watchForChanges(o: WatchOptions): Promise<WatchResult> {
   const { client, account, idleFolder } = o;
   if (o.signal.aborted) return { changed: [], reason: 'stop' };
+  // (checked again once the listeners are in place, below)
   const info = await examineFolder(client, account, idleFolder);
-  const k = o.known(idleFolder);
+  const k = await o.known(idleFolder);
   // Mail that arrived between the last sync and this EXAMINE: no IDLE needed.
   if (!k || k.uidValidity !== info.uidValidity || info.uidNext - 1 > k.lastUid) {
     return { changed: [idleFolder], reason: 'pending' };
@@ -88,6 +90,12 @@ export async function watchForChanges(o: WatchOptions): Promise<WatchResult> {
     client.on('exists', onExists);
     client.on('close', onClose);
     o.signal.addEventListener('abort', onAbort);
+    // A stop requested during the EXAMINE above fired its event before we listened: without
+    // this check the wait would last until the IDLE restart (minutes).
+    if (o.signal.aborted) {
+      finish('stop');
+      return;
+    }
     timers.push(setTimeout(() => finish(hasIdle ? 'refresh' : 'noop'), hasIdle ? o.poll.idleRestartMs : o.poll.noopIntervalMs));
     if (o.otherFolders.length) {
       const due = Math.max(0, o.statusState.lastStatusAt + o.poll.statusIntervalMs - Date.now());
@@ -100,7 +108,7 @@ export async function watchForChanges(o: WatchOptions): Promise<WatchResult> {
     }
   });
   if (reason === 'closed' || !client.usable) {
-    throw new AppError('E_IMAP_CONNECT', `account ${account.name ?? `${account.user}@${account.host}`} folder "${idleFolder}": connection closed while idle`);
+    throw new ImapError('E_IMAP_CONNECT', `${whereOf(account, idleFolder)}: connection closed while idle`, { folder: idleFolder });
   }
   // Any command ends IDLE (imapflow sends DONE first); a NOOP also proves the server still answers.
   await noopWithTimeout(client, account, idleFolder, o.poll.noopTimeoutMs);
@@ -114,11 +122,11 @@ export async function watchForChanges(o: WatchOptions): Promise<WatchResult> {
       try {
         st = await client.status(f, { uidNext: true, uidValidity: true, messages: true });
       } catch (e) {
-        // Tell the poller which folder failed, so only that one is given up.
-        throw Object.assign(toImapError(e, account, f), { folder: f });
+        // The error names the folder, so that only that one is given up.
+        throw toImapError(e, account, f);
       }
-      if (!st) throw Object.assign(new AppError('E_IMAP_FOLDER', `account ${account.name ?? `${account.user}@${account.host}`} folder "${f}": STATUS failed`), { folder: f });
-      const kf = o.known(f);
+      if (!st) throw new ImapError('E_IMAP_FOLDER', `${whereOf(account, f)}: STATUS failed`, { folder: f });
+      const kf = await o.known(f);
       if (!kf || kf.uidValidity !== String(st.uidValidity) || (st.uidNext ?? 0) - 1 > kf.lastUid) changed.push(f);
     }
   }

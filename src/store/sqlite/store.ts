@@ -67,6 +67,7 @@ export class SqliteStore implements CensusStore {
           `INSERT OR IGNORE INTO observations (${OBSERVATION_COLUMNS.join(', ')}) VALUES (${OBSERVATION_COLUMNS.map((c) => '@' + OBS_PARAMS[c]).join(', ')})`,
         ),
         putState: p(`INSERT OR REPLACE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) VALUES (${ADDRESS_COLUMNS.map((c) => '@' + c).join(', ')})`),
+        putDecision: p(`UPDATE addresses SET recommendation = @recommendation, reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
         bumpClient: p(
           `INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
            VALUES (@address, @clientKey, @family, @product, @version, @platform, @smime, @n, @at)
@@ -267,20 +268,53 @@ export class SqliteStore implements CensusStore {
 
   /* ---- derived state ---- */
 
+  /**
+   * Only the three decision columns are written: REPLACE of the whole row would delete and
+   * re-insert it in the table and all three indexes, which made refreshing 100k stale decisions
+   * of a 1M-address census take longer than exporting it. Runs with low memory (thousands of
+   * scattered updates touch four B-tree leaves per row), then checkpoints the WAL so that the
+   * export's scan that usually follows need not look every page up in the WAL index.
+   */
   async refreshStale(decide: (s: AddressState) => DecisionFields, now: number): Promise<number> {
     if (this.readonly) return 0;
     const page = this.sqlite.prepare(`SELECT * FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= ? LIMIT ?`);
-    const put = this.stmt('putState');
+    const put = this.stmt('putDecision');
     const writePage = this.sqlite.transaction((states: AddressState[]) => {
-      for (const s of states) put.run(fromState({ ...s, ...decide(s) }));
+      for (const s of states) {
+        const d = decide(s);
+        put.run({ address: s.address, recommendation: d.recommendation, reason: d.reason, decidedUntil: d.decidedUntil });
+      }
     });
     let n = 0;
-    for (;;) {
-      const stale = (page.all(now, 5000) as AddressRow[]).map(toState);
-      if (stale.length === 0) return n;
-      writePage.immediate(stale);
-      n += stale.length;
+    const restore = this.lowMemory();
+    try {
+      for (;;) {
+        const stale = (page.all(now, 5000) as AddressRow[]).map(toState);
+        if (stale.length === 0) break;
+        writePage.immediate(stale);
+        n += stale.length;
+      }
+    } finally {
+      restore();
     }
+    // PASSIVE: never waits for readers.
+    if (n > 0) this.sqlite.pragma('wal_checkpoint(PASSIVE)');
+    return n;
+  }
+
+  /**
+   * Memory-mapped I/O off and a small page cache until the returned function is called. A full
+   * scan, or thousands of scattered updates, through mmap or a large cache count every page
+   * touched as resident memory; a one-off pass over the file needs neither.
+   */
+  private lowMemory(): () => void {
+    this.sqlite.pragma('mmap_size = 0');
+    this.sqlite.pragma('cache_size = -4096');
+    return () => {
+      if (!this.sqlite.open) return;
+      this.sqlite.pragma(`mmap_size = ${this.mmapBytes}`);
+      this.sqlite.pragma(`cache_size = -${this.cacheKiB}`);
+    };
   }
 
   async recompute<F>(job: RecomputeJob<F>): Promise<RecomputeResult> {
@@ -421,10 +455,7 @@ export class SqliteStore implements CensusStore {
       `SELECT group_concat(line, char(13) || char(10)) AS chunk, max(address) AS last, count(*) AS n
        FROM (SELECT address, ${line} AS line FROM addresses WHERE ${where.join(' AND ')} ORDER BY address LIMIT @limit)`,
     );
-    // A full scan through mmap or a large page cache would count every page of the file as
-    // resident memory; a streaming export needs neither.
-    this.sqlite.pragma('mmap_size = 0');
-    this.sqlite.pragma('cache_size = -4096');
+    const restore = this.lowMemory();
     try {
       let after = '';
       for (;;) {
@@ -435,10 +466,7 @@ export class SqliteStore implements CensusStore {
         after = r.last;
       }
     } finally {
-      if (this.sqlite.open) {
-        this.sqlite.pragma(`mmap_size = ${this.mmapBytes}`);
-        this.sqlite.pragma(`cache_size = -${this.cacheKiB}`);
-      }
+      restore();
     }
   }
 

@@ -1,0 +1,40 @@
+/**
+ * POST /v1/messages: mail pushed in by a helpdesk or a webhook (issue #13). The body is one
+ * RFC 5322 message (`Content-Type: message/rfc822`); only its header block and, for S/MIME,
+ * the signed message are kept (source/push.ts). Idempotent on Message-ID like every source.
+ * Admin token only: it writes evidence that decides whether mail is signed.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ingestAll, type AppContext } from '../app/index.js';
+import { pushedItem } from '../source/push.js';
+
+const countsSchema = {
+  type: 'object',
+  required: ['stored', 'duplicates', 'skipped'],
+  properties: {
+    stored: { type: 'integer' },
+    duplicates: { type: 'integer' },
+    skipped: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const;
+
+/** Registers the route; `maxBytes` is its own body limit (mail is larger than API requests). */
+export function registerMessageRoutes(fastify: FastifyInstance, app: AppContext, o: { maxBytes: number }): void {
+  fastify.register(async (scope) => {
+    // Encapsulated: the raw-bytes parser exists only for this route's content type.
+    scope.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: o.maxBytes }, (_req, body, done) => done(null, body));
+    scope.post<{ Body: Buffer }>(
+      '/v1/messages',
+      { config: { access: 'admin' }, bodyLimit: o.maxBytes, schema: { response: { 202: countsSchema } } },
+      async (req, reply) => {
+        // Other types have fastify's default parsers (JSON, text): refuse them here.
+        if (!Buffer.isBuffer(req.body) || !/^message\/rfc822\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+          return reply.code(415).send({ error: { code: 'E_USAGE', message: 'Content-Type must be message/rfc822' } });
+        }
+        const counts = await ingestAll(app, [pushedItem(req.body, 'http')]);
+        req.log.info({ stored: counts.stored, duplicates: counts.duplicates, skipped: counts.skipped }, 'message pushed');
+        return reply.code(202).send({ stored: counts.stored, duplicates: counts.duplicates, skipped: counts.skipped });
+      },
+    );
+  });
+}
