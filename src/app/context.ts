@@ -3,21 +3,20 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { AppError } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import { loadRules, defaultRulesDir, type RuleSet } from '../classify/index.js';
-import { Store } from '../store/index.js';
+import { isPostgresUrl, openStore, type CensusStore, type StoreOptions } from '../store/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPipeline, type Pipeline } from './ingest.js';
-import { loadTrustedCaPems } from '../sign/index.js';
 
 export interface AppContext {
   readonly config: Config;
-  readonly store: Store;
+  readonly store: CensusStore;
   readonly logger: Logger;
   /** Rules are loaded on first use: lookups and exports never need them. */
   readonly rules: RuleSet;
   readonly pipeline: Pipeline;
   /** Keyed hash of an address for the erasure list (HMAC-SHA256 with the erasure key). */
   erasureHash(address: string): string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface OpenAppOptions {
@@ -26,6 +25,8 @@ export interface OpenAppOptions {
   readonly?: boolean;
   /** Overrides config.db. */
   dbPath?: string;
+  /** Store tuning (SQLite cache and mmap sizes, PostgreSQL pool). */
+  store?: Omit<StoreOptions, 'readonly'>;
 }
 
 /**
@@ -33,6 +34,10 @@ export interface OpenAppOptions {
  * copy of the database alone must not allow a dictionary attack on the erased addresses.
  */
 function loadErasureKey(config: Config, dbPath: string, readonly: boolean): Buffer {
+  if (!config.erasureKeyFile && isPostgresUrl(dbPath)) {
+    // Every poller and API instance must hash with the same key, and a URL has no "beside".
+    throw new AppError('E_CONFIG', 'erasureKeyFile: required with a PostgreSQL db (every process sharing the database must use the same key file)');
+  }
   const file = config.erasureKeyFile ?? (dbPath === ':memory:' ? null : `${dbPath}.key`);
   if (file === null) return randomBytes(32);
   if (existsSync(file)) {
@@ -55,23 +60,21 @@ function loadErasureKey(config: Config, dbPath: string, readonly: boolean): Buff
   return key;
 }
 
-/** Opens the store and wires the stages together for the use cases: the one composition root. */
+/** Opens the store and wires the stages together for the use cases. */
 export function openApp(options: OpenAppOptions): AppContext {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const dbPath = options.dbPath ?? config.db;
-  const store = new Store(dbPath, { readonly: !!options.readonly });
+  const store = openStore(dbPath, { ...options.store, readonly: !!options.readonly });
   let key: Buffer;
   try {
     key = loadErasureKey(config, dbPath, !!options.readonly);
   } catch (e) {
-    store.close();
+    void store.close();
     throw e;
   }
   let rules: RuleSet | undefined;
   let pipeline: Pipeline | undefined;
-  let cas: Promise<string[]> | undefined;
-  const erasureHash = (address: string): string => createHmac('sha256', key).update(address.toLowerCase()).digest('hex');
   const ctx: AppContext = {
     config,
     store,
@@ -81,21 +84,14 @@ export function openApp(options: OpenAppOptions): AppContext {
       return rules;
     },
     get pipeline(): Pipeline {
-      pipeline ??= createPipeline({
-        store,
-        rules: () => ctx.rules,
-        logger,
-        ownDomains: config.ownDomains,
-        trustedAuthservId: config.trustedAuthservId,
-        policy: config.policy,
-        trustedCas: () => (cas ??= loadTrustedCaPems(config.sign.trustedCaFiles)),
-        erasureHash,
-      });
+      pipeline ??= createPipeline(ctx);
       return pipeline;
     },
-    erasureHash,
-    close(): void {
-      store.close();
+    erasureHash(address: string): string {
+      return createHmac('sha256', key).update(address.toLowerCase()).digest('hex');
+    },
+    close(): Promise<void> {
+      return store.close();
     },
   };
   return ctx;

@@ -1,39 +1,53 @@
 import type { SourceItem } from '../core/index.js';
-import { harvestFromMessage, harvestFromParts, compareCertificates, type HarvestResult } from '../sign/index.js';
-import type { Store, CertificateRow } from '../store/index.js';
-import type { Logger } from './logger.js';
+import { parseHeaderBlock, parseMailboxes, normalizeAddress } from '../parse/index.js';
+import { harvestFromMessage, harvestFromParts, loadTrustedCaPems, compareCertificates, type HarvestResult } from '../sign/index.js';
+import type { CertificateRow, Continuity, NewCertificate } from '../store/index.js';
+import type { AppContext } from './context.js';
 
-/** The configured CA set (PEM texts), loaded once per pipeline. */
-export type TrustedCas = readonly string[];
+export type Harvests = ReadonlyMap<string, HarvestResult>;
 
 /**
- * Verifies the S/MIME signature of one item's signed bytes against parse's address (the one
- * address every step uses) and extracts the signer's certificate. Async (WebCrypto), so it runs
- * before the synchronous store transaction. Null only on a bug (harvest never throws on hostile
- * input); a bug must not stop ingest.
+ * Verifies the S/MIME signatures of the items that carry their signed bytes and extracts the
+ * signers' certificates. Async (WebCrypto), so it runs before the store transaction.
  */
-export async function harvestSignature(bytes: NonNullable<SourceItem['smimeBytes']>, from: string, trustedCaPems: TrustedCas, logger: Logger, sourceKey: string): Promise<HarvestResult | null> {
-  try {
-    const opts = { trustedCaPems, useSystemTrust: true, from };
-    return bytes.kind === 'message' ? await harvestFromMessage(bytes.message, opts) : await harvestFromParts(bytes.signedPart, bytes.signature, opts);
-  } catch (e) {
-    logger.error({ component: 'harvest', sourceKey, err: (e as Error).message }, 'harvesting failed');
-    return null;
+export async function harvestItems(ctx: AppContext, items: readonly SourceItem[], trustedCaPems: readonly string[]): Promise<Harvests> {
+  const out = new Map<string, HarvestResult>();
+  for (const item of items) {
+    const b = item.smimeBytes;
+    if (!b) continue;
+    try {
+      const opts = { trustedCaPems, useSystemTrust: true };
+      const r = b.kind === 'message' ? await harvestFromMessage(b.message, opts) : await harvestFromParts(b.signedPart, b.signature, { ...opts, from: fromOf(item) });
+      out.set(item.sourceKey, r);
+    } catch (e) {
+      // harvest* never throw on hostile input; anything here is a bug, and must not stop ingest.
+      ctx.logger.error({ component: 'harvest', sourceKey: item.sourceKey, err: (e as Error).message }, 'harvesting failed');
+    }
   }
+  return out;
+}
+
+/** The single From mailbox of an item's header block (parse's own From handling), for part-wise harvesting. */
+function fromOf(item: SourceItem): string | undefined {
+  const block = parseHeaderBlock(item.headerBytes);
+  if (!block.ok) return undefined;
+  const mailboxes = block.fields.filter((f) => f.name === 'from').flatMap((f) => parseMailboxes(f.value));
+  return mailboxes.length === 1 ? normalizeAddress(mailboxes[0]!) : undefined;
+}
+
+/** Loads the configured CA set once per process. */
+export function trustedCas(ctx: AppContext): Promise<string[]> {
+  return loadTrustedCaPems(ctx.config.sign.trustedCaFiles);
 }
 
 /**
- * Stores a verified customer certificate with its key-continuity verdict against the address's
- * current one. Returns the verdict (or null when nothing was stored). Runs inside the ingest
- * transaction.
+ * The certificate of a harvest as the store keeps it, or null when the harvest is rejected
+ * (not verified, no certificate, or one for another address than the sender's).
  */
-export function storeHarvest(store: Store, address: string, r: HarvestResult, at: number): CertificateRow['continuity'] | null {
+export function certificateOf(address: string, r: HarvestResult): NewCertificate | null {
   const c = r.certificate;
   if (!r.ok || !c || c.address !== address) return null;
-  const prev = store.currentCertificate(address);
-  const continuity = compareCertificates(prev && { fingerprint: prev.fingerprint, spkiSha256: prev.spki_sha256, subject: prev.subject, issuer: prev.issuer }, c);
-  store.putCertificate({
-    address,
+  return {
     fingerprint: c.fingerprint,
     spki_sha256: c.spkiSha256,
     subject: c.subject,
@@ -44,10 +58,16 @@ export function storeHarvest(store: Store, address: string, r: HarvestResult, at
     key_algorithm: [c.keyAlgorithm, c.keySize ?? c.curve].filter(Boolean).join('-'),
     capabilities: JSON.stringify(r.capabilities.map((x) => x.name ?? x.oid)),
     trusted: r.trust?.trusted ? (r.trust.anchor ?? 'yes') : 'no',
-    continuity,
     pem: c.pem,
-    first_seen: at,
-    last_seen: at,
+  };
+}
+
+/** Key continuity of a new certificate against the address's current one (run by the store inside the ingest transaction). */
+export function continuityOf(prev: CertificateRow | null, next: NewCertificate): Continuity {
+  return compareCertificates(prev && { fingerprint: prev.fingerprint, spkiSha256: prev.spki_sha256, subject: prev.subject, issuer: prev.issuer }, {
+    fingerprint: next.fingerprint,
+    spkiSha256: next.spki_sha256,
+    subject: next.subject,
+    issuer: next.issuer,
   });
-  return continuity;
 }

@@ -1,18 +1,12 @@
-/**
- * The ingest pipeline, in the order data flows: source item -> parse (once; its address is the
- * address) -> harvest (the signature, checked against parse's address) -> classify + enrich
- * (assess) -> policy -> store, one transaction per batch with its checkpoint.
- */
 import { createHash } from 'node:crypto';
-import type { ParsedMessage, SkipReason, SourceItem, Verdict } from '../core/index.js';
-import { FINGERPRINT_FIELDS, type RuleSet } from '../classify/index.js';
-import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
-import { applyObservation, evidenceClass, recommend, type AddressState, type ObservationFacts, type PolicyOptions } from '../policy/index.js';
-import { clientKeyOf, monthOf, type Checkpoint, type ClientRow, type ObservationRow, type Store } from '../store/index.js';
-import type { Logger } from './logger.js';
-import { harvestSignature, storeHarvest, type TrustedCas } from './harvest.js';
+import type { SkipReason, SourceItem, Verdict } from '../core/index.js';
+import { FINGERPRINT_FIELDS } from '../classify/index.js';
 import { assess, signatureFacts } from './enrich.js';
-import type { HarvestResult } from '../sign/index.js';
+import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
+import { applyObservation, evidenceClass, recommend, type ObservationFacts, type PolicyOptions } from '../policy/index.js';
+import type { Checkpoint, ClientIdentity, IngestFold, IngestItem, LeaseClaim, ObservationRow } from '../store/index.js';
+import type { AppContext } from './context.js';
+import { certificateOf, continuityOf, harvestItems, trustedCas, type Harvests } from './harvest.js';
 
 export interface IngestCounts {
   read: number;
@@ -37,32 +31,16 @@ export function addCounts(into: IngestCounts, c: IngestCounts): IngestCounts {
 
 export interface Pipeline {
   /**
-   * Parses, harvests, classifies and stores one batch in ONE transaction, together with the
-   * checkpoint when given: a crash leaves either all of the batch and its checkpoint, or none of
-   * it. Idempotent on source key and on Message-ID + address. A source commits its batches one
-   * after another (awaiting each), so checkpoints only move forward.
+   * Parses, classifies and stores one batch in ONE transaction, together with the checkpoint
+   * when given: a crash leaves either all of the batch and its checkpoint, or none of it.
+   * Idempotent on source key and on Message-ID + address.
    */
-  ingestBatchAsync(items: readonly SourceItem[], checkpoint?: Checkpoint): Promise<IngestCounts>;
+  ingestBatch(items: readonly SourceItem[], checkpoint?: Checkpoint, harvests?: Harvests, lease?: LeaseClaim): Promise<IngestCounts>;
   /**
-   * The same for header-only items, without awaiting signature checks: a signed-looking message
-   * then carries no checked signature and does not count as S/MIME evidence.
+   * ingestBatch after verifying the signatures of S/MIME items and harvesting their
+   * certificates; batches commit strictly in call order.
    */
-  ingestBatch(items: readonly SourceItem[], checkpoint?: Checkpoint): IngestCounts;
-}
-
-/** What the pipeline needs (context.ts, the composition root, provides it). */
-export interface PipelineDeps {
-  readonly store: Store;
-  /** A getter: rules are loaded on first use. */
-  rules(): RuleSet;
-  readonly logger: Logger;
-  readonly ownDomains: readonly string[];
-  readonly trustedAuthservId: string | undefined;
-  readonly policy: PolicyOptions;
-  /** The configured CA set for harvested certificates (loaded once, on the first signed message). */
-  trustedCas(): Promise<TrustedCas>;
-  /** Keyed hash of an address for the erasure list. */
-  erasureHash(address: string): string;
+  ingestBatchAsync(items: readonly SourceItem[], checkpoint?: Checkpoint, lease?: LeaseClaim): Promise<IngestCounts>;
 }
 
 /**
@@ -119,91 +97,69 @@ export function verdictColumns(v: Verdict, authenticated: boolean | null, at: nu
   };
 }
 
-/**
- * Per-client and per-month counts of one batch, written once per distinct key instead of once
- * per message (a backfill sees the same address and client many times in a batch).
- */
-export class BatchTally {
-  private readonly clients = new Map<string, { address: string; client: Omit<ClientRow, 'count' | 'lastSeen'>; n: number; at: number }>();
-  private readonly months = new Map<string, { address: string; month: string; n: number; signable: boolean }>();
-
-  add(row: Pick<ObservationRow, 'address' | 'family' | 'product' | 'version' | 'platform' | 'effectiveAt'>, facts: ObservationFacts): void {
-    const client = { family: row.family, product: row.product, version: row.version, platform: row.platform, smime: facts.smime };
-    const ck = row.address + '\u001e' + clientKeyOf(client);
-    const c = this.clients.get(ck);
-    if (c) {
-      c.n++;
-      c.at = Math.max(c.at, row.effectiveAt);
-    } else this.clients.set(ck, { address: row.address, client, n: 1, at: row.effectiveAt });
-    const month = monthOf(row.effectiveAt);
-    const mk = row.address + '\u001e' + month;
-    const signable = evidenceClass(facts) === 'verify';
-    const m = this.months.get(mk);
-    if (m) {
-      m.n++;
-      m.signable ||= signable;
-    } else this.months.set(mk, { address: row.address, month, n: 1, signable });
-  }
-
-  flush(store: Store): void {
-    for (const c of this.clients.values()) store.bumpClient(c.address, c.client, c.at, c.n);
-    for (const m of this.months.values()) store.bumpMonth(m.address, m.month, m.signable, m.n);
-    this.clients.clear();
-    this.months.clear();
-  }
+/** The client an observation counts for in its address's client list. */
+export function clientOf(row: Pick<ObservationRow, 'family' | 'product' | 'version' | 'platform'>, facts: ObservationFacts): ClientIdentity {
+  return { family: row.family, product: row.product, version: row.version, platform: row.platform, smime: facts.smime };
 }
 
-interface Parsed {
-  item: SourceItem;
-  message: ParsedMessage;
-}
-
-export function createPipeline(deps: PipelineDeps): Pipeline {
-  const { store, logger } = deps;
-  const parseOptions = { fingerprint: fingerprintSelector(), ownDomains: deps.ownDomains };
-
-  /** Parse, once per item: its address is the address every later step uses. */
-  const parseAll = (items: readonly SourceItem[], counts: IngestCounts): Parsed[] => {
-    const out: Parsed[] = [];
-    for (const item of items) {
-      counts.read++;
-      if (item.skip) {
-        skip(counts, item.skip.reason);
-        logger.debug({ sourceKey: item.sourceKey, reason: item.skip.reason, detail: item.skip.detail }, 'message skipped');
-        continue;
-      }
-      const parsed = parseMessage(item.headerBytes, parseOptions);
-      if (!parsed.ok) {
-        skip(counts, parsed.reason);
-        logger.debug({ sourceKey: item.sourceKey, reason: parsed.reason, detail: parsed.detail }, 'message skipped');
-        continue;
-      }
-      out.push({ item, message: parsed.message });
-    }
-    return out;
+/** Policy and key continuity as the pure functions the store runs inside its transaction. */
+export function ingestFold(policy: PolicyOptions, now: number, erasureHash: (address: string) => string): IngestFold<ObservationFacts> {
+  return {
+    apply: applyObservation,
+    decide: (state) => recommend(state, now, policy),
+    continuity: continuityOf,
+    erasureHash,
   };
+}
 
-  /** Assess (classify + enrich) and policy, then store: the batch and its checkpoint in one transaction. */
-  const commit = (parsed: readonly Parsed[], counts: IngestCounts, checkpoint: Checkpoint | undefined, harvests: ReadonlyMap<SourceItem, HarvestResult>): IngestCounts => {
-    const now = Date.now();
-    const rules = deps.rules();
-    // Pure work happens outside the write transaction to keep it short.
-    const prepared: Array<{ row: ObservationRow; facts: ObservationFacts; harvest: HarvestResult | undefined }> = [];
-    // One cheap query per batch spares an HMAC and a lookup per message in the common case.
-    const anyErasure = store.hasErasures();
-    for (const { item, message: m } of parsed) {
-      const at = effectiveDate(m.headerDate, item.receivedAt, new Date(now)).getTime();
-      const erasedAt = anyErasure ? store.erasedAt(deps.erasureHash(m.from)) : null;
-      if (erasedAt !== null && at <= erasedAt) {
-        skip(counts, 'erased');
-        continue;
-      }
-      const harvest = harvests.get(item);
-      const authenticated = dmarcResult(m.fields, deps.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
-      const verdict = assess(rules, m.fingerprint, { smimeClaim: m.smime, signature: harvest ? signatureFacts(harvest) : null, authenticated });
-      const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
-      prepared.push({
-        row: {
+export function createPipeline(ctx: AppContext): Pipeline {
+  const { store, config } = ctx;
+  const rules = ctx.rules;
+  const parseOptions = { fingerprint: fingerprintSelector(), ownDomains: config.ownDomains };
+  const policy = config.policy;
+
+  let cas: Promise<string[]> | undefined;
+  // Async batches commit strictly in call order: a later batch's checkpoint must never be
+  // committed before an earlier batch (a crash in between would skip the earlier one).
+  let tail: Promise<unknown> = Promise.resolve();
+  const pipeline: Pipeline = {
+    ingestBatchAsync(items, checkpoint, lease) {
+      const run = tail.then(async () => {
+        const harvests = items.some((i) => i.smimeBytes) ? await harvestItems(ctx, items, await (cas ??= trustedCas(ctx))) : undefined;
+        return pipeline.ingestBatch(items, checkpoint, harvests, lease);
+      });
+      tail = run.catch(() => undefined);
+      return run;
+    },
+    async ingestBatch(items, checkpoint, harvests, lease) {
+      const counts = emptyCounts();
+      const now = Date.now();
+      const skip = (r: SkipReason): void => {
+        counts.skipped[r] = (counts.skipped[r] ?? 0) + 1;
+      };
+      // Pure work (parse + classify) happens outside the write transaction to keep it short.
+      const prepared: Array<IngestItem<ObservationFacts>> = [];
+      for (const item of items) {
+        counts.read++;
+        if (item.skip) {
+          skip(item.skip.reason);
+          ctx.logger.debug({ sourceKey: item.sourceKey, reason: item.skip.reason, detail: item.skip.detail }, 'message skipped');
+          continue;
+        }
+        const parsed = parseMessage(item.headerBytes, parseOptions);
+        if (!parsed.ok) {
+          skip(parsed.reason);
+          ctx.logger.debug({ sourceKey: item.sourceKey, reason: parsed.reason, detail: parsed.detail }, 'message skipped');
+          continue;
+        }
+        const m = parsed.message;
+        const at = effectiveDate(m.headerDate, item.receivedAt, new Date(now)).getTime();
+        const harvest = harvests?.get(item.sourceKey);
+        const authenticated = dmarcResult(m.fields, config.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
+        // Classify + enrich in one step, the same one recompute runs (app/enrich.ts).
+        const verdict = assess(rules, m.fingerprint, { smimeClaim: m.smime, signature: harvest ? signatureFacts(harvest) : null, authenticated });
+        const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
+        const observation: ObservationRow = {
           sourceKey: item.sourceKey,
           address: m.from,
           messageId,
@@ -214,66 +170,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           smimeMessage: m.smime,
           authenticated: authenticated === null ? null : authenticated ? 1 : 0,
           createdAt: now,
-        },
-        facts: factsOf(verdict, at, authenticated),
-        harvest,
-      });
-    }
-    store.transaction(() => {
-      // States are read once and written once per address and batch (a customer's messages
-      // often arrive together, and a backfill sees each address many times).
-      const states = new Map<string, AddressState>();
-      const tally = new BatchTally();
-      const certCounts: Record<string, number> = {};
-      for (const { row, facts, harvest } of prepared) {
-        if (!store.insertObservation(row)) {
-          counts.duplicates++;
-          continue;
-        }
-        counts.stored++;
-        const prev = states.get(row.address) ?? store.getState(row.address);
-        const state = applyObservation(prev, row.address, facts);
-        states.set(row.address, state);
-        if (harvest) {
-          const continuity = storeHarvest(store, row.address, harvest, row.effectiveAt);
-          const key = continuity ? `certificates:${continuity}` : 'certificates:rejected';
-          certCounts[key] = (certCounts[key] ?? 0) + 1;
-          // Key continuity: trust on first use, alert on change (shown by lookup, API, metrics).
-          if (continuity === 'key-changed') state.keyChanged = true;
-        }
-        tally.add(row, facts);
+        };
+        const facts = factsOf(verdict, at, authenticated);
+        prepared.push({
+          observation,
+          facts,
+          client: clientOf(observation, facts),
+          signable: evidenceClass(facts) === 'verify',
+          ...(harvest ? { certificate: certificateOf(observation.address, harvest) } : {}),
+        });
       }
-      tally.flush(store);
-      for (const state of states.values()) store.putState({ ...state, ...recommend(state, now, deps.policy) });
-      const c: Record<string, number> = { read: counts.read, stored: counts.stored, duplicates: counts.duplicates };
+      const c: Record<string, number> = { read: counts.read };
       for (const [k, v] of Object.entries(counts.skipped)) c[`skipped:${k}`] = v ?? 0;
-      Object.assign(c, certCounts);
-      store.addCounters(c);
-      if (checkpoint) store.setCheckpoint(checkpoint, now);
-    });
-    return counts;
-  };
-
-  return {
-    async ingestBatchAsync(items, checkpoint) {
-      const counts = emptyCounts();
-      const parsed = parseAll(items, counts);
-      const harvests = new Map<SourceItem, HarvestResult>();
-      for (const p of parsed) {
-        if (!p.item.smimeBytes) continue;
-        // Async (WebCrypto), so it runs before the synchronous store transaction.
-        const r = await harvestSignature(p.item.smimeBytes, p.message.from, await deps.trustedCas(), logger, p.item.sourceKey);
-        if (r) harvests.set(p.item, r);
-      }
-      return commit(parsed, counts, checkpoint, harvests);
-    },
-    ingestBatch(items, checkpoint) {
-      const counts = emptyCounts();
-      return commit(parseAll(items, counts), counts, checkpoint, new Map());
+      // One atomic unit: observations, states, aggregates, certificates, counters, checkpoint;
+      // the erasure check and the lease check run inside it.
+      const out = await store.ingestBatch(
+        { items: prepared, checkpoint, lease, counters: c, now },
+        ingestFold(policy, now, (a) => ctx.erasureHash(a)),
+      );
+      counts.stored = out.stored;
+      counts.duplicates = out.duplicates;
+      if (out.erased) counts.skipped.erased = (counts.skipped.erased ?? 0) + out.erased;
+      return counts;
     },
   };
-}
-
-function skip(counts: IngestCounts, r: SkipReason): void {
-  counts.skipped[r] = (counts.skipped[r] ?? 0) + 1;
+  return pipeline;
 }
