@@ -25,9 +25,9 @@ describe('LookupResult: one schema for the use case, the CLI, the library and HT
     t.cleanup();
   });
 
-  it('lookupOne results satisfy the zod schema exactly (no extra fields)', () => {
+  it('lookupOne results satisfy the zod schema exactly (no extra fields)', async () => {
     for (const a of [PEOPLE.signer, PEOPLE.outlook, PEOPLE.noSign, 'nobody@customer.example']) {
-      const r = lookupOne(app.store, app.config.policy, a);
+      const r = await lookupOne(app.store, app.config.policy, a);
       expect(LookupResultSchema.strict().parse(r)).toEqual(r);
     }
   });
