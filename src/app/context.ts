@@ -3,20 +3,20 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { AppError } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import { loadRules, defaultRulesDir, type RuleSet } from '../classify/index.js';
-import { Store } from '../store/index.js';
+import { isPostgresUrl, openStore, type CensusStore, type StoreOptions } from '../store/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPipeline, type Pipeline } from './ingest.js';
 
 export interface AppContext {
   readonly config: Config;
-  readonly store: Store;
+  readonly store: CensusStore;
   readonly logger: Logger;
   /** Rules are loaded on first use: lookups and exports never need them. */
   readonly rules: RuleSet;
   readonly pipeline: Pipeline;
   /** Keyed hash of an address for the erasure list (HMAC-SHA256 with the erasure key). */
   erasureHash(address: string): string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface OpenAppOptions {
@@ -25,6 +25,8 @@ export interface OpenAppOptions {
   readonly?: boolean;
   /** Overrides config.db. */
   dbPath?: string;
+  /** Store tuning (SQLite cache and mmap sizes, PostgreSQL pool). */
+  store?: Omit<StoreOptions, 'readonly'>;
 }
 
 /**
@@ -32,6 +34,10 @@ export interface OpenAppOptions {
  * copy of the database alone must not allow a dictionary attack on the erased addresses.
  */
 function loadErasureKey(config: Config, dbPath: string, readonly: boolean): Buffer {
+  if (!config.erasureKeyFile && isPostgresUrl(dbPath)) {
+    // Every poller and API instance must hash with the same key, and a URL has no "beside".
+    throw new AppError('E_CONFIG', 'erasureKeyFile: required with a PostgreSQL db (every process sharing the database must use the same key file)');
+  }
   const file = config.erasureKeyFile ?? (dbPath === ':memory:' ? null : `${dbPath}.key`);
   if (file === null) return randomBytes(32);
   if (existsSync(file)) {
@@ -59,12 +65,12 @@ export function openApp(options: OpenAppOptions): AppContext {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const dbPath = options.dbPath ?? config.db;
-  const store = new Store(dbPath, { readonly: !!options.readonly });
+  const store = openStore(dbPath, { ...options.store, readonly: !!options.readonly });
   let key: Buffer;
   try {
     key = loadErasureKey(config, dbPath, !!options.readonly);
   } catch (e) {
-    store.close();
+    void store.close();
     throw e;
   }
   let rules: RuleSet | undefined;
@@ -84,8 +90,8 @@ export function openApp(options: OpenAppOptions): AppContext {
     erasureHash(address: string): string {
       return createHmac('sha256', key).update(address.toLowerCase()).digest('hex');
     },
-    close(): void {
-      store.close();
+    close(): Promise<void> {
+      return store.close();
     },
   };
   return ctx;
