@@ -1,4 +1,4 @@
-import type { SourceItem } from '../core/index.js';
+import { MAX_BATCH_BYTES, sourceItemBytes, type SourceItem } from '../core/index.js';
 import { readFileSource } from '../source/file/index.js';
 import type { AppContext } from './context.js';
 import { addCounts, emptyCounts, type IngestCounts } from './ingest.js';
@@ -15,34 +15,47 @@ export interface ImportProgress {
 export async function importPaths(ctx: AppContext, paths: readonly string[], onProgress?: (p: ImportProgress) => void): Promise<IngestCounts> {
   const total = emptyCounts();
   for (const path of paths) {
-    let batch: SourceItem[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
-      batch = [];
-      onProgress?.({ path, counts: total });
-    };
-    for await (const item of readFileSource(path)) {
-      batch.push(item);
-      if (batch.length >= IMPORT_BATCH) await flush();
-    }
-    await flush();
+    await ingestAll(ctx, readFileSource(path), {
+      onBatch: (c) => {
+        addCounts(total, c);
+        onProgress?.({ path, counts: total });
+      },
+    });
     ctx.logger.info({ component: 'import', read: total.read, stored: total.stored, duplicates: total.duplicates, skipped: total.skipped }, 'import finished');
   }
   return total;
 }
 
-/** Ingests items from any async source in batches (used by import and by tests). */
-export async function ingestAll(ctx: AppContext, items: AsyncIterable<SourceItem> | Iterable<SourceItem>, batchSize = IMPORT_BATCH): Promise<IngestCounts> {
+/**
+ * Ingests items from any source in batches, each committed before the next is read. A batch
+ * closes at `batchSize` messages or before an item that would take it past MAX_BATCH_BYTES
+ * (signed messages are kept whole for harvesting, up to 27 MiB each), so memory is bounded by
+ * bytes, not only by count.
+ */
+export async function ingestAll(
+  ctx: AppContext,
+  items: AsyncIterable<SourceItem> | Iterable<SourceItem>,
+  o: { batchSize?: number; onBatch?: (counts: IngestCounts) => void } = {},
+): Promise<IngestCounts> {
+  const batchSize = o.batchSize ?? IMPORT_BATCH;
   const total = emptyCounts();
   let batch: SourceItem[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const c = await ctx.pipeline.ingestBatchAsync(batch);
+    batch = [];
+    bytes = 0;
+    addCounts(total, c);
+    o.onBatch?.(c);
+  };
   for await (const item of items) {
+    const n = sourceItemBytes(item);
+    if (batch.length > 0 && bytes + n > MAX_BATCH_BYTES) await flush();
     batch.push(item);
-    if (batch.length >= batchSize) {
-      addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
-      batch = [];
-    }
+    bytes += n;
+    if (batch.length >= batchSize) await flush();
   }
-  if (batch.length) addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
+  await flush();
   return total;
 }
