@@ -165,7 +165,7 @@ describe('signature evidence and recompute', () => {
     const after = { dump: dump(), lookups: await lookups() };
     expect(after.dump.observations).toEqual(before.dump.observations);
     expect(after.dump.clients).toEqual(before.dump.clients);
-    // Left open: the store's recompute rebuilds address states without the key-change alert
-    // (key_changed), so addresses and lookups are not compared here yet.
+    expect(after.dump.addresses).toEqual(before.dump.addresses);
+    expect(after.lookups).toEqual(before.lookups);
   });
 });

@@ -335,6 +335,11 @@ export class SqliteStore implements CensusStore {
         result.changed++;
       }
     }
+    // The key-change alert comes from harvested certificates, not from observations: rebuild it
+    // from the certificates table, or recompute would silently clear it (issue 11).
+    const keyChanged = new Set(
+      this.sqlite.prepare(`SELECT DISTINCT address FROM certificates WHERE continuity = 'key-changed'`).pluck().all() as string[],
+    );
     this.sqlite.exec(`DELETE FROM address_clients; DELETE FROM address_months; DELETE FROM addresses;`);
     const put = this.stmt('putState');
     let current: AddressState | null = null;
@@ -342,6 +347,7 @@ export class SqliteStore implements CensusStore {
     const flush = (): void => {
       this.flushTally(tally);
       if (current) {
+        if (keyChanged.has(current.address)) current = { ...current, keyChanged: true };
         put.run(fromState({ ...current, ...job.decide(current) }));
         result.addresses++;
       }
