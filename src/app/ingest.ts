@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SkipReason, SourceItem, Verdict } from '../core/index.js';
 import { classify, FINGERPRINT_FIELDS } from '../classify/index.js';
-import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
+import { parseMessage, effectiveDate, trustedDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
 import { applyObservation, evidenceClass, recommend, type AddressState, type ObservationFacts } from '../policy/index.js';
 import { clientKeyOf, monthOf, type Checkpoint, type ClientRow, type ObservationRow, type Store } from '../store/index.js';
 import type { AppContext } from './context.js';
@@ -128,6 +128,25 @@ export class BatchTally {
   }
 }
 
+/**
+ * A check for erased addresses' mail, valid within one transaction: a message is erased when its
+ * identity (Message-ID or header hash) was recorded at erasure, or when its own trusted Date is
+ * not later than the erasure. A missing, absurd or future Date never lets old mail back in, and
+ * neither does a file time (a copied .eml) nor the time of reading.
+ */
+function erasureCheck(ctx: AppContext, store: Store): (address: string, messageId: string, dated: number | null) => boolean {
+  const erasedAt = new Map<string, number | null>();
+  return (address, messageId, dated) => {
+    let at = erasedAt.get(address);
+    if (at === undefined) {
+      at = store.erasedAt(ctx.erasureHash(address));
+      erasedAt.set(address, at);
+    }
+    if (at === null) return false;
+    return store.isMessageErased(ctx.messageErasureHash(messageId)) || (dated !== null && dated <= at);
+  };
+}
+
 export function createPipeline(ctx: AppContext): Pipeline {
   const { store, config } = ctx;
   const rules = ctx.rules;
@@ -154,9 +173,7 @@ export function createPipeline(ctx: AppContext): Pipeline {
         counts.skipped[r] = (counts.skipped[r] ?? 0) + 1;
       };
       // Pure work (parse + classify) happens outside the write transaction to keep it short.
-      const prepared: Array<{ row: ObservationRow; facts: ObservationFacts; harvest: HarvestResult | undefined }> = [];
-      // One cheap query per batch spares an HMAC and a lookup per message in the common case.
-      const anyErasure = store.hasErasures();
+      const prepared: Array<{ row: ObservationRow; facts: ObservationFacts; harvest: HarvestResult | undefined; dated: number | null }> = [];
       for (const item of items) {
         counts.read++;
         if (item.skip) {
@@ -172,11 +189,6 @@ export function createPipeline(ctx: AppContext): Pipeline {
         }
         const m = parsed.message;
         const at = effectiveDate(m.headerDate, item.receivedAt, new Date(now)).getTime();
-        const erasedAt = anyErasure ? store.erasedAt(ctx.erasureHash(m.from)) : null;
-        if (erasedAt !== null && at <= erasedAt) {
-          skip('erased');
-          continue;
-        }
         const verdict = classify(rules, m.fingerprint, { smimeMessage: m.smime });
         const harvest = harvests?.get(item.sourceKey);
         if (harvest) for (const w of harvest.warnings) verdict.warnings.push(`smime-cert:${w.code}`);
@@ -198,15 +210,23 @@ export function createPipeline(ctx: AppContext): Pipeline {
           },
           facts: factsOf(verdict, at, authenticated),
           harvest,
+          dated: trustedDate(m.headerDate, now),
         });
       }
       store.transaction(() => {
+        // The erasure check runs inside the write transaction: a `forget` committed by another
+        // process while this batch was parsed is seen here, and one after it deletes what we wrote.
+        const erased = store.hasErasures() ? erasureCheck(ctx, store) : null;
         // States are read once and written once per address and batch (a customer's messages
         // often arrive together, and a backfill sees each address many times).
         const states = new Map<string, AddressState>();
         const tally = new BatchTally();
         const certCounts: Record<string, number> = {};
-        for (const { row, facts, harvest } of prepared) {
+        for (const { row, facts, harvest, dated } of prepared) {
+          if (erased?.(row.address, row.messageId, dated)) {
+            skip('erased');
+            continue;
+          }
           if (!store.insertObservation(row)) {
             counts.duplicates++;
             continue;

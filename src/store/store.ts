@@ -213,11 +213,18 @@ export function monthOf(at: number): string {
 }
 
 /** CSV of one column in SQL: RFC 4180 quoting plus OWASP formula neutralisation (leading = + - @ TAB CR get a '). */
+/**
+ * First characters that make a spreadsheet read a cell as a formula: the ASCII ones, their
+ * full-width and small forms (＝＋－＠ ﹦﹢﹣﹫, which some spreadsheets normalise to ASCII), the
+ * minus sign, and zero-width characters that hide a formula character behind them.
+ */
+const FORMULA_TRIGGERS = `('=','+','-','@',char(9),char(13),char(65309),char(65291),char(65293),char(65312),char(65126),char(65122),char(65123),char(65131),char(8722),char(8203),char(8204),char(8205),char(8288),char(65279))`;
+
 function csvCell(expr: string): string {
-  const neutral = `CASE WHEN substr(${expr},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '''' || ${expr} ELSE ${expr} END`;
+  const neutral = `CASE WHEN substr(${expr},1,1) IN ${FORMULA_TRIGGERS} THEN '''' || ${expr} ELSE ${expr} END`;
   // instr() is a plain byte search, cheaper per row than a GLOB character class.
   const special = `instr(${expr},'"') OR instr(${expr},',') OR instr(${expr},char(10)) OR instr(${expr},char(13))`;
-  return `CASE WHEN ${expr} IS NULL THEN '' WHEN ${special} OR substr(${expr},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '"' || replace(${neutral}, '"', '""') || '"' ELSE ${expr} END`;
+  return `CASE WHEN ${expr} IS NULL THEN '' WHEN ${special} OR substr(${expr},1,1) IN ${FORMULA_TRIGGERS} THEN '"' || replace(${neutral}, '"', '""') || '"' ELSE ${expr} END`;
 }
 
 export const EXPORT_COLUMNS = ['address', 'recommendation', 'family', 'product', 'version', 'smime', 'last_seen', 'messages', 'reason', 'key_changed'] as const;
@@ -240,6 +247,7 @@ export class Store {
       getCheckpoint: p(`SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM checkpoints WHERE account = ? AND folder = ?`),
       getErasure: p(`SELECT erased_at AS erasedAt FROM erasures WHERE address_hash = ?`),
       anyErasure: p(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`),
+      getErasedMessage: p(`SELECT 1 AS x FROM erased_messages WHERE message_hash = ?`),
       decisionWithClients: p(
         `SELECT a.recommendation, a.reason, a.last_seen, a.decided_until, a.key_changed, c.family, c.product, c.version, c.platform, c.smime, c.count, c.last_seen
          FROM addresses a LEFT JOIN address_clients c ON c.address = a.address WHERE a.address = ? ORDER BY c.last_seen DESC, c.count DESC`,
@@ -270,6 +278,7 @@ export class Store {
         ),
         addCounter: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`),
         putErasure: p(`INSERT OR REPLACE INTO erasures (address_hash, erased_at) VALUES (?, ?)`),
+        putErasedMessage: p(`INSERT OR REPLACE INTO erased_messages (message_hash, erased_at) VALUES (?, ?)`),
       });
     }
   }
@@ -384,10 +393,25 @@ export class Store {
     return r ? r.erasedAt : null;
   }
 
-  /** Right to erasure: removes every row about the address, remembers only the keyed hash. Returns rows deleted. */
-  erase(address: string, addressHash: string, at: number): number {
-    return this.transaction(() => {
+  /** True when a message with this keyed identity hash belonged to an erased address. */
+  isMessageErased(messageHash: string): boolean {
+    return this.stmt('getErasedMessage').get(messageHash) !== undefined;
+  }
+
+  /**
+   * Right to erasure: removes every row about the address and remembers only keyed hashes: of
+   * the address, and of each of its messages' identities (`messageHash` maps a stored
+   * Message-ID to its keyed hash), so re-reading that mail stores nothing whatever its date.
+   * Deleted content is zeroed (secure_delete, set at open) and the WAL is checkpointed and
+   * truncated, so no copy of the address stays in the database files. Returns rows deleted.
+   */
+  erase(address: string, addressHash: string, at: number, messageHash?: (messageId: string) => string): number {
+    const n = this.transaction(() => {
       let n = 0;
+      if (messageHash) {
+        const put = this.stmt('putErasedMessage');
+        for (const r of this.sqlite.prepare(`SELECT DISTINCT message_id AS id FROM observations WHERE address = ?`).all(address) as Array<{ id: string }>) put.run(messageHash(r.id), at);
+      }
       n += this.sqlite.prepare(`DELETE FROM observations WHERE address = ?`).run(address).changes;
       n += this.sqlite.prepare(`DELETE FROM address_clients WHERE address = ?`).run(address).changes;
       n += this.sqlite.prepare(`DELETE FROM address_months WHERE address = ?`).run(address).changes;
@@ -396,6 +420,19 @@ export class Store {
       this.stmt('putErasure').run(addressHash, at);
       return n;
     });
+    this.truncateWal();
+    return n;
+  }
+
+  /**
+   * Copies the WAL into the database and truncates it to zero bytes, so frames holding erased
+   * rows do not linger in the -wal file. Waits (busy_timeout) for readers of older snapshots;
+   * returns false when one still held the WAL (its frames are then reset at the next checkpoint).
+   */
+  truncateWal(): boolean {
+    if (this.readonly) return false;
+    const r = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return (r[0]?.busy ?? 1) === 0;
   }
 
   observationsOf(address: string): StoredObservation[] {
@@ -490,7 +527,7 @@ export class Store {
     // have no quotes, commas or line breaks (parse rejects them), so only the free-text
     // columns need the full quoting expression.
     const neutralOnly = (c: string): string =>
-      `CASE WHEN substr(${c},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '"''' || ${c} || '"' ELSE ${c} END`;
+      `CASE WHEN substr(${c},1,1) IN ${FORMULA_TRIGGERS} THEN '"''' || ${c} || '"' ELSE ${c} END`;
     const line = [
       neutralOnly('address'),
       'recommendation',
@@ -498,7 +535,9 @@ export class Store {
       csvCell('product'),
       csvCell('version'),
       `ifnull(smime,'')`,
-      `strftime('%Y-%m-%dT%H:%M:%SZ', last_seen / 1000, 'unixepoch')`,
+      // strftime is NULL outside years 0000-9999, and a NULL line would vanish from group_concat:
+      // an empty cell keeps the row (ingest no longer stores such dates; old databases may hold them).
+      `ifnull(strftime('%Y-%m-%dT%H:%M:%SZ', last_seen / 1000, 'unixepoch'),'')`,
       'messages',
       csvCell('reason'),
       'key_changed',

@@ -197,8 +197,8 @@ describe('statistics', () => {
   it('migration 0001 backfills the monthly activity of a database made before it', () => {
     ctx.pipeline.ingestBatch([item('m1', 'a@x.example', 'TestMail Verify/1.0', 40), item('m2', 'b@x.example', 'Unknown Thing 1', 2), item('m3', 'b@x.example', 'TestMail Tolerate/1.0', 70)]);
     const expected = ctx.store.stats().byMonth;
-    // Make it a pre-0001 database: no table, no record of the migration.
-    ctx.store.sqlite.exec(`DROP TABLE address_months; DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)`);
+    // Make it a pre-0001 database: no tables of 0001 or later, no record of those migrations.
+    ctx.store.sqlite.exec(`DROP TABLE address_months; DROP TABLE erased_messages; DELETE FROM __drizzle_migrations WHERE created_at > (SELECT min(created_at) FROM __drizzle_migrations)`);
     ctx.close();
     ctx = openTestApp(t.dir, { rulesDirs: [RULES] });
     expect(ctx.store.stats().byMonth).toEqual(expected);
