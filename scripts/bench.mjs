@@ -20,7 +20,7 @@
 //   that benchmark ends, whether it passed, failed or crashed;
 // - the JSON file records the commit, node/SQLite/PostgreSQL versions, the data sizes each
 //   benchmark used and the machine's load average before and after it.
-import { readdirSync, writeFileSync, mkdirSync, mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, writeFileSync, mkdirSync, mkdtempSync, rmSync, readFileSync, existsSync, chmodSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -219,13 +219,17 @@ function normalise(bench, row, commit) {
 
 function runOne(name, cacheDir, timeoutMs) {
   const tmpRoot = mkdtempSync(join(tmpdir(), `smime-census-bench-${name}-`));
+  // Searchable by other users: a Dovecot started by a benchmark reads mail below it as `mail`.
+  chmodSync(tmpRoot, 0o755);
   const resultFile = join(tmpRoot, '.result.json');
   const args = [fileURLToPath(import.meta.url), '--child', name, ...(opts.quick ? ['--quick'] : []), ...(opts.scale ? ['--scale'] : [])];
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, ['--max-old-space-size=4096', ...args], {
       stdio: ['ignore', 'inherit', 'pipe'],
-      env: { ...process.env, BENCH_TMP: tmpRoot, BENCH_RESULT: resultFile, BENCH_CACHE: cacheDir },
+      // TMPDIR too, so whatever the benchmark's helpers make with os.tmpdir() (a Dovecot's
+      // directory, a PKI) is deleted with the rest even when the benchmark crashes.
+      env: { ...process.env, TMPDIR: tmpRoot, BENCH_TMP: tmpRoot, BENCH_RESULT: resultFile, BENCH_CACHE: cacheDir },
       // Its own process group, so a hung benchmark can be stopped with everything it started.
       detached: true,
     });

@@ -110,13 +110,14 @@ class Fields {
     if (injected) this.warnings.push('forged:header-injection');
     if (truncated) this.warnings.push('input:value-truncated');
     if (bad) this.warnings.push('input:non-string-value');
-    this.derive();
+    this.derive(false);
     return this;
   }
 
   /** Pseudo-fields (rules/README.md): the program names, the effective Message-ID, the MIME boundary, DKIM d= domains. */
-  private derive(): void {
-    for (const p of PSEUDO_NAMES) this.remove(p);
+  private derive(again: boolean): void {
+    // A fresh load has no pseudo-fields yet (a caller-supplied one is dropped here too); hide() derives again.
+    for (const p of PSEUDO_NAMES) if (again || this.names.includes(p)) this.remove(p);
     const xm = this.find('x-mailer');
     const ua = this.find('user-agent');
     const nr = this.find('x-newsreader');
@@ -162,7 +163,7 @@ class Fields {
     const kept = this.values[i]!.filter((v) => !re.test(v));
     if (kept.length) this.values[i] = kept;
     else this.remove(field);
-    this.derive();
+    this.derive(true);
   }
 
   private remove(name: string): void {

@@ -4,6 +4,8 @@
  * Vendor facts behind each mapping are cited in rules/README.md.
  */
 
+import { UAParser } from 'ua-parser-js';
+
 export type Filter = (value: string) => string | null;
 
 /** iOS build train -> iOS major: 7 = iOS 3 … 21 = iOS 17, 22 = iOS 18; 23 = iOS 26 (Apple renumbered in 2025). */
@@ -56,14 +58,69 @@ function macOutlookVersion(v: string): string | null {
   return d ? d[1]! : null;
 }
 
-/** The operating system named in a Mozilla-style platform comment or UA string. */
-function osFromUa(v: string): string | null {
+/** The operating system named in a Mozilla-style platform comment or UA string (regex fallback). */
+function osFromUaTokens(v: string): string | null {
   if (/iPhone|iPad|iOS/i.test(v)) return 'iOS';
   if (/Android/i.test(v)) return 'Android';
   if (/Windows|Win(?:NT|95|98|32|64)|\bWin\b/i.test(v)) return 'Windows';
   if (/Macintosh|Mac ?OS|\bMac\b|Darwin|\bOSX\b/i.test(v)) return 'macOS';
   if (/Linux|X11|BSD|SunOS|IRIX|gnu/i.test(v)) return 'Linux/Unix';
   return null;
+}
+
+/** ua-parser-js OS names -> the platform names verdicts and rules/smime entries use. */
+function platformName(os: string): string | null {
+  const n = os.toLowerCase();
+  if (n === 'ios' || n === 'ipados') return 'iOS';
+  if (n === 'android') return 'Android';
+  if (n.startsWith('windows')) return 'Windows';
+  if (n === 'mac os' || n === 'macos') return 'macOS';
+  if (n === 'chromium os' || n === 'chrome os') return 'ChromeOS';
+  if (/linux|ubuntu|debian|fedora|mint|arch|gentoo|suse|centos|red ?hat|mandriva|slackware|bsd|solaris|sunos|aix|hp-ux|irix|unix|gnu|elementary|manjaro|kubuntu|xubuntu|zenwalk|pclinuxos|deepin|raspbian|sailfish/.test(n)) return 'Linux/Unix';
+  return null;
+}
+
+// A bare platform comment ("X11; Linux x86_64; rv:102.0") is parsed as the UA it came from. The
+// Gecko "rv:" token says nothing about the OS and varies with every release: it is dropped, so the
+// filter memo (compileTemplateParts) sees a handful of distinct platform strings, not one per version.
+const RV_TOKEN = /;\s*rv:[0-9.a-z]{1,20}/g;
+function parseUa(v: string): UAParser.IResult {
+  return new UAParser(/^Mozilla\//.test(v) ? v : `Mozilla/5.0 (${v})`).getResult();
+}
+function platformKey(v: string): string {
+  return v.indexOf('rv:') >= 0 ? v.replace(RV_TOKEN, '') : v;
+}
+
+/** OS of a Mozilla-style UA or platform comment: ua-parser-js first, the token regex when it gives nothing. */
+const OS_MEMO = new Map<string, string | null>();
+function osFromUa(v: string): string | null {
+  const key = platformKey(v);
+  let r = OS_MEMO.get(key);
+  if (r === undefined) {
+    const os = parseUa(key).os.name;
+    r = (os ? platformName(os) : null) ?? osFromUaTokens(key);
+    if (OS_MEMO.size >= FILTER_MEMO_MAX) OS_MEMO.clear();
+    OS_MEMO.set(key, r);
+  }
+  return r;
+}
+
+/** "Android 4.2.2", "Windows 7", "macOS 10.15": the OS with its version, when the UA carries one. */
+function osVersionFromUa(v: string): string | null {
+  const os = parseUa(v).os;
+  const name = os.name ? platformName(os.name) : null;
+  if (!name) return osFromUaTokens(v);
+  return os.version ? `${name} ${os.version}` : name;
+}
+
+/** A webmail's browser UA -> "Android 4.2.2, Chrome 71" (platform and browser, as far as the UA says). */
+function browserPlatform(v: string): string | null {
+  const r = parseUa(v);
+  const os = r.os.name ? platformName(r.os.name) : osFromUaTokens(v);
+  const osText = os && r.os.version && os !== 'Linux/Unix' ? `${os} ${r.os.version}` : os;
+  const b = r.browser.name && r.browser.name !== 'Mozilla' && r.browser.name !== 'WebKit' ? `${r.browser.name}${r.browser.major ? ' ' + r.browser.major : ''}` : null;
+  const parts = [osText, b].filter((x): x is string => !!x);
+  return parts.length ? parts.join(', ') : null;
 }
 
 export const FILTERS: Readonly<Record<string, Filter>> = {
@@ -75,8 +132,10 @@ export const FILTERS: Readonly<Record<string, Filter>> = {
   'mail-version-from-build': (b) => mailBuild(b)?.mail ?? null,
   'mac-outlook-version': macOutlookVersion,
   'os-from-ua': osFromUa,
+  'os-version-from-ua': osVersionFromUa,
+  'browser-platform': browserPlatform,
   /** Foxmail writes "7, 2, 5, 140": make it dotted. */
-  'commas-to-dots': (v) => v.replace(/\s*,\s*/g, '.').replace(/\s+/g, '') || null,
+  'commas-to-dots': (v) => v.replace(/\s+/g, '').replace(/,/g, '.') || null,
   /** Trailing distribution suffixes: "3.46.4-2" -> "3.46.4". */
   'dotted-prefix': (v) => /^\d+(?:\.\d+)*/.exec(v)?.[0] ?? null,
   lower: (v) => v.toLowerCase(),

@@ -8,9 +8,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { isAppError, type Fingerprint, type Verdict } from '../core/index.js';
 import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
-import { dynamicRegexProblem, staticRegexProblem } from './regex-safety.js';
+import { regexSyntaxProblem } from './regex-dispatch.js';
+import { redosProblem, trustVerdictFile, VERDICT_FILE, writeVerdictFile, type VerdictFile } from './regex-safety.js';
 import { FINGERPRINT_FIELDS, PSEUDO_FIELDS } from './fingerprint-fields.js';
-import { loadRules } from './load.js';
+import { defaultRulesDir, loadRules, readRuleInputs } from './load.js';
 import { classify } from './engine.js';
 import type { RuleSet } from './rule-types.js';
 import { generalisationProblems } from './lint-generalise.js';
@@ -50,28 +51,29 @@ function list(dir: string): string[] {
 
 const KNOWN_FIELDS = new Set([...FINGERPRINT_FIELDS, ...PSEUDO_FIELDS]);
 
-function lintRegex(src: string, flags: string, file: string, id: string, where: string, out: LintProblem[], dynamic: boolean): void {
-  const p = staticRegexProblem(src, flags);
+function lintRegex(src: string, flags: string, file: string, id: string, where: string, out: LintProblem[], fresh: boolean): void {
+  const p = regexSyntaxProblem(src);
   if (p) {
     out.push({ file, ruleId: id, message: `${where}: unsafe regex /${src}/: ${p}` });
     return;
   }
-  let re: RegExp;
   try {
-    re = new RegExp(src, flags);
+    new RegExp(src, flags);
   } catch (e) {
     out.push({ file, ruleId: id, message: `${where}: regex /${src}/ does not compile: ${(e as Error).message}` });
     return;
   }
-  if (dynamic) {
-    const d = dynamicRegexProblem(re);
-    if (d) out.push({ file, ruleId: id, message: `${where}: regex /${src}/ ${d}` });
-  }
+  const r = redosProblem(src, flags, { fresh });
+  if (r) out.push({ file, ruleId: id, message: `${where}: unsafe regex /${src}/: ${r}` });
 }
 
-/** Lints rule folders: schema, unique ids, examples, references, field names, regex safety (static + adversarial run). */
-export function lintRules(dirs: readonly string[], opts: { dynamic?: boolean } = {}): LintReport {
-  const dynamic = opts.dynamic ?? true;
+/**
+ * Lints rule folders: schema, unique ids, examples, references, field names, regex syntax and
+ * ReDoS safety (recheck; cached verdicts unless `fresh`, which rechecks every regex).
+ */
+export function lintRules(dirs: readonly string[], opts: { fresh?: boolean } = {}): LintReport {
+  const fresh = opts.fresh ?? false;
+  if (!fresh) trustVerdictFile(join(defaultRulesDir(), VERDICT_FILE));
   const problems: LintProblem[] = [];
   let files = 0;
   let rules = 0;
@@ -113,12 +115,12 @@ export function lintRules(dirs: readonly string[], opts: { dynamic?: boolean } =
         const flags = rule.caseSensitive ? '' : 'i';
         for (const [field, src] of Object.entries(rule.match ?? {})) {
           if (!KNOWN_FIELDS.has(field)) problems.push({ file, ruleId: rule.id, message: `match.${field}: not in FINGERPRINT_FIELDS, so parse and the IMAP fetch never keep it` });
-          lintRegex(src, flags, file, rule.id, `match.${field}`, problems, dynamic);
+          lintRegex(src, flags, file, rule.id, `match.${field}`, problems, fresh);
         }
         for (const field of rule.absent ?? []) if (!KNOWN_FIELDS.has(field)) problems.push({ file, ruleId: rule.id, message: `absent: ${field} is not in FINGERPRINT_FIELDS` });
         for (const [j, c] of (rule.checks ?? []).entries()) {
           if (!c.field.startsWith('$') && !KNOWN_FIELDS.has(c.field)) problems.push({ file, ruleId: rule.id, message: `checks[${j}]: ${c.field} is not in FINGERPRINT_FIELDS` });
-          if (c.pattern !== undefined) lintRegex(c.pattern, flags, file, rule.id, `checks[${j}]`, problems, dynamic);
+          if (c.pattern !== undefined) lintRegex(c.pattern, flags, file, rule.id, `checks[${j}]`, problems, fresh);
         }
         if (rule.client.kind === 'automated' && rule.candidates) problems.push({ file, ruleId: rule.id, message: 'an automated rule has no candidates' });
       }
@@ -149,6 +151,32 @@ export function lintRules(dirs: readonly string[], opts: { dynamic?: boolean } =
     }
   }
   return { files, rules, problems };
+}
+
+/** One regex of a rule (a `match` value or a `checks` pattern) with the flags it runs with. */
+export interface RuleRegex {
+  readonly source: string;
+  readonly flags: string;
+  readonly file: string;
+  readonly ruleId: string;
+}
+
+/** Every regex of the enabled rules in `dirs`. */
+export function ruleRegexes(dirs: readonly string[]): RuleRegex[] {
+  const out: RuleRegex[] = [];
+  for (const { input: r, file } of readRuleInputs(dirs).rules) {
+    const flags = r.caseSensitive ? '' : 'i';
+    for (const source of Object.values(r.match ?? {})) out.push({ source, flags, file, ruleId: r.id });
+    for (const c of r.checks ?? []) if (c.pattern !== undefined) out.push({ source: c.pattern, flags, file, ruleId: r.id });
+  }
+  return out;
+}
+
+/** Rewrites rules/regex-verdicts.json from the shipped rules (recheck runs for regexes not yet on file). */
+export function writeShippedVerdicts(): { file: string; data: VerdictFile } {
+  const file = join(defaultRulesDir(), VERDICT_FILE);
+  trustVerdictFile(file);
+  return { file, data: writeVerdictFile(file, ruleRegexes([defaultRulesDir()])) };
 }
 
 function lowerKeys(h: Record<string, string | string[]>): Fingerprint {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../core/index.js';
 import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
-import { firstCharSet, literalAnchors, staticRegexProblem } from './regex-safety.js';
+import { firstCharSet, literalAnchors, regexSyntaxProblem } from './regex-dispatch.js';
+import { redosProblem, trustVerdictFile, VERDICT_FILE } from './regex-safety.js';
 import { PSEUDO_FIELDS } from './fingerprint-fields.js';
 import { templateRefs, compileTemplateParts, FILTERS } from './filters.js';
 import { capabilityOf, type Capability } from './smime.js';
@@ -74,15 +75,23 @@ function issuesText(err: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyK
     .join('; ');
 }
 
-/** Compiles one regex of a rule, refusing unsafe shapes. */
+let shippedVerdicts: string | undefined;
+
+/** Compiles one regex of a rule, refusing the syntax rules may not use and what recheck does not find safe. */
 export function compileRuleRegex(source: string, flags: string, where: string): RegExp {
-  const problem = staticRegexProblem(source, flags);
-  if (problem) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${problem}`);
+  const syntax = regexSyntaxProblem(source);
+  if (syntax) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${syntax}`);
+  let re: RegExp;
   try {
-    return new RegExp(source, flags);
+    re = new RegExp(source, flags);
   } catch (e) {
     throw new AppError('E_RULE_UNSAFE', `${where}: regex /${source}/ does not compile: ${(e as Error).message}`, { cause: e });
   }
+  // The shipped rules' verdicts are on file: only an operator's own regexes are checked here.
+  trustVerdictFile((shippedVerdicts ??= join(defaultRulesDir(), VERDICT_FILE)));
+  const redos = redosProblem(source, flags);
+  if (redos) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${redos}`);
+  return re;
 }
 
 function compileRule(r: RuleInput, file: string, order: number): CompiledRule {

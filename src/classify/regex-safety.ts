@@ -1,468 +1,112 @@
 /**
- * Regex safety for rule data (in the spirit of uap-core's safe-regex lint): a small static
- * check that rejects the shapes that backtrack catastrophically, and an adversarial run under
- * a time bound for what the static check cannot see.
+ * ReDoS safety of the regexes that see mail, decided by recheck (a maintained checker: automata
+ * theory where it applies, fuzzing where it does not) instead of a hand-made analyser — ours let
+ * `(\d+)\s*(\d+)\s*\d+x$` through, which then took ~100 s on one 1,024-character value.
+ *
+ * A verdict costs 50 ms to several seconds, so verdicts are cached by a hash of flags and source:
+ * in memory for the life of the process, and for the shipped rules in rules/regex-verdicts.json
+ * (written by `rules lint --write-verdicts`, checked against the rules by the test suite), so
+ * start-up with the shipped rules runs no check at all; only an operator's own regexes are checked
+ * when they load.
  */
-import { runInNewContext } from 'node:vm';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
-type Node =
-  | { t: 'atom'; src: string; zeroWidth: boolean; literal: string | null }
-  | { t: 'seq'; items: Node[] }
-  | { t: 'alt'; alts: Node[] }
-  | { t: 'group'; body: Node; lookaround: boolean }
-  | { t: 'quant'; node: Node; min: number; max: number };
+/** The verdict file next to the shipped rules (rules/regex-verdicts.json). */
+export const VERDICT_FILE = 'regex-verdicts.json';
 
-class ParseFail extends Error {}
+/**
+ * recheck's own time limit for one regex. Past it the verdict is `unknown`, and a regex that
+ * recheck cannot prove safe in this time is refused: a rule can always be written more simply.
+ */
+export const RECHECK_TIMEOUT_MS = 10_000;
 
-/** Parses the subset of JS regex syntax rules may use; throws ParseFail on anything it does not know. */
-function parse(src: string): Node {
-  let i = 0;
-  const peek = (): string | undefined => src[i];
-  function parseAlt(): Node {
-    const alts: Node[] = [parseSeq()];
-    while (peek() === '|') {
-      i++;
-      alts.push(parseSeq());
-    }
-    return alts.length === 1 ? alts[0]! : { t: 'alt', alts };
-  }
-  function parseSeq(): Node {
-    const items: Node[] = [];
-    while (i < src.length && peek() !== '|' && peek() !== ')') {
-      let atom = parseAtom();
-      atom = parseQuant(atom);
-      items.push(atom);
-    }
-    return { t: 'seq', items };
-  }
-  function parseQuant(node: Node): Node {
-    const c = peek();
-    let min = -1;
-    let max = -1;
-    if (c === '*') [min, max] = [0, Infinity];
-    else if (c === '+') [min, max] = [1, Infinity];
-    else if (c === '?') [min, max] = [0, 1];
-    else if (c === '{') {
-      const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(src.slice(i));
-      if (!m) return node; // a literal '{'
-      min = Number(m[1]);
-      max = m[2] ? (m[3] ? Number(m[3]) : Infinity) : min;
-      i += m[0].length - 1;
-    } else return node;
-    i++;
-    if (peek() === '?') i++; // lazy: same backtracking behaviour
-    if (node.t === 'atom' && node.zeroWidth) throw new ParseFail('quantified assertion');
-    return { t: 'quant', node, min, max };
-  }
-  function parseAtom(): Node {
-    const c = src[i]!;
-    if (c === '(') {
-      i++;
-      let lookaround = false;
-      if (src.startsWith('?:', i)) i += 2;
-      else if (src.startsWith('?=', i) || src.startsWith('?!', i)) {
-        i += 2;
-        lookaround = true;
-      } else if (src.startsWith('?<=', i) || src.startsWith('?<!', i)) throw new ParseFail('lookbehind is not allowed');
-      else if (src.startsWith('?<', i)) {
-        const end = src.indexOf('>', i);
-        if (end < 0) throw new ParseFail('bad group name');
-        i = end + 1;
-      } else if (src[i] === '?') throw new ParseFail('unknown group syntax');
-      const body = parseAlt();
-      if (src[i] !== ')') throw new ParseFail('unbalanced parenthesis');
-      i++;
-      return { t: 'group', body, lookaround };
-    }
-    if (c === '[') {
-      let j = i + 1;
-      if (src[j] === '^') j++;
-      if (src[j] === ']') j++;
-      while (j < src.length && src[j] !== ']') j += src[j] === '\\' ? 2 : 1;
-      if (j >= src.length) throw new ParseFail('unterminated class');
-      const s = src.slice(i, j + 1);
-      i = j + 1;
-      return { t: 'atom', src: s, zeroWidth: false, literal: null };
-    }
-    if (c === '\\') {
-      const d = src[i + 1];
-      if (d === undefined) throw new ParseFail('trailing backslash');
-      if (/[1-9]/.test(d) || d === 'k') throw new ParseFail('backreferences are not allowed');
-      let s = src.slice(i, i + 2);
-      if (d === 'x') s = src.slice(i, i + 4);
-      else if (d === 'u') s = src.slice(i, i + 6);
-      i += s.length;
-      const zeroWidth = d === 'b' || d === 'B';
-      const literal = /[dDwWsSbBnrtfv0xu]/.test(d) ? null : d;
-      return { t: 'atom', src: s, zeroWidth, literal };
-    }
-    if (c === ')' || c === '*' || c === '+' || c === '?') throw new ParseFail(`unexpected '${c}'`);
-    i++;
-    if (c === '^' || c === '$') return { t: 'atom', src: c, zeroWidth: true, literal: null };
-    if (c === '.') return { t: 'atom', src: c, zeroWidth: false, literal: null };
-    return { t: 'atom', src: c, zeroWidth: false, literal: c };
-  }
-  const root = parseAlt();
-  if (i !== src.length) throw new ParseFail(`unexpected '${src[i]}'`);
-  return root;
+const require = createRequire(import.meta.url);
+
+/** The checker whose verdicts the file holds; verdicts of another version are not reused. */
+export const CHECKER = `recheck ${(require('recheck/package.json') as { version: string }).version}`;
+
+// recheck's bundle is large (~0.5 s to load): loaded on the first cache miss, never at a start-up with shipped rules.
+let recheck: typeof import('recheck') | null = null;
+
+export type RegexVerdict =
+  | { readonly status: 'safe'; readonly detail: string }
+  | { readonly status: 'vulnerable' | 'unknown'; readonly detail: string };
+
+export interface VerdictFile {
+  readonly checker: string;
+  /** key -> verdict, with the pattern itself for the reader of a diff. */
+  readonly verdicts: Record<string, RegexVerdict & { readonly flags: string; readonly source: string }>;
 }
 
-/** Atoms that sit under a repeating quantifier inside `node` (they can consume many chars). */
-function repeatingAtoms(node: Node, under: boolean, out: string[]): void {
-  switch (node.t) {
-    case 'atom':
-      if (under && !node.zeroWidth) out.push(node.src);
-      return;
-    case 'seq':
-      for (const n of node.items) repeatingAtoms(n, under, out);
-      return;
-    case 'alt':
-      for (const n of node.alts) repeatingAtoms(n, under, out);
-      return;
-    case 'group':
-      repeatingAtoms(node.body, under, out);
-      return;
-    case 'quant':
-      repeatingAtoms(node.node, under || node.max > 1, out);
-  }
+/** Cache key of one regex: flags and source, hashed (sorted flags; g/y do not change matching cost). */
+export function regexKey(source: string, flags: string): string {
+  const f = [...flags.replace(/[gy]/g, '')].sort().join('');
+  return createHash('sha256').update(`${f}/${source}`).digest('hex').slice(0, 32);
 }
 
-function hasRepeat(node: Node): boolean {
-  switch (node.t) {
-    case 'atom':
-      return false;
-    case 'seq':
-      return node.items.some(hasRepeat);
-    case 'alt':
-      return node.alts.some(hasRepeat);
-    case 'group':
-      return hasRepeat(node.body);
-    case 'quant':
-      return node.max > 1 || hasRepeat(node.node);
-  }
+const memo = new Map<string, RegexVerdict>();
+const trustedFiles = new Set<string>();
+let checks = 0;
+
+/** How many times recheck itself ran in this process (cache misses): start-up with shipped rules runs none. */
+export function recheckRuns(): number {
+  return checks;
 }
 
-/** The literal character every match of `node` must start with, if there is one. */
-function leadingLiteral(node: Node): string | null {
-  const a = leadingAtom(node);
-  return a && a.literal !== null ? a.literal : null;
+/** Reads a verdict file; null when absent or written by another checker version. */
+export function readVerdictFile(file: string): VerdictFile | null {
+  if (!existsSync(file)) return null;
+  const data = JSON.parse(readFileSync(file, 'utf8')) as VerdictFile;
+  return data.checker === CHECKER ? data : null;
 }
 
-/** The atom (literal or class) every match of `node` must start with, if there is one. */
-function leadingAtom(node: Node): (Node & { t: 'atom' }) | null {
-  switch (node.t) {
-    case 'atom':
-      return node.zeroWidth ? null : node;
-    case 'group':
-      return node.lookaround ? null : leadingAtom(node.body);
-    case 'quant':
-      return node.min >= 1 ? leadingAtom(node.node) : null;
-    case 'alt':
-      return null;
-    case 'seq':
-      for (const n of node.items) {
-        if (n.t === 'atom' && n.zeroWidth) continue;
-        return leadingAtom(n);
-      }
-      return null;
-  }
+/** Seeds the in-memory cache from the shipped verdict file (once per file per process). */
+export function trustVerdictFile(file: string): void {
+  if (trustedFiles.has(file)) return;
+  trustedFiles.add(file);
+  const data = readVerdictFile(file);
+  if (!data) return;
+  // Only decided verdicts: an `unknown` on file is checked again.
+  for (const [key, v] of Object.entries(data.verdicts)) if (v.status !== 'unknown') memo.set(key, { status: v.status, detail: v.detail });
 }
 
-/** Printable ASCII characters an atom matches (a separator class must be narrow to count as one). */
-function atomChars(atomSrc: string, flags: string): string[] {
-  const out: string[] = [];
-  let re: RegExp;
-  try {
-    re = new RegExp(`^(?:${atomSrc})$`, flags);
-  } catch {
-    return [];
-  }
-  for (let c = 0x20; c < 0x7f; c++) {
-    const ch = String.fromCharCode(c);
-    if (re.test(ch)) out.push(ch);
-  }
-  return out;
-}
+/** recheck's limit when writing the verdict file: a maintainer can wait, and an `unknown` on file would refuse a shipped rule. */
+const WRITE_TIMEOUT_MS = 60_000;
 
-function atomCanMatch(atomSrc: string, ch: string, flags: string): boolean {
-  try {
-    return new RegExp(`^(?:${atomSrc})$`, flags).test(ch);
-  } catch {
-    return true;
-  }
-}
-
-function unwrap(node: Node): Node {
-  return node.t === 'group' && !node.lookaround ? unwrap(node.body) : node;
-}
-
-/** Finds nested quantifiers and ambiguous alternation under a quantifier. */
-function findProblem(node: Node, flags: string): string | null {
-  switch (node.t) {
-    case 'atom':
-      return null;
-    case 'seq':
-      for (const n of node.items) {
-        const p = findProblem(n, flags);
-        if (p) return p;
-      }
-      return null;
-    case 'alt':
-      for (const n of node.alts) {
-        const p = findProblem(n, flags);
-        if (p) return p;
-      }
-      return null;
-    case 'group':
-      return findProblem(node.body, flags);
-    case 'quant': {
-      const inner = findProblem(node.node, flags);
-      if (inner) return inner;
-      if (node.max <= 1) return null;
-      const body = unwrap(node.node);
-      if (body.t === 'alt') {
-        // (a|b)* is only safe when every alternative starts with its own literal.
-        const firsts = body.alts.map(leadingLiteral);
-        const seen = new Set<string>();
-        for (const f of firsts) {
-          if (f === null) return 'alternation under a quantifier whose alternatives do not start with distinct literals';
-          const k = flags.includes('i') ? f.toLowerCase() : f;
-          if (seen.has(k)) return 'alternation under a quantifier with overlapping alternatives';
-          seen.add(k);
-        }
-        return null;
-      }
-      if (!hasRepeat(body)) return null;
-      // (?:\.\d+)* is safe: each repetition must start with a separator the inner loop cannot eat.
-      const lead = leadingAtom(body);
-      const leadChars = lead ? atomChars(lead.src, flags) : [];
-      if (!lead || leadChars.length === 0 || leadChars.length > 8) return 'nested quantifier (a repeated group contains a repeated atom)';
-      const atoms: string[] = [];
-      repeatingAtoms(body, false, atoms);
-      for (const a of atoms) {
-        for (const ch of leadChars) if (atomCanMatch(a, ch, flags)) return `nested quantifier: '${a}' can also match the separator '${lead.src}'`;
-      }
-      return null;
-    }
-  }
-}
-
-/** Static check: returns a reason when `source` is unsafe or uses forbidden syntax, else null. */
-export function staticRegexProblem(source: string, flags: string): string | null {
-  let tree: Node;
-  try {
-    tree = parse(source);
-  } catch (e) {
-    return e instanceof ParseFail ? e.message : String(e);
-  }
-  return findProblem(tree, flags);
-}
-
-/** Literal characters of a regex source (used to build adversarial inputs from the regex itself). */
-function literalRuns(source: string): string[] {
-  const runs: string[] = [];
-  let cur = '';
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '\\' && i + 1 < source.length) {
-      const d = source[i + 1]!;
-      i++;
-      if (!/[dDwWsSbBnrtfv0-9xuk]/.test(d)) {
-        cur += d;
-        continue;
-      }
-    } else if (!/[()[\]{}|*+?^$.]/.test(c)) {
-      cur += c;
-      continue;
-    }
-    if (cur) runs.push(cur);
-    cur = '';
-  }
-  if (cur) runs.push(cur);
-  return runs;
-}
-
-/** Adversarial inputs of about `bytes` characters built from the regex's own text and common fillers. */
-export function adversarialInputs(source: string, bytes = 16 * 1024): string[] {
-  const fill = (unit: string, tail = '\u0001'): string => (unit ? unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes) + tail : '');
-  const runs = literalRuns(source);
-  const all = runs.join('');
-  const inputs = [fill(all), fill(all.replace(/\s+/g, '')), fill('a'), fill('0'), fill(' '), fill('.'), fill('a.'), fill('0.'), fill('-a'), fill('A0-')];
-  for (const r of runs.slice(0, 8)) inputs.push(fill(r), fill(r + ' '));
-  return [...new Set(inputs.filter((s) => s.length > 0))];
+/** Writes the verdicts of `patterns` (checking what the cache does not know yet). */
+export function writeVerdictFile(file: string, patterns: ReadonlyArray<{ source: string; flags: string }>): VerdictFile {
+  const verdicts: Record<string, VerdictFile['verdicts'][string]> = {};
+  const sorted = [...patterns].sort((a, b) => a.source.localeCompare(b.source) || a.flags.localeCompare(b.flags));
+  for (const p of sorted) verdicts[regexKey(p.source, p.flags)] = { ...checkRegex(p.source, p.flags, { timeoutMs: WRITE_TIMEOUT_MS }), flags: p.flags, source: p.source };
+  const data: VerdictFile = { checker: CHECKER, verdicts };
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  return data;
 }
 
 /**
- * Runs `re` against adversarial inputs; returns a reason when one takes longer than `timeoutMs`.
- * Uses node:vm's timeout, which interrupts a runaway regex instead of hanging the linter.
+ * recheck's verdict on one regex, from the cache when known. `fresh` ignores the cache (and
+ * refreshes it); `timeoutMs` raises recheck's limit for a caller that can wait (CI).
  */
-export function dynamicRegexProblem(re: RegExp, timeoutMs = 250): string | null {
-  const attempt = (input: string, ms: number): 'ok' | 'timeout' | string => {
-    try {
-      runInNewContext('re.lastIndex = 0; re.test(s)', { re, s: input }, { timeout: ms });
-      return 'ok';
-    } catch (e) {
-      const msg = (e as Error)?.message ?? String(e);
-      return /timed out/i.test(msg) ? 'timeout' : msg;
-    }
-  };
-  for (const input of adversarialInputs(re.source)) {
-    let r = attempt(input, timeoutMs);
-    // A busy machine can stall one run; a catastrophic regex also fails a second, longer run.
-    if (r === 'timeout') r = attempt(input, timeoutMs * 4);
-    if (r === 'timeout') return `slower than ${timeoutMs * 4} ms on a ${input.length}-character adversarial input (${JSON.stringify(input.slice(0, 24))}…)`;
-    if (r !== 'ok') return `failed on an adversarial input: ${r}`;
-  }
-  return null;
+export function checkRegex(source: string, flags: string, opts: { fresh?: boolean; timeoutMs?: number } = {}): RegexVerdict {
+  const key = regexKey(source, flags);
+  const known = opts.fresh ? undefined : memo.get(key);
+  if (known) return known;
+  checks++;
+  const d = (recheck ??= require('recheck') as typeof import('recheck')).checkSync(source, flags.replace(/[gy]/g, ''), { timeout: opts.timeoutMs ?? RECHECK_TIMEOUT_MS });
+  let v: RegexVerdict;
+  if (d.status === 'safe') v = { status: 'safe', detail: d.complexity.summary };
+  else if (d.status === 'vulnerable') v = { status: 'vulnerable', detail: `${d.complexity.summary} backtracking (attack: ${d.attack.pattern.slice(0, 60)})` };
+  else v = { status: 'unknown', detail: d.error.kind === 'timeout' ? `recheck could not decide within ${(opts.timeoutMs ?? RECHECK_TIMEOUT_MS) / 1000} s` : `recheck: ${d.error.kind}` };
+  // A timeout may be the machine's load, not the regex: remember only decided verdicts.
+  if (v.status !== 'unknown') memo.set(key, v);
+  return v;
 }
 
-const MAX_EXPANSIONS = 16;
-
-function literalOf(node: Node): string[] | null {
-  // All the literal strings a node can match, when it is a plain literal (or an alternation of them).
-  switch (node.t) {
-    case 'atom':
-      return node.literal !== null ? [node.literal] : null;
-    case 'group':
-      return node.lookaround ? null : literalOf(node.body);
-    case 'alt': {
-      const out: string[] = [];
-      for (const a of node.alts) {
-        const l = literalOf(a);
-        if (!l) return null;
-        out.push(...l);
-      }
-      return out.length <= MAX_EXPANSIONS ? out : null;
-    }
-    case 'seq': {
-      let acc = [''];
-      for (const it of node.items) {
-        const l = literalOf(it);
-        if (!l) return null;
-        acc = acc.flatMap((a) => l.map((b) => a + b));
-        if (acc.length > MAX_EXPANSIONS) return null;
-      }
-      return acc;
-    }
-    case 'quant':
-      return null;
-  }
-}
-
-/** Max distinct literal keys one regex may put in the index (a long alternation of names is fine). */
-const MAX_KEYS = 256;
-
-/**
- * Literal strings a match of `items` must start with (or, with `backwards`, end with), and whether
- * the items were literal all the way through (so a caller may keep concatenating).
- */
-function collect(items: Node[], backwards = false): { strs: string[]; complete: boolean } {
-  let acc = [''];
-  const join = (a: string, b: string): string => (backwards ? b + a : a + b);
-  for (const it of items) {
-    const l = literalOf(it);
-    if (l) {
-      const next = acc.flatMap((a) => l.map((b) => join(a, b)));
-      if (next.length > MAX_KEYS) return { strs: acc, complete: false };
-      acc = next;
-      continue;
-    }
-    // A group of alternatives that each start (end) with literal text: branch, then stop.
-    const body = it.t === 'group' && !it.lookaround ? it.body : it.t === 'quant' && it.min >= 1 && it.node.t === 'group' && !it.node.lookaround ? it.node.body : null;
-    if (body) {
-      const alts = body.t === 'alt' ? body.alts : [body];
-      const parts: string[] = [];
-      for (const a of alts) {
-        const seq = a.t === 'seq' ? a.items : [a];
-        parts.push(...collect(backwards ? [...seq].reverse() : seq, backwards).strs);
-      }
-      const next = acc.flatMap((a) => parts.map((b) => join(a, b)));
-      if (next.length <= MAX_KEYS) acc = next;
-      return { strs: acc, complete: false };
-    }
-    if (it.t === 'quant' && it.min >= 1) {
-      const inner = literalOf(it.node);
-      if (inner) {
-        const next = acc.flatMap((a) => inner.map((b) => join(a, b)));
-        if (next.length <= MAX_KEYS) acc = next;
-      }
-    }
-    return { strs: acc, complete: false };
-  }
-  return { strs: acc, complete: true };
-}
-
-/**
- * Literal text every match must start with (`^lit…`) or end with (`…lit$`), lower-cased, for
- * dispatch: the engine only tries a rule when the value starts/ends with one of these.
- */
-export function literalAnchors(source: string): { prefixes: string[] | null; suffixes: string[] | null } {
-  let tree: Node;
-  try {
-    tree = parse(source);
-  } catch {
-    return { prefixes: null, suffixes: null };
-  }
-  const branches = tree.t === 'alt' ? tree.alts : [tree];
-  const prefixes: string[] = [];
-  const suffixes: string[] = [];
-  let prefixOk = true;
-  let suffixOk = true;
-  for (const b of branches) {
-    const items = b.t === 'seq' ? b.items : [b];
-    const first = items[0];
-    if (prefixOk && first && first.t === 'atom' && first.src === '^') {
-      const p = collect(items.slice(1)).strs;
-      if (p.some((s) => s.length < 2)) prefixOk = false;
-      else prefixes.push(...p.map((s) => s.toLowerCase()));
-    } else prefixOk = false;
-    const last = items[items.length - 1];
-    if (suffixOk && last && last.t === 'atom' && last.src === '$') {
-      const s = collect(items.slice(0, -1).reverse(), true).strs;
-      if (s.some((x) => x.length < 2)) suffixOk = false;
-      else suffixes.push(...s.map((x) => x.toLowerCase()));
-    } else suffixOk = false;
-  }
-  return { prefixes: prefixOk && prefixes.length ? [...new Set(prefixes)] : null, suffixes: suffixOk && suffixes.length ? [...new Set(suffixes)] : null };
-}
-
-/** Non-ASCII samples: a lead atom matching any of them may start a non-ASCII value. */
-const NON_ASCII_SAMPLES = ['\u00e9', '\u00a0', '\u4e2d', '\ud83d', '\u0430'];
-
-/**
- * For a `^`-anchored regex: which first characters a match can start with (ASCII table plus a
- * non-ASCII flag), for dispatch when there is no literal prefix. Null when not anchored or unknown.
- */
-export function firstCharSet(source: string, flags: string): { ascii: boolean[]; nonAscii: boolean } | null {
-  let tree: Node;
-  try {
-    tree = parse(source);
-  } catch {
-    return null;
-  }
-  const branches = tree.t === 'alt' ? tree.alts : [tree];
-  const ascii: boolean[] = new Array<boolean>(128).fill(false);
-  let nonAscii = false;
-  for (const b of branches) {
-    const items = b.t === 'seq' ? b.items : [b];
-    const first = items[0];
-    if (!first || first.t !== 'atom' || first.src !== '^') return null;
-    let lead: (Node & { t: 'atom' }) | null = null;
-    for (const n of items.slice(1)) {
-      if (n.t === 'atom' && n.zeroWidth) continue;
-      if (n.t === 'group' && n.lookaround) continue;
-      lead = leadingAtom(n);
-      break;
-    }
-    if (!lead) return null;
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${lead.src})`, flags);
-    } catch {
-      return null;
-    }
-    for (let c = 0; c < 128; c++) if (re.test(String.fromCharCode(c))) ascii[c] = true;
-    if (NON_ASCII_SAMPLES.some((x) => re.test(x))) nonAscii = true;
-  }
-  return { ascii, nonAscii };
+/** A reason when recheck does not find `source` safe (vulnerable, or undecidable in time), else null. */
+export function redosProblem(source: string, flags: string, opts: { fresh?: boolean } = {}): string | null {
+  const v = checkRegex(source, flags, opts);
+  if (v.status === 'safe') return null;
+  return v.status === 'vulnerable' ? `can backtrack catastrophically: ${v.detail}` : `not proven safe: ${v.detail}; simplify it`;
 }

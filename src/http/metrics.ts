@@ -1,19 +1,17 @@
 /**
- * Prometheus text exposition (format 0.0.4), written by hand: the service needs a handful of
- * counters, gauges and one histogram, and recording must cost no allocation on the hot path.
- * Message counters come from the store's persistent counters at scrape time, so they stay
- * current whoever writes them (pollers in this process, an import in another).
+ * Prometheus metrics through prom-client (text format 0.0.4): the service's own counters, gauges
+ * and request histogram, plus prom-client's process, GC and event-loop metrics. Message counters
+ * come from the store's persistent counters at scrape time, so they stay current whoever writes
+ * them (pollers in this process, an import in another). The request histogram keeps one child per
+ * route/method/status, so recording a request builds no label string.
  */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Recommendation } from '../core/index.js';
 
 /** Upper bounds (seconds) of the HTTP latency histogram: lookups are sub-millisecond, exports take seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
-interface Series {
-  counts: Float64Array;
-  sum: number;
-  count: number;
-}
+const PREFIX = 'smime_census_';
 
 /** What the service reports about pollers (a subset of app/poll.ts FolderStatus). */
 export interface PollerGauge {
@@ -31,95 +29,113 @@ export interface MetricSources {
   signer?: () => { notAfter: Date; daysLeft: number; expiringSoon: boolean } | null;
 }
 
-/** Escapes a label value (backslash, double quote, line feed). */
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
+type Observer = { observe(v: number): void };
 
-function num(v: number): string {
-  return Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN';
-}
-
-/** In-process metrics of one HTTP service. */
+/** In-process metrics of one HTTP service (its own registry: tests build many servers in one process). */
 export class Metrics {
-  /** route -> method -> status -> series; three map lookups and no string building per request. */
-  private readonly http = new Map<string, Map<string, Map<number, Series>>>();
-  private readonly lookups: Record<Recommendation, number> = { sign: 0, 'do-not-sign': 0, unknown: 0 };
-  private readonly startedAt = Date.now();
+  readonly registry = new Registry();
+  private readonly duration: Histogram<'route' | 'method' | 'status'>;
+  /** route -> method -> status -> histogram child; three map lookups per request. */
+  private readonly children = new Map<string, Map<string, Map<number, Observer>>>();
+  private readonly lookups: Counter<'recommendation'>;
+  private readonly lookupChildren: Record<Recommendation, { inc(): void }>;
+  private readonly messages: Counter<'result'>;
+  private readonly skipped: Counter<'reason'>;
+  private readonly certificates: Counter<'continuity'>;
+  private readonly lag: Gauge<'account' | 'folder'>;
+  private readonly lastSync: Gauge<'account' | 'folder'>;
+  private readonly pollerState: Gauge<'account' | 'folder' | 'state'>;
+  private signerGauges: { daysLeft: Gauge; expiring: Gauge } | null = null;
+
+  constructor() {
+    const registers = [this.registry];
+    this.messages = new Counter({ name: `${PREFIX}messages_total`, help: 'Messages read by import and pollers, by result (read, stored, duplicate).', labelNames: ['result'], registers });
+    this.skipped = new Counter({ name: `${PREFIX}messages_skipped_total`, help: 'Messages skipped, by reason.', labelNames: ['reason'], registers });
+    this.lag = new Gauge({ name: `${PREFIX}poll_lag_messages`, help: 'Messages on the IMAP server not yet processed, per account and folder (absent while unknown).', labelNames: ['account', 'folder'], registers });
+    this.lastSync = new Gauge({ name: `${PREFIX}poll_last_sync_timestamp_seconds`, help: 'End of the last completed sync pass, per account and folder.', labelNames: ['account', 'folder'], registers });
+    this.pollerState = new Gauge({ name: `${PREFIX}poller_state`, help: 'Current state of each poller (1 for the state it is in).', labelNames: ['account', 'folder', 'state'], registers });
+    this.certificates = new Counter({
+      name: `${PREFIX}certificates_harvested_total`,
+      help: "Customers' certificates seen in signed mail, by key-continuity verdict (first-seen, same, renewal, key-changed, rejected).",
+      labelNames: ['continuity'],
+      registers,
+    });
+    this.lookups = new Counter({ name: `${PREFIX}lookups_total`, help: 'Addresses looked up through the HTTP API, by recommendation given.', labelNames: ['recommendation'], registers });
+    const child = (recommendation: Recommendation) => {
+      this.lookups.inc({ recommendation }, 0);
+      return this.lookups.labels({ recommendation });
+    };
+    this.lookupChildren = { sign: child('sign'), 'do-not-sign': child('do-not-sign'), unknown: child('unknown') };
+    this.duration = new Histogram({
+      name: `${PREFIX}http_request_duration_seconds`,
+      help: 'HTTP request latency by route pattern, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [...LATENCY_BUCKETS],
+      registers,
+    });
+    // process_* (CPU, memory, file descriptors, start time), nodejs_* (heap, GC, event-loop lag).
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
 
   /** Records one HTTP request. `route` is the route pattern (never the raw URL: it may hold an address). */
   observeRequest(route: string, method: string, status: number, seconds: number): void {
-    let byMethod = this.http.get(route);
-    if (!byMethod) this.http.set(route, (byMethod = new Map()));
+    let byMethod = this.children.get(route);
+    if (!byMethod) this.children.set(route, (byMethod = new Map()));
     let byStatus = byMethod.get(method);
     if (!byStatus) byMethod.set(method, (byStatus = new Map()));
-    let s = byStatus.get(status);
-    if (!s) byStatus.set(status, (s = { counts: new Float64Array(LATENCY_BUCKETS.length), sum: 0, count: 0 }));
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (seconds <= LATENCY_BUCKETS[i]!) s.counts[i]!++;
-    s.sum += seconds;
-    s.count++;
+    let child = byStatus.get(status);
+    if (!child) byStatus.set(status, (child = this.duration.labels({ route, method, status: String(status) })));
+    child.observe(seconds);
   }
 
   /** Counts one answered lookup (single or one address of a batch). */
   countLookup(r: Recommendation): void {
-    this.lookups[r]++;
+    this.lookupChildren[r].inc();
   }
 
-  /** The exposition text. */
-  render(src: MetricSources): string {
-    const out: string[] = [];
-    const head = (name: string, type: string, help: string): void => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    };
+  /** The exposition text, with the store's counters and the pollers' state read now. */
+  async render(src: MetricSources): Promise<string> {
     const counters = src.counters();
-    head('smime_census_messages_total', 'counter', 'Messages read by import and pollers, by result (read, stored, duplicate).');
-    out.push(`smime_census_messages_total{result="read"} ${num(counters.read ?? 0)}`);
-    out.push(`smime_census_messages_total{result="stored"} ${num(counters.stored ?? 0)}`);
-    out.push(`smime_census_messages_total{result="duplicate"} ${num(counters.duplicates ?? 0)}`);
-    head('smime_census_messages_skipped_total', 'counter', 'Messages skipped, by reason.');
-    for (const [k, v] of Object.entries(counters).sort(([a], [b]) => a.localeCompare(b))) {
-      if (k.startsWith('skipped:')) out.push(`smime_census_messages_skipped_total{reason="${esc(k.slice(8))}"} ${num(v)}`);
+    setCounter(this.messages, [
+      [{ result: 'read' }, counters.read ?? 0],
+      [{ result: 'stored' }, counters.stored ?? 0],
+      [{ result: 'duplicate' }, counters.duplicates ?? 0],
+    ]);
+    const prefixed = (p: string, label: string) =>
+      Object.entries(counters)
+        .filter(([k]) => k.startsWith(p))
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [{ [label]: k.slice(p.length) }, v] as [Record<string, string>, number]);
+    setCounter(this.skipped, prefixed('skipped:', 'reason'));
+    setCounter(this.certificates, prefixed('certificates:', 'continuity'));
+
+    this.lag.reset();
+    this.lastSync.reset();
+    this.pollerState.reset();
+    for (const p of src.pollers()) {
+      const where = { account: p.account, folder: p.folder };
+      if (p.lag !== null) this.lag.set(where, p.lag);
+      if (p.lastSyncAt) this.lastSync.set(where, p.lastSyncAt.getTime() / 1000);
+      this.pollerState.set({ ...where, state: p.state }, 1);
     }
 
-    const pollers = src.pollers();
-    head('smime_census_poll_lag_messages', 'gauge', 'Messages on the IMAP server not yet processed, per account and folder (absent while unknown).');
-    for (const p of pollers) if (p.lag !== null) out.push(`smime_census_poll_lag_messages{account="${esc(p.account)}",folder="${esc(p.folder)}"} ${num(p.lag)}`);
-    head('smime_census_poll_last_sync_timestamp_seconds', 'gauge', 'End of the last completed sync pass, per account and folder.');
-    for (const p of pollers) if (p.lastSyncAt) out.push(`smime_census_poll_last_sync_timestamp_seconds{account="${esc(p.account)}",folder="${esc(p.folder)}"} ${num(p.lastSyncAt.getTime() / 1000)}`);
-    head('smime_census_poller_state', 'gauge', 'Current state of each poller (1 for the state it is in).');
-    for (const p of pollers) out.push(`smime_census_poller_state{account="${esc(p.account)}",folder="${esc(p.folder)}",state="${esc(p.state)}"} 1`);
-
-    head('smime_census_certificates_harvested_total', 'counter', "Customers' certificates seen in signed mail, by key-continuity verdict (first-seen, same, renewal, key-changed, rejected).");
-    for (const [k, v] of Object.entries(counters).sort(([a], [b]) => a.localeCompare(b))) {
-      if (k.startsWith('certificates:')) out.push(`smime_census_certificates_harvested_total{continuity="${esc(k.slice(13))}"} ${num(v)}`);
-    }
     const signer = src.signer?.() ?? null;
     if (signer) {
-      head('smime_census_signer_certificate_days_left', 'gauge', 'Days until the outbound signing certificate expires (alert below 30).');
-      out.push(`smime_census_signer_certificate_days_left ${num(signer.daysLeft)}`);
-      head('smime_census_signer_certificate_expiring', 'gauge', '1 from 30 days before the signing certificate expires.');
-      out.push(`smime_census_signer_certificate_expiring ${signer.expiringSoon ? 1 : 0}`);
+      // Registered on first use: a process that does not sign shows no signer metrics at all.
+      this.signerGauges ??= {
+        daysLeft: new Gauge({ name: `${PREFIX}signer_certificate_days_left`, help: 'Days until the outbound signing certificate expires (alert below 30).', registers: [this.registry] }),
+        expiring: new Gauge({ name: `${PREFIX}signer_certificate_expiring`, help: '1 from 30 days before the signing certificate expires.', registers: [this.registry] }),
+      };
+      this.signerGauges.daysLeft.set(signer.daysLeft);
+      this.signerGauges.expiring.set(signer.expiringSoon ? 1 : 0);
     }
-
-    head('smime_census_lookups_total', 'counter', 'Addresses looked up through the HTTP API, by recommendation given.');
-    for (const [r, v] of Object.entries(this.lookups)) out.push(`smime_census_lookups_total{recommendation="${r}"} ${num(v)}`);
-
-    head('smime_census_http_request_duration_seconds', 'histogram', 'HTTP request latency by route pattern, method and status.');
-    for (const [route, byMethod] of this.http) {
-      for (const [method, byStatus] of byMethod) {
-        for (const [status, s] of byStatus) {
-          const l = `route="${esc(route)}",method="${esc(method)}",status="${status}"`;
-          for (let i = 0; i < LATENCY_BUCKETS.length; i++) out.push(`smime_census_http_request_duration_seconds_bucket{${l},le="${LATENCY_BUCKETS[i]}"} ${num(s.counts[i]!)}`);
-          out.push(`smime_census_http_request_duration_seconds_bucket{${l},le="+Inf"} ${num(s.count)}`);
-          out.push(`smime_census_http_request_duration_seconds_sum{${l}} ${num(s.sum)}`);
-          out.push(`smime_census_http_request_duration_seconds_count{${l}} ${num(s.count)}`);
-        }
-      }
-    }
-    head('smime_census_process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch.');
-    out.push(`smime_census_process_start_time_seconds ${num(this.startedAt / 1000)}`);
-    head('smime_census_process_resident_memory_bytes', 'gauge', 'Resident set size.');
-    out.push(`smime_census_process_resident_memory_bytes ${num(process.memoryUsage.rss())}`);
-    return out.join('\n') + '\n';
+    return this.registry.metrics();
   }
 }
+
+/** Sets a counter to values owned elsewhere (the store's persistent counters). */
+function setCounter<L extends string>(c: Counter<L>, values: ReadonlyArray<[Partial<Record<L, string>>, number]>): void {
+  c.reset();
+  for (const [labels, v] of values) c.inc(labels, Math.max(0, v));
+}
+

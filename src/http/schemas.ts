@@ -3,6 +3,7 @@
  * fast-json-stringify from these schemas (precompiled, several times faster than
  * JSON.stringify on the lookup hot path, and nothing outside the schema can leak out).
  */
+import { tokenHealthSchema } from './token-health.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -209,6 +210,7 @@ export const healthResponseSchema = {
       type: 'object',
       properties: { notAfter: { type: 'string' }, daysLeft: { type: 'number' }, expiringSoon: { type: 'boolean' }, subject: { type: 'string' } },
     },
+    oauth: tokenHealthSchema,
     relay: {
       type: 'object',
       properties: {

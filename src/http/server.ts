@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AppError, type Recommendation } from '../core/index.js';
 import { exportCsv, forget, lookupOne, show, type AppContext, type LookupResult, type Logger } from '../app/index.js';
-import type { FolderStatus } from '../app/poll.js';
+import type { FolderStatus, TokenHealth } from '../app/poll.js';
+import { renderTokenMetrics, tokenHealthView } from './token-health.js';
 import type { ExportFilter } from '../store/index.js';
 import { assertSafeBinding, authorize, hasTokens, type RouteAccess, type TokenSet } from './auth.js';
 import { errorHandler } from './errors.js';
@@ -29,6 +30,8 @@ declare module 'fastify' {
 /** Anything that reports poller status (app/poll.ts Poller). */
 export interface PollerStatusSource {
   status(): FolderStatus[];
+  /** OAuth2 token health of its accounts (Poller.tokens). */
+  tokens?(): TokenHealth[];
 }
 
 export interface HttpServerOptions {
@@ -132,6 +135,7 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
   const metrics = new Metrics();
   const pollers = o.pollers ?? [];
   const pollerStatus = (): FolderStatus[] => pollers.flatMap((p) => p.status());
+  const tokenStatus = (): TokenHealth[] => pollers.flatMap((p) => p.tokens?.() ?? []);
   // The signing certificate's expiry, warned from 30 days before (the service stays up: mail is then sent unsigned).
   const signerHealth = (): { signer?: { notAfter: string; daysLeft: number; expiringSoon: boolean; subject: string } } => {
     const st = o.signer?.() ?? null;
@@ -222,13 +226,14 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
       uptimeSeconds: Math.round(process.uptime()),
       pollers: pollerStatus().map((f) => ({ account: f.account, folder: f.folder, state: f.state, healthy: f.healthy, lastSyncAt: iso(f.lastSyncAt), lastSuccessAt: iso(f.lastSuccessAt), lastError: f.lastError })),
       ...signerHealth(),
+      ...(tokenStatus().length ? { oauth: tokenStatus().map(tokenHealthView) } : {}),
       ...(o.relay ? { relay: await o.relay.status() } : {}),
     };
   });
 
   fastify.get('/metrics', { config: { access: 'read' } }, async (_req, reply) => {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    const text = metrics.render({ counters: () => app.store.getCounters(), pollers: pollerStatus, signer: () => o.signer?.() ?? null });
+    const text = metrics.render({ counters: () => app.store.getCounters(), pollers: pollerStatus, signer: () => o.signer?.() ?? null }) + renderTokenMetrics(tokenStatus());
     return o.relay ? text + o.relay.metrics.render() : text;
   });
 

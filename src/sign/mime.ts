@@ -145,10 +145,39 @@ export function splitMultipart(body: Buffer, boundary: string): { parts: BodyPar
   }
 }
 
-/** Extracts the addr-spec of the first mailbox of an address header value, lower-cased. */
+/** Characters that end a bare address token (RFC 5322 specials and white space, as the old bare-address regex). */
+const BARE_STOP = new Set([' ', '\t', '\r', '\n', '\f', '\v', '<', '>', ',', ';', ':', '"', '(', ')']);
+
+/**
+ * Extracts the addr-spec of the first mailbox of an address header value, lower-cased. Linear
+ * scans, not regexes: the value is the sender's to write, and the regexes this replaced were
+ * quadratic on a long run without `@` (recheck: 2nd degree polynomial).
+ */
 export function firstAddress(value: string): string | null {
-  const angle = /<\s*([^<>\s]+@[^<>\s]+)\s*>/.exec(value);
-  if (angle) return angle[1]!.toLowerCase();
-  const bare = /([^\s<>,;:"()]+@[^\s<>,;:"()]+)/.exec(value);
-  return bare ? bare[1]!.toLowerCase() : null;
+  // <addr-spec>: the first angle pair whose content is one token holding an inner '@'.
+  let close = -1;
+  for (let i = value.indexOf('<'); i !== -1; ) {
+    // Each stretch of the value is scanned once: `<<<<…>` keeps the same close.
+    if (close <= i) close = value.indexOf('>', i + 1);
+    if (close === -1) break;
+    const next = value.indexOf('<', i + 1);
+    if (next !== -1 && next < close) {
+      i = next;
+      continue;
+    }
+    const inner = value.slice(i + 1, close).trim();
+    const at = inner.indexOf('@', 1);
+    if (at !== -1 && at < inner.length - 1 && !/\s/.test(inner)) return inner.toLowerCase();
+    i = value.indexOf('<', close + 1);
+  }
+  // A bare address: the first token (between specials and white space) with an '@' inside it.
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i < value.length && !BARE_STOP.has(value[i]!) && !/\s/.test(value[i]!)) continue;
+    const token = value.slice(start, i);
+    const at = token.indexOf('@', 1);
+    if (at !== -1 && at < token.length - 1) return token.toLowerCase();
+    start = i + 1;
+  }
+  return null;
 }

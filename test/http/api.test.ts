@@ -165,10 +165,11 @@ describe('HTTP API (loopback, no tokens)', () => {
     expect(text).toMatch(/^# TYPE smime_census_messages_skipped_total counter$/m);
     expect(text).toMatch(/^smime_census_lookups_total\{recommendation="sign"\} [1-9]\d*$/m);
     expect(text).toMatch(/^smime_census_http_request_duration_seconds_count\{route="\/v1\/recipients\/:address",method="GET",status="200"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^smime_census_http_request_duration_seconds_bucket\{route="\/v1\/recipients\/:address",method="GET",status="400",le="\+Inf"\} [1-9]\d*$/m);
+    // Label order is not part of the format (prom-client writes `le` first).
+    expect(text).toMatch(/^smime_census_http_request_duration_seconds_bucket\{(?=[^}]*route="\/v1\/recipients\/:address")(?=[^}]*method="GET")(?=[^}]*status="400")(?=[^}]*le="\+Inf")[^}]*\} [1-9]\d*$/m);
     expect(text).not.toContain('@customer.example');
     // Every sample line is `name{labels} value`.
-    for (const line of text.trim().split('\n')) if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? [-+0-9.eInfa]+$/);
+    for (const line of text.trim().split('\n')) if (line && !line.startsWith('#')) expect(line).toMatch(/^[a-z_][a-z0-9_]*(\{[^}]*\})? [-+0-9.eInfa]+$/);
   });
 
   test('unknown routes are 404 with the JSON error body', async () => {

@@ -16,6 +16,7 @@ import { imapAccountSchema, type ImapAccountConfig } from '../../src/config/imap
 import { Poller, appSink, type PollSink } from '../../src/app/poll.js';
 import { silentLogger } from '../../src/app/logger.js';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
+import { buildServer, tokensFrom } from '../../src/http/index.js';
 
 let s: DovecotServer;
 let idp: OidcServer;
@@ -199,6 +200,20 @@ describe('OAuth2 logins against Dovecot (oauth2 passdb, RFC 7662 introspection) 
       poller.start();
       expect(await waitFor(() => poller.status()[0]!.state === 'idle', 30_000)).toBe(true);
       expect(poller.tokens()[0]!.refreshes).toBe(1);
+      // Token health on /healthz and /metrics, without the token.
+      const http = await buildServer({ app, tokens: tokensFrom({ read: 'read-token-0123456789abcdef' }), pollers: [poller], publicDir: null });
+      try {
+        const auth = { authorization: 'Bearer read-token-0123456789abcdef' };
+        const health = (await http.inject({ url: '/healthz' })).json() as { oauth: Array<{ account: string; healthy: boolean; secondsToExpiry: number; refreshFailures: number }> };
+        expect(health.oauth[0]).toMatchObject({ account: 'support', healthy: true, refreshFailures: 0 });
+        expect(health.oauth[0]!.secondsToExpiry).toBeGreaterThan(-60);
+        const metrics = (await http.inject({ url: '/metrics', headers: auth })).body;
+        expect(metrics).toMatch(/^smime_census_oauth_token_expiry_seconds\{account="support"\} -?\d+$/m);
+        expect(metrics).toMatch(/^smime_census_oauth_token_refresh_failures_total\{account="support"\} 0$/m);
+        for (const secret of idp.secretsSeen) expect(metrics.includes(secret) || JSON.stringify(health).includes(secret)).toBe(false);
+      } finally {
+        await http.close();
+      }
       await idpLong.revokeAccessTokens();
       for (const pid of s.sessions()) process.kill(pid, 'SIGKILL');
       // Reconnect: the cached token is refused by Dovecot (introspection: inactive), renewed, accepted.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalizeEntity, encodeQuotedPrintable, prepareForSigning } from '../../src/sign/canon.js';
-import { splitEntity, splitMultipart, toCrlf } from '../../src/sign/mime.js';
+import { firstAddress, splitEntity, splitMultipart, toCrlf } from '../../src/sign/mime.js';
 import { derLength, oid, oidToString, readNode, children, DerError } from '../../src/sign/der.js';
 
 /** Independent QP decoder (RFC 2045 section 6.7) for round trips. */
@@ -117,5 +117,25 @@ describe('DER primitives', () => {
     expect(() => readNode(deep, 0)).toThrow(DerError);
     const ok = Buffer.from([0x30, 0x80, 0x02, 0x01, 0x05, 0x00, 0x00]);
     expect(children(ok, readNode(ok, 0)).length).toBe(1);
+  });
+});
+
+describe('firstAddress (From of whole messages)', () => {
+  it.each([
+    ['Alice <Alice@Example.COM>', 'alice@example.com'],
+    ['"Doe, John" <john@example.com>, other@example.com', 'john@example.com'],
+    ['< bob@example.com >', 'bob@example.com'],
+    ['<not an address> carol@example.com', 'carol@example.com'],
+    ['<<<x@y.example>', 'x@y.example'],
+    ['dave@example.com (Dave)', 'dave@example.com'],
+    ['@@a', '@@a'],
+    ['no address here', null],
+    ['<@> @', null],
+  ])('%j -> %j', (value, want) => {
+    expect(firstAddress(value)).toBe(want);
+  });
+
+  it('a 1 MiB From value without an address is one linear scan (the old regexes were quadratic: 27 s at 100 KB)', () => {
+    for (const value of ['a'.repeat(1 << 20), '<'.repeat(1 << 20) + '>', '<a'.repeat(1 << 19)]) expect(firstAddress(value)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 /** `smime-census rules lint|test|schema`: tooling for the rule data under rules/. */
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../main.js';
-import { lintRules, loadRules, ruleFileJsonSchema, testRules } from '../../classify/index.js';
+import { lintRules, loadRules, ruleFileJsonSchema, testRules, writeShippedVerdicts } from '../../classify/index.js';
 import { out, withApp } from '../context.js';
 import { AppError } from '../../core/index.js';
 import { ruleDirs } from './classify.js';
@@ -10,13 +10,20 @@ export function register(program: Command, globals: () => GlobalOptions): void {
   const rules = program.command('rules').description('check and test the client rules (rules/clients, rules/smime)');
   rules
     .command('lint')
-    .description('schema, unique ids, examples, references, field names and regex safety (static check + adversarial run); exit 1 on problems')
+    .description('schema, unique ids, examples, references, field names, regex syntax and ReDoS safety (recheck); exit 1 on problems')
     .option('--rules <dir...>', 'extra rules folders to lint with the shipped ones')
     .option('--only', 'lint only the --rules folders, not the shipped rules')
+    .option('--fresh', 'recheck every regex, ignoring cached verdicts (rules/regex-verdicts.json); takes about a minute')
+    .option('--write-verdicts', "rewrite rules/regex-verdicts.json from the shipped rules' regexes (after changing a shipped rule)")
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { rules?: string[]; only?: boolean; json?: boolean }) => {
+    .action(async (opts: { rules?: string[]; only?: boolean; fresh?: boolean; writeVerdicts?: boolean; json?: boolean }) => {
       const dirs = opts.only && opts.rules?.length ? opts.rules : ruleDirs(globals(), opts.rules);
-      const report = lintRules(dirs);
+      if (opts.writeVerdicts) {
+        const { file, data } = writeShippedVerdicts();
+        const bad = Object.values(data.verdicts).filter((v) => v.status !== 'safe').length;
+        process.stderr.write(`${file}: ${Object.keys(data.verdicts).length} verdicts (${data.checker}), ${bad} not safe\n`);
+      }
+      const report = lintRules(dirs, { fresh: opts.fresh });
       if (opts.json) await out(JSON.stringify(report, null, 2) + '\n');
       else {
         const lines = report.problems.map((p) => `${p.file}: ${p.ruleId ? `rule ${p.ruleId}: ` : ''}${p.message}`);

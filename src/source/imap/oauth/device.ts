@@ -31,6 +31,14 @@ export async function deviceLogin(account: string, auth: OAuth2AuthConfig, promp
   if (auth.grant !== 'refresh_token' || !auth.tokenFile) {
     throw new AppError('E_USAGE', `account ${account}: auth login is for grant refresh_token (this account uses ${auth.grant}, which needs no sign-in)`);
   }
+  if (auth.provider === 'google') {
+    // Google's device flow grants only a short list of scopes, and https://mail.google.com/ is
+    // not on it (developers.google.com/identity/protocols/oauth2/limited-input-device#allowedscopes).
+    throw new AppError(
+      'E_USAGE',
+      `account ${account}: Google does not allow the Gmail scope in the device flow; for Google Workspace use a service account (grant jwt_bearer), or write a refresh token obtained with Google's installed-app flow into ${auth.tokenFile} ({"refresh_token": "..."}, mode 0600)`,
+    );
+  }
   const ep = endpointsOf(auth);
   if (!ep.deviceAuthorizationUrl) {
     throw new AppError('E_CONFIG', `account ${account}: auth.deviceAuthorizationUrl is required for \`auth login\` with provider generic`);
