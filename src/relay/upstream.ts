@@ -5,6 +5,7 @@
  * waits, and the outcome decides the client's reply.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
@@ -85,7 +86,8 @@ export function createUpstream(config: RelayConfig, secrets: UpstreamSecrets): U
     connectionTimeout: config.upstreamTimeoutMs,
     greetingTimeout: config.upstreamTimeoutMs,
     socketTimeout: UPSTREAM_SOCKET_TIMEOUT_MS,
-    tls: { rejectUnauthorized: true, ...(ca ? { ca } : {}), servername: host },
+    // SNI only for names: RFC 6066 forbids an IP address there (the certificate is still checked against the IP)
+    tls: { rejectUnauthorized: true, ...(ca ? { ca } : {}), ...(isIP(host) === 0 ? { servername: host } : {}) },
     logger: false,
     ...(config.upstreamUser ? { auth: { user: config.upstreamUser, pass: secrets.password ?? '' } } : {}),
     ...(config.dkim && secrets.dkimKey ? { dkim: { domainName: config.dkim.domain, keySelector: config.dkim.selector, privateKey: secrets.dkimKey } } : {}),

@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +136,33 @@ describe('relay: who may submit', () => {
     expect(ok.code).toBe(250);
     const [got] = await pf.waitForMessages('authed', 1);
     expect(submittedBytes(got!).equals(data)).toBe(true);
+  });
+
+  it('turns away a client outside allowNetworks at connect, and caps connections', async () => {
+    const listed = await startRelay({ config: relayConfig(pf.port, { mode: 'never', allowNetworks: ['10.0.0.0/8'] }), signer: null, census: null, logger: silentLogger() });
+    try {
+      const r = await submit({ port: listed.port, from: SENDER, to: ['plain@customer.example'], data: msg('plain@customer.example', 'not listed') });
+      expect(r.code).toBe(554);
+      expect(r.text).toMatch(/may not submit/);
+    } finally {
+      await listed.close();
+    }
+    const capped = await startRelay({ config: relayConfig(pf.port, { mode: 'never', maxConnections: 1, upstreamCaFile: pf.caFile }), signer: null, census: null, logger: silentLogger() });
+    const first = connect({ host: '127.0.0.1', port: capped.port });
+    try {
+      await new Promise<void>((resolve) => first.once('data', () => resolve()));
+      const second = await new Promise<string>((resolve) => {
+        const s2 = connect({ host: '127.0.0.1', port: capped.port });
+        let got = '';
+        s2.on('data', (d) => (got += d.toString()));
+        s2.on('close', () => resolve(got));
+        s2.on('error', () => resolve(got));
+      });
+      expect(second).toMatch(/^421 /);
+    } finally {
+      first.destroy();
+      await capped.close();
+    }
   });
 
   it('rejects a users file line it cannot use, naming the line', () => {
