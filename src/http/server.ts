@@ -233,7 +233,7 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
 
   fastify.get('/metrics', { config: { access: 'read' } }, async (_req, reply) => {
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    const text = metrics.render({ counters: () => app.store.getCounters(), pollers: pollerStatus, signer: () => o.signer?.() ?? null }) + renderTokenMetrics(tokenStatus());
+    const text = (await metrics.render({ counters: () => app.store.getCounters(), pollers: pollerStatus, signer: () => o.signer?.() ?? null })) + renderTokenMetrics(tokenStatus());
     return o.relay ? text + o.relay.metrics.render() : text;
   });
 
