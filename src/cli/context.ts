@@ -1,5 +1,5 @@
 import { openApp, createLogger, type AppContext } from '../app/index.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { configFrom } from './light.js';
 
 export { configFrom, out } from './light.js';

@@ -3,7 +3,7 @@
  * command that only reads the store (export) starts without loading rules, parsers and CMS.
  */
 import { loadConfig, type Config } from '../config/index.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 
 /** Loads the configuration from --config/env/flags (E_CONFIG names the bad key). */
 export function configFrom(g: GlobalOptions): Config {

@@ -8,12 +8,7 @@ import { AppError, isAppError } from '../core/index.js';
 import { EXIT_CODES, EX_TEMPFAIL } from './exit-codes.js';
 import { commandName, loadCommands } from './commands/index.js';
 import { VERSION } from './version.js';
-
-export interface GlobalOptions {
-  db?: string;
-  config?: string;
-  logLevel?: string;
-}
+import type { GlobalOptions } from './options.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command();

@@ -3,7 +3,7 @@
  * not reach the terminal through `lookup`'s (and `certs`') human output.
  */
 import { describe, expect, it } from 'vitest';
-import { formatLookups } from '../../src/cli/commands/lookup.js';
+import { formatLookups } from '../../src/cli/format.js';
 import { printable } from '../../src/cli/light.js';
 import type { LookupResult } from '../../src/app/index.js';
 

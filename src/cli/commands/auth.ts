@@ -4,7 +4,7 @@
  * never a token).
  */
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { configFrom, out } from '../light.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {

@@ -4,11 +4,11 @@
  */
 import type { Command } from 'commander';
 import type { Readable, Writable } from 'node:stream';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
+import { ruleDirs } from '../rule-dirs.js';
 import { MAX_HEADER_BYTES, MAX_HEADER_FIELDS, type Fingerprint } from '../../core/index.js';
-import { classify, defaultRulesDir, fingerprintFromFields, loadRules, type RuleSet } from '../../classify/index.js';
+import { classify, fingerprintFromFields, loadRules, type RuleSet } from '../../classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../../parse/index.js';
-import { configFrom } from '../context.js';
 
 /** A raw header block may be escaped in JSON; allow it plus JSON overhead, refuse anything larger. */
 const MAX_LINE_BYTES = 2 * MAX_HEADER_BYTES;
@@ -107,18 +107,6 @@ export async function classifyStream(rules: RuleSet, input: Readable, output: Wr
   }
   if (size > 0 || skipping) await finishLine();
   return count;
-}
-
-/** Rule folders for a command: shipped rules, then config `rulesDirs` / CENSUS_RULES_DIRS, then --rules. */
-export function ruleDirs(g: GlobalOptions, extra: readonly string[] | undefined): string[] {
-  let configured: string[] = [];
-  try {
-    configured = [...configFrom(g).rulesDirs];
-  } catch (e) {
-    // Rule tools work without a configuration; a broken one is still an error worth reporting.
-    if (g.config || Object.keys(process.env).some((k) => k.startsWith('CENSUS_'))) throw e;
-  }
-  return [defaultRulesDir(), ...configured, ...(extra ?? [])];
 }
 
 export function register(program: Command, globals: () => GlobalOptions): void {

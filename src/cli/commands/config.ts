@@ -7,7 +7,7 @@ import { AppError, isAppError } from '../../core/index.js';
 import { loadConfig, redactAccount, accountName, type Config } from '../../config/index.js';
 import { createLogger } from '../../app/logger.js';
 import { ImapSession, toImapError } from '../../source/imap/index.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 /** Registers `config check`. */
 export function register(program: Command, globals: () => GlobalOptions): void {

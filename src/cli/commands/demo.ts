@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { openApp, importPaths, lookupOne, createLogger } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
-import { formatCounts } from './import.js';
-import { formatLookups } from './lookup.js';
+import { formatCounts, formatLookups } from '../format.js';
 import { out } from '../context.js';
 
 /** The sample mailbox shipped with the package (synthetic messages, real client fingerprints). */

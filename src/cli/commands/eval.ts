@@ -1,11 +1,11 @@
 /** `smime-census eval DIR`: accuracy of the current rules on a labelled corpus. */
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
+import { ruleDirs } from '../rule-dirs.js';
 import { loadRules } from '../../classify/index.js';
 import { crossValidate, evaluateCorpus, type CrossValidation, type EvalScore } from '../../app/evaluate.js';
 import { AppError } from '../../core/index.js';
 import { out } from '../context.js';
-import { ruleDirs } from './classify.js';
 
 const pct = (x: number): string => (100 * x).toFixed(1) + '%';
 

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { AppError } from '../../core/index.js';
 import type { Recommendation } from '../../core/index.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { writeCsv } from '../../app/export.js';
 import { Store } from '../../store/index.js';
 import { configFrom } from '../light.js';

@@ -1,20 +1,10 @@
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
-import type { IngestCounts } from '../../app/index.js';
+import type { GlobalOptions } from '../options.js';
 import { out } from '../light.js';
+import { formatCounts } from '../format.js';
 
 /** Largest message `import -` reads whole (for S/MIME harvesting); the header block of a larger one is still read. */
 export const MAX_STDIN_MESSAGE_BYTES = 64 * 1024 * 1024;
-
-/** Human-readable summary of ingest counts. */
-export function formatCounts(c: IngestCounts): string {
-  const lines = [`read        ${c.read}`, `stored      ${c.stored}`, `duplicates  ${c.duplicates}`];
-  const skipped = Object.entries(c.skipped).filter(([, v]) => v);
-  const total = skipped.reduce((s, [, v]) => s + (v ?? 0), 0);
-  lines.push(`skipped     ${total}`);
-  for (const [k, v] of skipped.sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))) lines.push(`  ${k.padEnd(16)}${v}`);
-  return lines.join('\n') + '\n';
-}
 
 export function register(program: Command, globals: () => GlobalOptions): void {
   program

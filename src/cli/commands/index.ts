@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 export type RegisterCommand = (program: Command, globals: () => GlobalOptions) => void;
 

@@ -1,23 +1,11 @@
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
-import { lookupOne, type LookupResult } from '../../app/index.js';
+import type { GlobalOptions } from '../options.js';
+import { lookupOne } from '../../app/index.js';
 import { Store } from '../../store/index.js';
 import { configFrom, out } from '../context.js';
-import { printable } from '../light.js';
+import { formatLookups } from '../format.js';
 import { existsSync } from 'node:fs';
 import { AppError } from '../../core/index.js';
-
-/** A fixed-width table of lookup results. */
-export function formatLookups(rs: readonly LookupResult[]): string {
-  const rows = [['ADDRESS', 'RECOMMENDATION', 'CLIENT', 'S/MIME', 'LAST SEEN', 'REASON']];
-  for (const r of rs) {
-    const c = r.clients[0];
-    rows.push([r.address, r.recommendation + (r.keyChanged ? ' (key changed!)' : ''), c ? [c.product ?? c.family ?? '?', c.version].filter(Boolean).join(' ') : '-', c?.smime ?? '-', r.lastSeen?.slice(0, 10) ?? '-', r.reason]);
-  }
-  for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = printable(r[i]!);
-  const w = rows[0]!.map((_, i) => Math.min(40, Math.max(...rows.map((r) => (r[i] ?? '').length))));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ')).join('\n') + '\n';
-}
 
 export function register(program: Command, globals: () => GlobalOptions): void {
   program

@@ -8,7 +8,7 @@ import { AppError, type SkipReason } from '../../core/index.js';
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../app/logger.js';
 import type { Poller, PollSummary } from '../../app/poll.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 interface PollFlags {
   once?: boolean;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { forget, show } from '../../app/index.js';
 import { withApp, out } from '../context.js';
 

@@ -8,7 +8,7 @@ import { openApp, createLogger, type AppContext, type Logger } from '../../app/i
 import type { Config } from '../../config/index.js';
 import type { Relay } from '../../relay/index.js';
 import type { Signer } from '../../sign/index.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { configFrom } from '../context.js';
 import { configuredSigner } from '../configured-signer.js';
 

@@ -1,10 +1,10 @@
 /** `smime-census rules lint|test|schema`: tooling for the rule data under rules/. */
 import type { Command } from 'commander';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
+import { ruleDirs } from '../rule-dirs.js';
 import { lintRules, loadRules, ruleFileJsonSchema, testRules, writeShippedVerdicts } from '../../classify/index.js';
 import { out, withApp } from '../context.js';
 import { AppError } from '../../core/index.js';
-import { ruleDirs } from './classify.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {
   const rules = program.command('rules').description('check and test the client rules (rules/clients, rules/smime)');

@@ -7,7 +7,7 @@ import { AppError } from '../../core/index.js';
 import { openApp, createLogger } from '../../app/index.js';
 import { createPoller } from '../../app/poll.js';
 import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { configFrom } from '../context.js';
 import { configuredSigner } from '../configured-signer.js';
 import type { Relay } from '../../relay/index.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { AppError } from '../../core/index.js';
 import { createLogger } from '../../app/index.js';
 import { loadSigner, MAX_SIGN_MESSAGE_BYTES, type SignLogger } from '../../sign/index.js';
