@@ -1,4 +1,4 @@
-import type { SourceItem } from '../core/index.js';
+import { AppError, isAppError, type SourceItem } from '../core/index.js';
 import { readFileSource } from '../source/file/index.js';
 import type { AppContext } from './context.js';
 import { addCounts, emptyCounts, type IngestCounts } from './ingest.js';
@@ -22,11 +22,20 @@ export async function importPaths(ctx: AppContext, paths: readonly string[], onP
       batch = [];
       onProgress?.({ path, counts: total });
     };
-    for await (const item of readFileSource(path)) {
-      batch.push(item);
-      if (batch.length >= IMPORT_BATCH) await flush();
+    try {
+      for await (const item of readFileSource(path)) {
+        batch.push(item);
+        if (batch.length >= IMPORT_BATCH) await flush();
+      }
+      await flush();
+    } catch (e) {
+      // Say what is already committed: a full disk after 1,800 stored messages must not read as "nothing happened".
+      if (isAppError(e) && e.code === 'E_DB') {
+        const skipped = Object.values(total.skipped).reduce((a, b) => a + (b ?? 0), 0);
+        throw new AppError('E_DB', `${e.message}; committed before the failure: read ${total.read}, stored ${total.stored}, duplicates ${total.duplicates}, skipped ${skipped}`, { cause: e });
+      }
+      throw e;
     }
-    await flush();
     ctx.logger.info({ component: 'import', read: total.read, stored: total.stored, duplicates: total.duplicates, skipped: total.skipped }, 'import finished');
   }
   return total;

@@ -7,6 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { AddressState } from '../policy/index.js';
 import type { Recommendation, SmimeLevel, SkipReason } from '../core/index.js';
 import { openDatabase, type OpenOptions, type SqliteDb } from './open.js';
+import { AppError } from '../core/index.js';
 
 export interface ObservationRow {
   sourceKey: string;
@@ -229,6 +230,18 @@ function csvCell(expr: string): string {
 
 export const EXPORT_COLUMNS = ['address', 'recommendation', 'family', 'product', 'version', 'smime', 'last_seen', 'messages', 'reason', 'key_changed'] as const;
 
+/** SQLite result codes that mean the database cannot be written now (disk full, I/O, locks), not a bug. */
+const DB_FAILURES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+
+/** A driver error as E_DB (exit code 5, HTTP 503) when the database is the cause; anything else unchanged. */
+function asDbError(e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (e instanceof Error && !(e instanceof AppError) && typeof code === 'string' && DB_FAILURES.test(code)) {
+    return new AppError('E_DB', `database write failed: ${e.message} [${code}]`, { cause: e });
+  }
+  return e;
+}
+
 /** The store: one SQLite database file. */
 export class Store {
   readonly sqlite: SqliteDb;
@@ -291,7 +304,11 @@ export class Store {
 
   /** Runs fn in one transaction (IMMEDIATE: a second writer waits instead of failing mid-way). */
   transaction<T>(fn: () => T): T {
-    return this.sqlite.transaction(fn).immediate();
+    try {
+      return this.sqlite.transaction(fn).immediate();
+    } catch (e) {
+      throw asDbError(e);
+    }
   }
 
   /** Inserts an observation; false when it is a duplicate (same source key, or same Message-ID + address). */
