@@ -3,13 +3,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { AppError } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import { loadRules, defaultRulesDir, type RuleSet } from '../classify/index.js';
-import { Store } from '../store/index.js';
+import { isPostgresUrl, openStore, type CensusStore, type StoreOptions } from '../store/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPipeline, type Pipeline } from './ingest.js';
 
 export interface AppContext {
   readonly config: Config;
-  readonly store: Store;
+  readonly store: CensusStore;
   readonly logger: Logger;
   /** Rules are loaded on first use: lookups and exports never need them. */
   readonly rules: RuleSet;
@@ -18,7 +18,7 @@ export interface AppContext {
   erasureHash(address: string): string;
   /** Keyed hash of a stored message identity (Message-ID or `sha256:` header hash) for erasure. */
   messageErasureHash(messageId: string): string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface OpenAppOptions {
@@ -27,6 +27,8 @@ export interface OpenAppOptions {
   readonly?: boolean;
   /** Overrides config.db. */
   dbPath?: string;
+  /** Store tuning (SQLite cache and mmap sizes, PostgreSQL pool). */
+  store?: Omit<StoreOptions, 'readonly'>;
 }
 
 /**
@@ -34,6 +36,10 @@ export interface OpenAppOptions {
  * copy of the database alone must not allow a dictionary attack on the erased addresses.
  */
 function loadErasureKey(config: Config, dbPath: string, readonly: boolean): Buffer {
+  if (!config.erasureKeyFile && isPostgresUrl(dbPath)) {
+    // Every poller and API instance must hash with the same key, and a URL has no "beside".
+    throw new AppError('E_CONFIG', 'erasureKeyFile: required with a PostgreSQL db (every process sharing the database must use the same key file)');
+  }
   const file = config.erasureKeyFile ?? (dbPath === ':memory:' ? null : `${dbPath}.key`);
   if (file === null) return randomBytes(32);
   if (existsSync(file)) {
@@ -61,12 +67,12 @@ export function openApp(options: OpenAppOptions): AppContext {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const dbPath = options.dbPath ?? config.db;
-  const store = new Store(dbPath, { readonly: !!options.readonly });
+  const store = openStore(dbPath, { ...options.store, readonly: !!options.readonly });
   let key: Buffer;
   try {
     key = loadErasureKey(config, dbPath, !!options.readonly);
   } catch (e) {
-    store.close();
+    void store.close();
     throw e;
   }
   let rules: RuleSet | undefined;
@@ -90,8 +96,8 @@ export function openApp(options: OpenAppOptions): AppContext {
       // A separate domain: a Message-ID hash can never equal an address hash.
       return createHmac('sha256', key).update('message-id\u0000').update(messageId).digest('hex');
     },
-    close(): void {
-      store.close();
+    close(): Promise<void> {
+      return store.close();
     },
   };
   return ctx;

@@ -1,14 +1,14 @@
 import type { SourceItem } from '../core/index.js';
 import { parseHeaderBlock, parseMailboxes, normalizeAddress } from '../parse/index.js';
 import { harvestFromMessage, harvestFromParts, loadTrustedCaPems, compareCertificates, type HarvestResult } from '../sign/index.js';
-import type { Store, CertificateRow } from '../store/index.js';
+import type { CertificateRow, Continuity, NewCertificate } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 export type Harvests = ReadonlyMap<string, HarvestResult>;
 
 /**
  * Verifies the S/MIME signatures of the items that carry their signed bytes and extracts the
- * signers' certificates. Async (WebCrypto), so it runs before the synchronous store transaction.
+ * signers' certificates. Async (WebCrypto), so it runs before the store transaction.
  */
 export async function harvestItems(ctx: AppContext, items: readonly SourceItem[], trustedCaPems: readonly string[]): Promise<Harvests> {
   const out = new Map<string, HarvestResult>();
@@ -41,17 +41,13 @@ export function trustedCas(ctx: AppContext): Promise<string[]> {
 }
 
 /**
- * Stores a verified customer certificate with its key-continuity verdict against the address's
- * current one. Returns the verdict (or null when nothing was stored). Runs inside the ingest
- * transaction.
+ * The certificate of a harvest as the store keeps it, or null when the harvest is rejected
+ * (not verified, no certificate, or one for another address than the sender's).
  */
-export function storeHarvest(store: Store, address: string, r: HarvestResult, at: number): CertificateRow['continuity'] | null {
+export function certificateOf(address: string, r: HarvestResult): NewCertificate | null {
   const c = r.certificate;
   if (!r.ok || !c || c.address !== address) return null;
-  const prev = store.currentCertificate(address);
-  const continuity = compareCertificates(prev && { fingerprint: prev.fingerprint, spkiSha256: prev.spki_sha256, subject: prev.subject, issuer: prev.issuer }, c);
-  store.putCertificate({
-    address,
+  return {
     fingerprint: c.fingerprint,
     spki_sha256: c.spkiSha256,
     subject: c.subject,
@@ -62,10 +58,16 @@ export function storeHarvest(store: Store, address: string, r: HarvestResult, at
     key_algorithm: [c.keyAlgorithm, c.keySize ?? c.curve].filter(Boolean).join('-'),
     capabilities: JSON.stringify(r.capabilities.map((x) => x.name ?? x.oid)),
     trusted: r.trust?.trusted ? (r.trust.anchor ?? 'yes') : 'no',
-    continuity,
     pem: c.pem,
-    first_seen: at,
-    last_seen: at,
+  };
+}
+
+/** Key continuity of a new certificate against the address's current one (run by the store inside the ingest transaction). */
+export function continuityOf(prev: CertificateRow | null, next: NewCertificate): Continuity {
+  return compareCertificates(prev && { fingerprint: prev.fingerprint, spkiSha256: prev.spki_sha256, subject: prev.subject, issuer: prev.issuer }, {
+    fingerprint: next.fingerprint,
+    spkiSha256: next.spki_sha256,
+    subject: next.subject,
+    issuer: next.issuer,
   });
-  return continuity;
 }

@@ -5,7 +5,7 @@ export type { Logger } from './logger.js';
 export { createPipeline, emptyCounts, addCounts, fingerprintSelector, STORED_FINGERPRINT_FIELDS } from './ingest.js';
 export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';
 export { importPaths, ingestAll, IMPORT_BATCH } from './import.js';
-export { lookupOne, checkAddress, refreshStale } from './lookup.js';
+export { lookupOne, lookupMany, lookupOneSync, lookupManySync, lookupResult, checkAddress, refreshStale } from './lookup.js';
 export type { LookupResult, ClientSummary } from './lookup.js';
 export { exportCsv, writeCsv, CSV_HEADER } from './export.js';
 export { recompute } from './recompute.js';

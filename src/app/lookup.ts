@@ -2,7 +2,7 @@ import { AppError } from '../core/index.js';
 import type { Recommendation } from '../core/index.js';
 import { isValidAddress, normalizeAddress } from '../parse/index.js';
 import { recommend, type PolicyOptions } from '../policy/index.js';
-import type { CachedDecision, ClientRow, Store } from '../store/index.js';
+import type { CensusStore, ClientRow, EmbeddedLookups, LookupRow } from '../store/index.js';
 
 /** One mail program seen for an address: the stored row, with an ISO time for JSON. */
 export type ClientSummary = Omit<ClientRow, 'lastSeen'> & { lastSeen: string };
@@ -25,28 +25,15 @@ export function checkAddress(address: string): string {
 }
 
 /**
- * The recommendation for one address, decided now. The cached decision is used while valid;
- * past its expiry (evidence left the window) the policy is re-run on the stored state.
+ * The result for a looked-up address. The cached decision is used while valid; past its expiry
+ * (evidence left the window) the policy is re-run on the stored state the store returned.
  */
-export function lookupOne(store: Store | null, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): LookupResult {
-  const a = checkAddress(address);
-  // With clients: one statement for the decision and the client list (the HTTP hot path).
-  let found: { decision: CachedDecision; clients: ClientRow[] } | null = null;
-  if (store !== null) {
-    if (withClients) found = store.getDecisionWithClients(a);
-    else {
-      const decision = store.getDecision(a);
-      found = decision && { decision, clients: [] };
-    }
-  }
-  if (store === null || found === null) return { address: a, recommendation: 'unknown', reason: 'never seen', lastSeen: null, clients: [], keyChanged: false };
+export function lookupResult(a: string, found: LookupRow | null, policy: PolicyOptions, now: number): LookupResult {
+  if (found === null) return { address: a, recommendation: 'unknown', reason: 'never seen', lastSeen: null, clients: [], keyChanged: false };
   const cached = found.decision;
   let { recommendation, reason } = cached;
-  if (cached.decidedUntil !== null && cached.decidedUntil <= now) {
-    // The deciding evidence left the window since the decision was stored: decide again.
-    const state = store.getState(a);
-    if (state) ({ recommendation, reason } = recommend(state, now, policy));
-  }
+  // The deciding evidence left the window since the decision was stored: decide again.
+  if (found.state && cached.decidedUntil !== null && cached.decidedUntil <= now) ({ recommendation, reason } = recommend(found.state, now, policy));
   return {
     address: a,
     recommendation,
@@ -57,18 +44,48 @@ export function lookupOne(store: Store | null, policy: PolicyOptions, address: s
   };
 }
 
+/** The recommendation for one address, decided now (null store: nothing is known yet). */
+export async function lookupOne(store: CensusStore | null, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): Promise<LookupResult> {
+  const a = checkAddress(address);
+  return lookupResult(a, store && (await store.lookup(a, { clients: withClients, now })), policy, now);
+}
+
+/** Names the failing index of a batch in an invalid-address error. */
+function checkAll(addresses: readonly string[]): string[] {
+  return addresses.map((x, i) => {
+    try {
+      return checkAddress(x);
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'E_ADDRESS') throw new AppError('E_ADDRESS', `addresses[${i}]: ${e.message}`);
+      throw e;
+    }
+  });
+}
+
+/** Lookups of many addresses, in input order, all read from one snapshot. */
+export async function lookupMany(store: CensusStore, policy: PolicyOptions, addresses: readonly string[], now = Date.now(), withClients = false): Promise<LookupResult[]> {
+  const as = checkAll(addresses);
+  const found = await store.lookupMany(as, { clients: withClients, now });
+  return as.map((a, i) => lookupResult(a, found[i] ?? null, policy, now));
+}
+
+/** lookupOne on an embedded store, synchronously (the Node library's hot-loop API). */
+export function lookupOneSync(store: EmbeddedLookups, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): LookupResult {
+  const a = checkAddress(address);
+  return lookupResult(a, store.lookup(a, { clients: withClients, now }), policy, now);
+}
+
+/** lookupMany on an embedded store, synchronously. */
+export function lookupManySync(store: EmbeddedLookups, policy: PolicyOptions, addresses: readonly string[], now = Date.now(), withClients = false): LookupResult[] {
+  const as = checkAll(addresses);
+  const found = store.lookupMany(as, { clients: withClients, now });
+  return as.map((a, i) => lookupResult(a, found[i] ?? null, policy, now));
+}
+
 /**
  * Re-decides addresses whose cached decision has expired and stores the new decision, so that
  * exports and statistics (which read the cached column in SQL) are current.
  */
-export function refreshStale(store: Store, policy: PolicyOptions, now = Date.now()): number {
-  let n = 0;
-  for (;;) {
-    const stale = store.staleStates(now, 5000);
-    if (stale.length === 0) return n;
-    store.transaction(() => {
-      for (const s of stale) store.putDecision(s.address, recommend(s, now, policy));
-    });
-    n += stale.length;
-  }
+export function refreshStale(store: CensusStore, policy: PolicyOptions, now = Date.now()): Promise<number> {
+  return store.refreshStale((s) => recommend(s, now, policy), now);
 }

@@ -13,18 +13,18 @@ export interface ForgetResult {
  * messages' identities, so that re-reading old mail (a UIDVALIDITY resync, a re-import, a copied
  * .eml with a fresh mtime, a message without or with a forged Date) brings nothing back.
  */
-export function forget(ctx: AppContext, address: string, now = Date.now()): ForgetResult {
+export async function forget(ctx: AppContext, address: string, now = Date.now()): Promise<ForgetResult> {
   const a = checkAddress(address);
-  const rowsDeleted = ctx.store.erase(a, ctx.erasureHash(a), now, (id) => ctx.messageErasureHash(id));
+  const rowsDeleted = await ctx.store.erase(a, ctx.erasureHash(a), now, (id) => ctx.messageErasureHash(id));
   ctx.logger.info({ component: 'privacy', rowsDeleted }, 'address erased');
   ctx.logger.debug({ component: 'privacy', address: a }, 'erased address');
   return { address: a, rowsDeleted, erasedAt: new Date(now).toISOString() };
 }
 
 /** Right of access: everything stored about the address. */
-export function show(ctx: AppContext, address: string) {
+export async function show(ctx: AppContext, address: string) {
   const a = checkAddress(address);
-  const state = ctx.store.getState(a);
+  const [state, clients, observations, certificates] = await Promise.all([ctx.store.getState(a), ctx.store.getClients(a), ctx.store.observationsOf(a), ctx.store.certificatesOf(a)]);
   const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
   return {
     address: a,
@@ -40,8 +40,8 @@ export function show(ctx: AppContext, address: string) {
       clientAt: iso(state.clientAt),
       decidedUntil: iso(state.decidedUntil),
     },
-    clients: ctx.store.getClients(a).map((c) => ({ ...c, lastSeen: iso(c.lastSeen) })),
-    observations: ctx.store.observationsOf(a).map((o) => ({
+    clients: clients.map((c) => ({ ...c, lastSeen: iso(c.lastSeen) })),
+    observations: observations.map((o) => ({
       ...o,
       effectiveAt: iso(o.effectiveAt),
       receivedAt: iso(o.receivedAt),
@@ -50,6 +50,6 @@ export function show(ctx: AppContext, address: string) {
       warnings: JSON.parse(o.warnings) as unknown,
       candidates: o.candidates ? (JSON.parse(o.candidates) as unknown) : null,
     })),
-    certificates: ctx.store.certificatesOf(a),
+    certificates,
   };
 }

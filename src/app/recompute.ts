@@ -1,58 +1,35 @@
 import type { Fingerprint, SmimeMessageKind } from '../core/index.js';
 import { classify } from '../classify/index.js';
-import { applyObservation, recommend, type AddressState } from '../policy/index.js';
+import { applyObservation, evidenceClass, recommend, type ObservationFacts } from '../policy/index.js';
+import type { RecomputeResult } from '../store/index.js';
 import type { AppContext } from './context.js';
-import { BatchTally, factsOf, verdictColumns } from './ingest.js';
+import { clientOf, factsOf, verdictColumns } from './ingest.js';
 
-export interface RecomputeResult {
-  observations: number;
-  changed: number;
-  addresses: number;
-}
+export type { RecomputeResult };
 
 /**
  * Re-runs the current rules over every stored fingerprint (no mail is read again), then
- * rebuilds the per-address state from the observations. Runs in one transaction: readers
- * see the old state until the new one is complete.
+ * rebuilds the per-address state from the observations. The store runs it in one transaction:
+ * readers see the old state until the new one is complete.
  */
-export function recompute(ctx: AppContext, now = Date.now()): RecomputeResult {
+export function recompute(ctx: AppContext, now = Date.now()): Promise<RecomputeResult> {
   const { store, rules, config } = ctx;
-  const result: RecomputeResult = { observations: 0, changed: 0, addresses: 0 };
-  store.transaction(() => {
-    for (const o of store.iterateObservations()) {
-      result.observations++;
+  return store.recompute<ObservationFacts>({
+    reclassify(o) {
       const fp = JSON.parse(o.fingerprint) as Fingerprint;
       const v = classify(rules, fp, { smimeMessage: (o.smimeMessage as SmimeMessageKind | null) ?? null });
       const authenticated = o.authenticated === null ? null : o.authenticated === 1;
       if (authenticated === false) v.warnings.push('unauthenticated:dmarc-fail');
       const cols = verdictColumns(v, authenticated, o.effectiveAt);
-      if (cols.family !== o.family || cols.version !== o.version || cols.smime !== o.smime || cols.ruleId !== o.ruleId || cols.kind !== o.kind || cols.confidence !== o.confidence || cols.product !== o.product || cols.platform !== o.platform || cols.warnings !== o.warnings) {
-        store.updateVerdict(o.id, cols);
-        result.changed++;
-      }
-    }
-    store.clearDerived();
-    let current: AddressState | null = null;
-    const tally = new BatchTally();
-    const flush = (): void => {
-      tally.flush(store);
-      if (current) {
-        Object.assign(current, recommend(current, now, config.policy));
-        store.putState(current);
-        result.addresses++;
-      }
-    };
-    for (const o of store.iterateObservationsByAddress()) {
-      if (current && current.address !== o.address) {
-        flush();
-        current = null;
-      }
+      const changed = cols.family !== o.family || cols.version !== o.version || cols.smime !== o.smime || cols.ruleId !== o.ruleId || cols.kind !== o.kind || cols.confidence !== o.confidence || cols.product !== o.product || cols.platform !== o.platform || cols.warnings !== o.warnings;
+      return changed ? cols : null;
+    },
+    factsOf(o) {
       const v = { family: o.family, kind: o.kind as never, product: o.product, version: o.version, platform: o.platform, smime: o.smime as never, confidence: o.confidence, ruleId: o.ruleId, warnings: JSON.parse(o.warnings) as string[], smimeMessage: o.smimeMessage as never };
       const facts = factsOf(v, o.effectiveAt, o.authenticated === null ? null : o.authenticated === 1);
-      current = applyObservation(current, o.address, facts);
-      tally.add(o, facts);
-    }
-    flush();
+      return { facts, client: clientOf(o, facts), signable: evidenceClass(facts) === 'verify' };
+    },
+    apply: applyObservation,
+    decide: (state) => recommend(state, now, config.policy),
   });
-  return result;
 }

@@ -9,8 +9,10 @@ export async function withApp<T>(g: GlobalOptions, opts: { readonly?: boolean },
   const config = configFrom(g);
   const ctx = openApp({ config, logger: createLogger(config.logLevel), readonly: opts.readonly });
   try {
+    // A PostgreSQL store connects and migrates here: an unreachable database fails at once.
+    await ctx.store.ready();
     return await fn(ctx);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }

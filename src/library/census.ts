@@ -1,16 +1,18 @@
 /**
- * The in-process census for senders on the same host: reads the SQLite database read-only
- * (WAL lets a running poller or import write beside it) and answers from the cached decision,
- * re-deciding in memory when it has expired. Never writes.
+ * The in-process census for senders on the same host: reads the census database read-only
+ * (SQLite's WAL lets a running poller or import write beside it; a PostgreSQL census is shared
+ * anyway) and answers from the cached decision, re-deciding in memory when it has expired.
+ * Never writes. The synchronous variants need the embedded SQLite store.
  */
+import { AppError } from '../core/index.js';
 import { loadConfig } from '../config/index.js';
-import { lookupOne, type LookupResult } from '../app/index.js';
+import { lookupMany, lookupManySync, lookupOne, lookupOneSync, type LookupResult } from '../app/index.js';
 import type { PolicyOptions } from '../policy/index.js';
-import { Store } from '../store/index.js';
+import { openStore, type EmbeddedLookups } from '../store/index.js';
 import type { CensusRecommender, RecommendOptions } from './types.js';
 
 export interface OpenCensusOptions {
-  /** SQLite database file written by `smime-census import`/`poll`/`serve`. Default: config `db` (CENSUS_DB, CENSUS_CONFIG). */
+  /** SQLite database file (or postgres:// URL) written by `smime-census import`/`poll`/`serve`. Default: config `db` (CENSUS_DB, CENSUS_CONFIG). */
   db?: string;
   /** Policy to decide expired cached decisions with; default: the configuration's (strict, 180 days). */
   policy?: Partial<PolicyOptions>;
@@ -20,9 +22,9 @@ export interface OpenCensusOptions {
 
 /** The in-process census: the async CensusRecommender plus synchronous variants for hot loops. */
 export interface Census extends CensusRecommender {
-  /** Synchronous recommend (no promise allocated). Throws AppError E_ADDRESS for an invalid address. */
+  /** Synchronous recommend (no promise allocated; SQLite only). Throws AppError E_ADDRESS for an invalid address. */
   recommendSync(address: string, options?: RecommendOptions): LookupResult;
-  /** Synchronous recommendMany: results in input order, all read from one snapshot of the database. */
+  /** Synchronous recommendMany: results in input order, all read from one snapshot of the database (SQLite only). */
   recommendManySync(addresses: readonly string[], options?: RecommendOptions): LookupResult[];
   /** Closes the database handle. */
   close(): void;
@@ -36,23 +38,16 @@ export function openCensus(options: OpenCensusOptions = {}): Census {
   const config = options.db !== undefined && options.policy?.mode !== undefined && options.policy.windowDays !== undefined ? null : loadConfig({ configFile: options.configFile });
   const db = options.db ?? config!.db;
   const policy: PolicyOptions = { mode: options.policy?.mode ?? config!.policy.mode, windowDays: options.policy?.windowDays ?? config!.policy.windowDays };
-  const store = new Store(db, { readonly: true });
-
-  const one = (address: string, o?: RecommendOptions): LookupResult => lookupOne(store, policy, address, Date.now(), o?.clients === true);
-  // One deferred read transaction per batch: a consistent snapshot while a poller commits, and
-  // one lock acquisition instead of one per address.
-  const many = store.sqlite.transaction((addresses: readonly string[], o?: RecommendOptions): LookupResult[] => {
-    const now = Date.now();
-    const withClients = o?.clients === true;
-    const out: LookupResult[] = new Array(addresses.length);
-    for (let i = 0; i < addresses.length; i++) out[i] = lookupOne(store, policy, addresses[i]!, now, withClients);
-    return out;
-  });
+  const store = openStore(db, { readonly: true });
+  const embedded = (): EmbeddedLookups => {
+    if (!store.embedded) throw new AppError('E_CONFIG', `db: ${store.location} is a network database: use recommend()/recommendMany() (async), not the Sync variants`);
+    return store.embedded;
+  };
   return {
-    recommendSync: one,
-    recommendManySync: many,
-    recommend: async (address, o) => one(address, o),
-    recommendMany: async (addresses, o) => many(addresses, o),
-    close: () => store.close(),
+    recommendSync: (address, o) => lookupOneSync(embedded(), policy, address, Date.now(), o?.clients === true),
+    recommendManySync: (addresses, o) => lookupManySync(embedded(), policy, addresses, Date.now(), o?.clients === true),
+    recommend: (address, o) => lookupOne(store, policy, address, Date.now(), o?.clients === true),
+    recommendMany: (addresses, o) => lookupMany(store, policy, addresses, Date.now(), o?.clients === true),
+    close: () => void store.close(),
   };
 }

@@ -11,13 +11,15 @@ export function censusOf(app: AppContext): CensusRecommender {
   return {
     async recommendMany(addresses) {
       const now = Date.now();
-      return addresses.map((address) => {
-        try {
-          return { address, recommendation: lookupOne(app.store, policy, address, now, false).recommendation };
-        } catch {
-          return { address, recommendation: 'unknown' as const };
-        }
-      });
+      return Promise.all(
+        addresses.map(async (address) => {
+          try {
+            return { address, recommendation: (await lookupOne(app.store, policy, address, now, false)).recommendation };
+          } catch {
+            return { address, recommendation: 'unknown' as const };
+          }
+        }),
+      );
     },
   };
 }

@@ -1,4 +1,8 @@
-export { Store, EXPORT_COLUMNS, clientKeyOf, monthOf } from './store.js';
-export type { ObservationRow, StoredObservation, ClientRow, CertificateRow, CachedDecision, Checkpoint, ExportFilter, Stats, UnknownFingerprint } from './store.js';
-export { openDatabase } from './open.js';
-export type { SqliteDb, OpenOptions } from './open.js';
+export type {
+  CensusStore, StoreOptions, ObservationRow, StoredObservation, VerdictColumns, CertificateRow, NewCertificate, Continuity,
+  CachedDecision, ClientIdentity, ClientRow, Checkpoint, CheckpointInfo, ExportFilter, Stats, UnknownFingerprint, LookupRow,
+  LookupOptions, DecisionFields, IngestItem, IngestFold, IngestBatch, IngestOutcome, LeaseClaim, Lease, RecomputeJob,
+  RecomputeResult, StoreHealth, EmbeddedLookups,
+} from './contract.js';
+export { EXPORT_COLUMNS, clientKeyOf, monthOf } from './contract.js';
+export { openStore, openSqliteStore, isPostgresUrl, redactDbUrl } from './open.js';

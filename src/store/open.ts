@@ -1,63 +1,60 @@
-import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { mkdirSync, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { AppError } from '../core/index.js';
-import * as schema from './schema.js';
+import type { CensusStore, StoreOptions } from './contract.js';
+import { SqliteStore } from './sqlite/store.js';
+import { openPostgresStore } from './postgres/index.js';
 
-export type SqliteDb = Database.Database;
+/** `postgres://` or `postgresql://` (any case): a PostgreSQL database, never a file path. */
+const PG_URL = /^postgres(?:ql)?:\/\//i;
+/** Anything else that looks like a URL is a mistake, not a file name. */
+const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-export interface OpenOptions {
-  /** Open read-only (the Node library beside a running poller): no migrations, no writes. */
-  readonly?: boolean;
+/** True when `db` names a PostgreSQL database. */
+export function isPostgresUrl(db: string): boolean {
+  return PG_URL.test(db);
 }
 
-/** Migrations sit next to this module both in src/ (tests) and dist/ (copied by post-build). */
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+/** The URL without its password (for logs and error messages). */
+export function redactDbUrl(db: string): string {
+  if (!OTHER_URL.test(db)) return db;
+  try {
+    const u = new URL(db);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return db.replace(/:\/\/[^@/]*@/, '://***@');
+  }
+}
 
 /**
- * Opens (creating when needed) the SQLite database, applies pending migrations, and sets the
- * pragmas the workload needs: WAL so readers (lookups, the library) never block the poller,
- * a busy timeout for a second writer, and mmap for fast point lookups.
+ * The password for a PostgreSQL URL: from options, else CENSUS_DB_PASSWORD_FILE (a secret
+ * file, as systemd credentials or Docker secrets provide), else whatever the URL carries.
  */
-export function openDatabase(path: string, options: OpenOptions = {}): { sqlite: SqliteDb; orm: ReturnType<typeof drizzle<typeof schema>> } {
-  let sqlite: SqliteDb;
+export function postgresPassword(options: StoreOptions, env: Record<string, string | undefined> = process.env): string | undefined {
+  if (options.password !== undefined) return options.password;
+  const file = env.CENSUS_DB_PASSWORD_FILE;
+  if (!file) return undefined;
   try {
-    if (options.readonly) {
-      if (!existsSync(path)) throw new Error('no such file');
-      sqlite = new Database(path, { readonly: true, fileMustExist: true });
-    } else {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      sqlite = new Database(path);
-    }
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (e) {
-    throw new AppError('E_DB', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
+    throw new AppError('E_SECRET', `CENSUS_DB_PASSWORD_FILE: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
-  try {
-    sqlite.pragma('busy_timeout = 5000');
-    if (!options.readonly) {
-      sqlite.pragma('journal_mode = WAL');
-      // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commit).
-      sqlite.pragma('synchronous = NORMAL');
-      // Deleted and overwritten content is zeroed, not left in free space: after an erasure no
-      // copy of the address survives in the file (an UPDATE frees the old cell too).
-      sqlite.pragma('secure_delete = ON');
-    }
-    sqlite.pragma('mmap_size = 268435456');
-    sqlite.pragma('cache_size = -65536');
-    sqlite.pragma('foreign_keys = ON');
-    const orm = drizzle(sqlite, { schema });
-    if (!options.readonly) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
-    else {
-      const ok = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='addresses'").get();
-      if (!ok) throw new Error('not a smime-census database (no addresses table)');
-    }
-    return { sqlite, orm };
-  } catch (e) {
-    sqlite.close();
-    if (e instanceof AppError) throw e;
-    throw new AppError('E_DB', `cannot use database ${path}: ${(e as Error).message}`, { cause: e });
-  }
+}
+
+/**
+ * Opens the census database `db`: a file path selects SQLite (the embedded default), a
+ * `postgres://…` / `postgresql://…` URL selects PostgreSQL. Pending migrations are applied
+ * unless read-only: at once for SQLite, before the first query for PostgreSQL (await
+ * `store.ready()` to see a connection or migration failure at start).
+ */
+export function openStore(db: string, options: StoreOptions = {}): CensusStore {
+  if (isPostgresUrl(db)) return openPostgresStore(db, { ...options, password: postgresPassword(options) });
+  if (OTHER_URL.test(db)) throw new AppError('E_CONFIG', `db: ${redactDbUrl(db)} is neither a file path nor a postgres:// URL`);
+  return new SqliteStore(db, options);
+}
+
+/** openStore for an embedded SQLite file only, synchronously (the Node library's sync API). */
+export function openSqliteStore(path: string, options: StoreOptions = {}): SqliteStore {
+  if (isPostgresUrl(path) || OTHER_URL.test(path)) throw new AppError('E_CONFIG', `db: ${redactDbUrl(path)} is not a SQLite file path`);
+  return new SqliteStore(path, options);
 }

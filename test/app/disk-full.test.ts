@@ -30,8 +30,10 @@ describe('disk full', () => {
       mkdirSync(first);
       for (let i = 0; i < 3; i++) writeFileSync(join(first, `${i}.eml`), mail(100_000 + i));
       await importPaths(app, [first]);
-      const pages = Number(app.store.sqlite.pragma('page_count', { simple: true }));
-      app.store.sqlite.pragma(`max_page_count = ${pages + 40}`);
+      // The SQLite implementation's own connection (max_page_count is per connection).
+      const sqlite = (app.store as unknown as { sqlite: import('better-sqlite3').Database }).sqlite;
+      const pages = Number(sqlite.pragma('page_count', { simple: true }));
+      sqlite.pragma(`max_page_count = ${pages + 40}`);
       const err = await importPaths(app, [folder]).then(
         () => null,
         (e: unknown) => e,
@@ -45,7 +47,7 @@ describe('disk full', () => {
       // The real SQLITE_FULL error, through the HTTP adapter's one mapping: 503, code E_DB.
       expect(toHttpError(err)).toMatchObject({ status: 503, body: { error: { code: 'E_DB' } } });
     } finally {
-      app.close();
+      await app.close();
     }
   });
 });

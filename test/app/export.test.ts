@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exportCsv, type AppContext } from '../../src/app/index.js';
 import { PEOPLE, seededApp, tempDir } from '../http/helpers.js';
+import { collect, rawExec, rawQuery } from '../helpers/app.js';
 
 describe('exportCsv with stale decisions', () => {
   const t = tempDir();
@@ -12,17 +13,17 @@ describe('exportCsv with stale decisions', () => {
   beforeAll(async () => {
     app = await seededApp(t.dir);
   });
-  afterAll(() => {
-    app.close();
+  afterAll(async () => {
+    await app.close();
     t.cleanup();
   });
 
-  test('an expired decision is re-decided and stored; the address row keeps its evidence', () => {
-    const row = (a: string) => app.store.sqlite.prepare('SELECT * FROM addresses WHERE address = ?').get(a) as Record<string, unknown>;
+  test('an expired decision is re-decided and stored; the address row keeps its evidence', async () => {
+    const row = (a: string) => rawQuery(app, 'SELECT * FROM addresses WHERE address = ?', a)[0]!;
     const before = row(PEOPLE.signer);
     // A cached decision that expired long ago and no longer matches the evidence.
-    app.store.sqlite.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale test decision', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer);
-    const csv = [...exportCsv(app.store, app.config.policy, {})].join('');
+    rawExec(app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale test decision', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
+    const csv = await collect(exportCsv(app.store, app.config.policy, {}));
     const line = csv.split('\r\n').find((l) => l.startsWith(PEOPLE.signer + ','));
     expect(line).toMatch(new RegExp(`^${PEOPLE.signer.replace(/\./g, '\\.')},sign,thunderbird,`));
     expect(csv).not.toContain('stale test decision');

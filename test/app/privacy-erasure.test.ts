@@ -95,32 +95,33 @@ describe('erasure leaves no copy and old mail cannot bring the address back', ()
     expect(JSON.parse(cli(db, ['import', '--json', join(dir, 'new.eml')]).stdout).stored).toBe(1);
   });
 
-  it('a forget committed by another connection between a batch\'s parse and its commit wins', () => {
+  it('a forget committed by another connection between a batch\'s parse and its commit wins', async () => {
     const dir = join(t.dir, 'race');
     mkdirSync(dir);
     const importer = openTestApp(dir);
     const eraser = openTestApp(dir);
     try {
-      importer.pipeline.ingestBatch([{ sourceKey: 'k0', headerBytes: Buffer.from(mail(TARGET, mid(0))), receivedAt: null }]);
+      await importer.pipeline.ingestBatch([{ sourceKey: 'k0', headerBytes: Buffer.from(mail(TARGET, mid(0))), receivedAt: null }]);
       // The second process's forget lands right after this batch was parsed, before it commits.
-      const transaction = importer.store.transaction.bind(importer.store);
+      const store = importer.store as unknown as { ingestBatch: (...a: unknown[]) => Promise<unknown> };
+      const commit = store.ingestBatch.bind(store);
       let fired = false;
-      importer.store.transaction = <T>(fn: () => T): T => {
+      store.ingestBatch = async (...a: unknown[]) => {
         if (!fired) {
           fired = true;
-          forget(eraser, TARGET);
+          await forget(eraser, TARGET);
         }
-        return transaction(fn);
+        return commit(...a);
       };
       const items: SourceItem[] = [1, 2, 3].map((n) => ({ sourceKey: `k${n}`, headerBytes: Buffer.from(mail(TARGET, mid(n))), receivedAt: null }));
-      const c = importer.pipeline.ingestBatch(items);
+      const c = await importer.pipeline.ingestBatch(items);
       expect(fired).toBe(true);
       expect(c).toMatchObject({ stored: 0, skipped: { erased: 3 } });
-      expect(importer.store.getState(TARGET)).toBeFalsy();
-      expect(importer.store.observationsOf(TARGET)).toEqual([]);
+      expect(await importer.store.getState(TARGET)).toBeFalsy();
+      expect(await importer.store.observationsOf(TARGET)).toEqual([]);
     } finally {
-      importer.close();
-      eraser.close();
+      await importer.close();
+      await eraser.close();
     }
   });
 
@@ -153,8 +154,8 @@ describe('erasure leaves no copy and old mail cannot bring the address back', ()
     const done = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
       // Erase as soon as the importer has committed something, then again (CLI) while it goes on.
-      const stored = () => (app.store.sqlite.prepare('SELECT count(*) AS n FROM observations').get() as { n: number }).n;
-      for (let i = 0; i < 600 && stored() < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      const stored = async () => (await app.store.stats()).messages;
+      for (let i = 0; i < 600 && (await stored()) < 3; i++) await new Promise((r) => setTimeout(r, 50));
       const r = await server.inject({ method: 'DELETE', url: `/v1/recipients/${TARGET}` });
       expect(r.statusCode).toBe(200);
       const f = cli(db, ['forget', TARGET]);
@@ -162,11 +163,11 @@ describe('erasure leaves no copy and old mail cannot bring the address back', ()
       expect(await done).toBe(0);
       expect(JSON.parse(out).read).toBe(6000);
       // One more erasure pass is not needed: the importer must not have re-added anything.
-      expect(app.store.observationsOf(TARGET)).toEqual([]);
-      expect(app.store.getState(TARGET)).toBeFalsy();
+      expect(await app.store.observationsOf(TARGET)).toEqual([]);
+      expect(await app.store.getState(TARGET)).toBeFalsy();
     } finally {
       await server.close();
-      app.close();
+      await app.close();
     }
     expect(importLog).not.toContain('erin');
     const csv = cli(db, ['export']).stdout;

@@ -11,10 +11,10 @@ import { loadSigner } from '../../src/sign/index.js';
 let pki: TestPki;
 const t = tempDir('census-harvest-');
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-beforeAll(() => {
+beforeAll(async () => {
   pki = makeTestPki();
 }, 60_000);
-afterAll(() => {
+afterAll(async () => {
   pki?.cleanup();
   t.cleanup();
 });
@@ -35,23 +35,23 @@ function config(dir: string) {
 describe('certificate harvesting through file import', () => {
   let ctx: AppContext;
   let dir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = join(t.dir, 'a');
     mkdirSync(dir, { recursive: true });
     ctx = openTestApp(dir, config(dir));
   });
-  afterAll(() => ctx.close());
+  afterAll(async () => await ctx.close());
 
   it('stores the certificate of a verified signature (first-seen), as .eml and in an mbox', async () => {
     const eml = join(dir, 'first.eml');
     writeFileSync(eml, opensslSigned(pki.rsa, 'Mon, 02 Nov 2026 10:00:00 +0000'));
     const c = await importPaths(ctx, [eml]);
     expect(c.stored).toBe(1);
-    const certs = ctx.store.certificatesOf('alice@example.test');
+    const certs = await ctx.store.certificatesOf('alice@example.test');
     expect(certs).toHaveLength(1);
     expect(certs[0]).toMatchObject({ continuity: 'first-seen', trusted: 'configured' });
     expect(String(certs[0]!.pem)).toContain('BEGIN CERTIFICATE');
-    const obs = ctx.store.observationsOf('alice@example.test')[0]!;
+    const obs = (await ctx.store.observationsOf('alice@example.test'))[0]!;
     expect(obs.smimeMessage).toBe('signed');
 
     // The same customer in an mbox, an opaque-signed message with a renewed certificate (same key).
@@ -60,18 +60,18 @@ describe('certificate harvesting through file import', () => {
     writeFileSync(mbox, `From alice@example.test Tue Nov 10 10:00:00 2026\n${msg}\nFrom other@x Tue Nov 10 11:00:00 2026\nFrom: other@customer.test\nMessage-ID: <plain1@customer.test>\n\nbody\n`, 'latin1');
     const c2 = await importPaths(ctx, [mbox]);
     expect(c2.stored).toBe(2);
-    const after = ctx.store.certificatesOf('alice@example.test');
+    const after = await ctx.store.certificatesOf('alice@example.test');
     expect(after.map((r) => r.continuity)).toEqual(['renewal', 'first-seen']);
-    expect(lookupOne(ctx.store, ctx.config.policy, 'alice@example.test').keyChanged).toBe(false);
+    expect((await lookupOne(ctx.store, ctx.config.policy, 'alice@example.test')).keyChanged).toBe(false);
   });
 
   it('a different key for the same address raises the key-changed flag (lookup, counters)', async () => {
     const eml = join(dir, 'rekey.eml');
     writeFileSync(eml, opensslSigned(pki.rsaRekeyed, 'Fri, 20 Nov 2026 10:00:00 +0000'));
     await importPaths(ctx, [eml]);
-    expect(ctx.store.certificatesOf('alice@example.test')[0]).toMatchObject({ continuity: 'key-changed' });
-    expect(lookupOne(ctx.store, ctx.config.policy, 'alice@example.test').keyChanged).toBe(true);
-    expect(ctx.store.getCounters()['certificates:key-changed']).toBe(1);
+    expect((await ctx.store.certificatesOf('alice@example.test'))[0]).toMatchObject({ continuity: 'key-changed' });
+    expect((await lookupOne(ctx.store, ctx.config.policy, 'alice@example.test')).keyChanged).toBe(true);
+    expect((await ctx.store.getCounters())['certificates:key-changed']).toBe(1);
   });
 
   it('a tampered signature or a certificate for another address is a warning, never the customer certificate', async () => {
@@ -79,13 +79,13 @@ describe('certificate harvesting through file import', () => {
     writeFileSync(join(dir, 'tampered.eml'), bad, 'latin1');
     writeFileSync(join(dir, 'mismatch.eml'), opensslSigned(pki.otherAddress, 'Sat, 21 Nov 2026 11:00:00 +0000', { from: 'dave@example.test' }));
     await importPaths(ctx, [join(dir, 'tampered.eml'), join(dir, 'mismatch.eml')]);
-    expect(ctx.store.certificatesOf('bob@example.test')).toHaveLength(0);
-    expect(ctx.store.certificatesOf('dave@example.test')).toHaveLength(0);
-    const w1 = JSON.parse(ctx.store.observationsOf('bob@example.test')[0]!.warnings) as string[];
-    const w2 = JSON.parse(ctx.store.observationsOf('dave@example.test')[0]!.warnings) as string[];
+    expect(await ctx.store.certificatesOf('bob@example.test')).toHaveLength(0);
+    expect(await ctx.store.certificatesOf('dave@example.test')).toHaveLength(0);
+    const w1 = JSON.parse((await ctx.store.observationsOf('bob@example.test'))[0]!.warnings) as string[];
+    const w2 = JSON.parse((await ctx.store.observationsOf('dave@example.test'))[0]!.warnings) as string[];
     expect(w1.some((w) => w.startsWith('smime-cert:'))).toBe(true);
     expect(w2).toContain('smime-cert:address-mismatch');
-    expect(ctx.store.getCounters()['certificates:rejected']).toBe(2);
+    expect((await ctx.store.getCounters())['certificates:rejected']).toBe(2);
   });
 
   it('a message signed by this project is harvested too, and `certs --pem` prints the current certificate', async () => {
@@ -94,7 +94,7 @@ describe('certificate harvesting through file import', () => {
     const signed = await signer.sign(plain);
     writeFileSync(join(dir, 'ours.eml'), signed);
     await importPaths(ctx, [join(dir, 'ours.eml')]);
-    expect(ctx.store.certificatesOf('bob@example.test')[0]).toMatchObject({ continuity: 'first-seen' });
+    expect((await ctx.store.certificatesOf('bob@example.test'))[0]).toMatchObject({ continuity: 'first-seen' });
     const pem = execFileSync(process.execPath, [CLI, '--db', ctx.config.db, 'certs', '--pem', 'BOB@example.test']).toString();
     expect(pem).toBe(pki.ec.certPem.replace(/\r\n/g, '\n').trim() + '\n');
   });

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { configSchema, type Config } from '../../src/config/index.js';
 import { openApp, silentLogger, type AppContext } from '../../src/app/index.js';
@@ -13,4 +14,42 @@ export function headerBlock(fields: Record<string, string | string[]>, body = 'h
   const lines: string[] = [];
   for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`);
   return Buffer.from(lines.join('\r\n') + '\r\n\r\n' + body);
+}
+
+/**
+ * A second, raw connection to a test app's SQLite file, for assertions on stored rows and for
+ * preparing edge cases the pipeline would never write. The app itself holds no driver handle.
+ */
+export function rawSqlite(ctx: AppContext): Database.Database {
+  if (ctx.store.dialect !== 'sqlite') throw new Error('rawSqlite: not a SQLite store');
+  const db = new Database(ctx.store.location);
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** Rows of one statement on a raw connection (opened and closed around it). */
+export function rawQuery<T = Record<string, unknown>>(ctx: AppContext, sql: string, ...params: unknown[]): T[] {
+  const db = rawSqlite(ctx);
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs SQL on a raw connection (opened and closed around it). */
+export function rawExec(ctx: AppContext, fn: (db: Database.Database) => void): void {
+  const db = rawSqlite(ctx);
+  try {
+    fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Every chunk of an async iterable, joined. */
+export async function collect(chunks: AsyncIterable<string>): Promise<string> {
+  let s = '';
+  for await (const c of chunks) s += c;
+  return s;
 }

@@ -13,6 +13,7 @@ import { Poller, appSink } from '../../src/app/poll.js';
 import { POLL_DEFAULTS, imapAccountSchema } from '../../src/config/index.js';
 import { buildServer, redactUrl, tokensFrom } from '../../src/http/index.js';
 import { message, PEOPLE, seededApp, tempDir, testConfig, writeMail } from './helpers.js';
+import { rawExec, rawQuery, collect } from '../helpers/app.js';
 
 const NO_TOKENS = tokensFrom({});
 
@@ -27,7 +28,7 @@ describe('HTTP API (loopback, no tokens)', () => {
   });
   afterAll(async () => {
     await server.close();
-    app.close();
+    await app.close();
     t.cleanup();
   });
 
@@ -36,7 +37,7 @@ describe('HTTP API (loopback, no tokens)', () => {
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/application\/json/);
     const body = r.json();
-    expect(body).toEqual(lookupOne(app.store, app.config.policy, PEOPLE.signer));
+    expect(body).toEqual(await lookupOne(app.store, app.config.policy, PEOPLE.signer));
     expect(body.recommendation).toBe('sign');
     expect(body.clients[0].family).toBe('thunderbird');
     expect((await server.inject(`/v1/recipients/${PEOPLE.noSign}`)).json().recommendation).toBe('do-not-sign');
@@ -64,7 +65,7 @@ describe('HTTP API (loopback, no tokens)', () => {
     // Clients are skipped unless asked for (a second query per address).
     expect(results[2]!.clients).toEqual([]);
     const withClients = await server.inject({ method: 'POST', url: '/v1/recipients/lookup', payload: { addresses: [PEOPLE.signer], clients: true } });
-    expect(withClients.json().results[0]).toEqual(lookupOne(app.store, app.config.policy, PEOPLE.signer));
+    expect(withClients.json().results[0]).toEqual(await lookupOne(app.store, app.config.policy, PEOPLE.signer));
   });
 
   test('batch errors: over maxBatch is 413, an invalid address is 400 naming its index, bad bodies are 400/413', async () => {
@@ -96,7 +97,7 @@ describe('HTTP API (loopback, no tokens)', () => {
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(r.headers['content-disposition']).toMatch(/^attachment; filename="smime-census-\d{4}-\d{2}-\d{2}\.csv"$/);
-    expect(r.body).toBe([...exportCsv(app.store, app.config.policy, {})].join(''));
+    expect(r.body).toBe(await collect(exportCsv(app.store, app.config.policy, {})));
     expect(r.body.trim().split('\r\n')).toHaveLength(4);
 
     const signOnly = await server.inject('/v1/export.csv?recommendation=sign');
@@ -139,7 +140,7 @@ describe('HTTP API (loopback, no tokens)', () => {
   });
 
   test('GET /v1/pollers without pollers says so and lists committed checkpoints', async () => {
-    app.store.setCheckpoint({ account: 'support', folder: 'INBOX', uidValidity: '7', lastUid: 42 }, Date.UTC(2026, 0, 2));
+    rawExec(app, (db) => db.prepare(`INSERT INTO checkpoints (account, folder, uid_validity, last_uid, updated_at) VALUES ('support', 'INBOX', '7', 42, ?)`).run(Date.UTC(2026, 0, 2)));
     const r = await server.inject('/v1/pollers');
     expect(r.json()).toEqual({
       polling: false,
@@ -192,7 +193,7 @@ describe('privacy: observations and erasure', () => {
   });
   afterAll(async () => {
     await server.close();
-    app.close();
+    await app.close();
     t.cleanup();
   });
 
@@ -209,7 +210,7 @@ describe('privacy: observations and erasure', () => {
   });
 
   test('DELETE erases every row; re-importing old mail does not bring it back; new mail starts fresh', async () => {
-    const count = (sql: string): number => (app.store.sqlite.prepare(sql).get(PEOPLE.signer) as { n: number }).n;
+    const count = (sql: string): number => rawQuery<{ n: number }>(app, sql, PEOPLE.signer)[0]!.n;
     expect(count('SELECT count(*) AS n FROM observations WHERE address = ?')).toBe(2);
 
     const del = await server.inject({ method: 'DELETE', url: `/v1/recipients/${PEOPLE.signer}` });
@@ -262,7 +263,7 @@ describe('pollers in the process', () => {
       expect(h.pollers[0]).toMatchObject({ folder: 'INBOX', state: 'connecting', lastSyncAt: null, lastError: null });
     } finally {
       await server.close();
-      app.close();
+      await app.close();
       t.cleanup();
     }
   });
@@ -273,7 +274,7 @@ describe('healthz when the database is gone', () => {
     const t = tempDir();
     const app = openApp({ config: testConfig(join(t.dir, 'census.db')), logger: silentLogger() });
     const server = await buildServer({ app, tokens: NO_TOKENS, publicDir: null });
-    app.store.close();
+    await app.store.close();
     const r = await server.inject('/healthz');
     expect(r.statusCode).toBe(503);
     expect(r.json()).toMatchObject({ status: 'unavailable', db: { readable: false } });
@@ -318,7 +319,7 @@ describe('logs', () => {
       await s2.close();
       expect(debug.text()).toContain(PEOPLE.signer);
     } finally {
-      app.close();
+      await app.close();
       t.cleanup();
     }
   });

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { openApp, silentLogger, type AppContext } from '../../src/app/index.js';
 import { assertSafeBinding, authorize, buildServer, isLoopback, loadTokens, startServer, tokensFrom } from '../../src/http/index.js';
 import { bulkAddresses, PEOPLE, seededApp, tempDir, testConfig } from './helpers.js';
+import { rawExec } from '../helpers/app.js';
 
 const READ = 'read-token-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -26,7 +27,7 @@ describe('token scopes', () => {
   });
   afterAll(async () => {
     await server.close();
-    app.close();
+    await app.close();
     t.cleanup();
   });
 
@@ -71,14 +72,14 @@ describe('token scopes', () => {
 });
 
 describe('token configuration', () => {
-  test('only an admin token: read routes need it too (no open reads by accident)', () => {
+  test('only an admin token: read routes need it too (no open reads by accident)', async () => {
     const tokens = tokensFrom({ admin: ADMIN });
     expect(() => authorize(tokens, 'read', undefined)).toThrow(expect.objectContaining({ code: 'E_AUTH' }));
     expect(() => authorize(tokens, 'read', `Bearer ${ADMIN}`)).not.toThrow();
     expect(() => authorize(tokensFrom({}), 'admin', undefined)).not.toThrow();
   });
 
-  test('token files: first line trimmed; unreadable is E_SECRET, short is E_CONFIG, both name the key', () => {
+  test('token files: first line trimmed; unreadable is E_SECRET, short is E_CONFIG, both name the key', async () => {
     const t = tempDir();
     try {
       writeFileSync(join(t.dir, 'read'), `${READ}\n`);
@@ -92,7 +93,7 @@ describe('token configuration', () => {
     }
   });
 
-  test('loopback detection', () => {
+  test('loopback detection', async () => {
     for (const h of ['127.0.0.1', 'localhost', '::1', '[::1]', '127.1.2.3']) expect(isLoopback(h), h).toBe(true);
     for (const h of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.1', 'census.internal', '128.0.0.1']) expect(isLoopback(h), h).toBe(false);
   });
@@ -114,7 +115,7 @@ describe('token configuration', () => {
         await server.close();
       }
     } finally {
-      app.close();
+      await app.close();
       t.cleanup();
     }
   });
@@ -153,8 +154,8 @@ describe.skipIf(!existsSync(CLI))('smime-census serve (built CLI)', () => {
     try {
       const db = join(t.dir, 'c.db');
       const app = openApp({ config: testConfig(db), logger: silentLogger() });
-      bulkAddresses(app.store.sqlite, 60_000, { reasonPad: 100 });
-      app.close();
+      rawExec(app, (db) => bulkAddresses(db, 60_000, { reasonPad: 100 }));
+      await app.close();
       const p = run(['--db', db, 'serve', '--port', '0', '--no-poll'], { CENSUS_LOG_LEVEL: 'info' });
       const url = await servingUrl(p);
       const res = await fetch(`${url}/v1/export.csv`);

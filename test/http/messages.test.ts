@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { openApp, silentLogger, type AppContext } from '../../src/app/index.js';
 import { buildServer, tokensFrom } from '../../src/http/index.js';
 import { message, tempDir, testConfig } from './helpers.js';
+import { rawExec } from '../helpers/app.js';
 
 const READ = 'read-token-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -37,10 +38,10 @@ describe('POST /v1/messages', () => {
     expect(first.json()).toEqual({ stored: 1, duplicates: 0, skipped: {} });
     const again = await server.inject({ method: 'POST', url: '/v1/messages', headers: rfc822(ADMIN), payload: msg });
     expect(again.json()).toEqual({ stored: 0, duplicates: 1, skipped: {} });
-    expect(app.store.observationsOf('dora.tb@customer.example')).toHaveLength(1);
+    expect(await app.store.observationsOf('dora.tb@customer.example')).toHaveLength(1);
     const r = await server.inject({ url: '/v1/recipients/dora.tb@customer.example', headers: { authorization: `Bearer ${READ}` } });
     expect(r.json().recommendation).toBe('sign');
-    app.store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    rawExec(app, (db) => db.pragma('wal_checkpoint(TRUNCATE)'));
     expect(readFileSync(db).includes(marker)).toBe(false);
   });
 
@@ -58,7 +59,7 @@ describe('POST /v1/messages', () => {
     expect(read.statusCode).toBe(403);
     expect(read.json().error.code).toBe('E_FORBIDDEN');
     expect((await server.inject({ method: 'POST', url: '/v1/messages', headers: { 'content-type': 'message/rfc822' }, payload: msg })).statusCode).toBe(401);
-    expect(app.store.observationsOf('erin.tb@customer.example')).toHaveLength(0);
+    expect(await app.store.observationsOf('erin.tb@customer.example')).toHaveLength(0);
     const json = await server.inject({ method: 'POST', url: '/v1/messages', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/plain' }, payload: msg });
     expect(json.statusCode).toBe(415);
     const big = await server.inject({ method: 'POST', url: '/v1/messages', headers: rfc822(ADMIN), payload: msg + '\n' + 'y'.repeat(5 * 1024 * 1024) });

@@ -11,7 +11,7 @@ import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
 import { makeTestPki, type TestPki, type TestLeaf } from '../helpers/pki.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runCli, ensureBuilt } from './helpers.js';
-import { Store } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { lookupOne } from '../../src/app/index.js';
 
 let s: DovecotServer;
@@ -71,20 +71,20 @@ describe('harvesting through the IMAP poller', () => {
       (await import('node:fs')).mkdirSync(dir, { recursive: true });
       const r = await runCli(['--config', config(dir), 'poll', '--once', ...extra]);
       expect(r.code, r.stderr).toBe(0);
-      const store = new Store(join(dir, 'census.db'), { readonly: true });
+      const store = openStore(join(dir, 'census.db'), { readonly: true });
       try {
-        const alice = store.certificatesOf('alice@example.test');
+        const alice = await store.certificatesOf('alice@example.test');
         // newest first: the re-keyed certificate, the renewal, the first one
         expect(alice.map((c) => c.continuity)).toEqual(['key-changed', 'renewal', 'first-seen']);
         expect(alice.every((c) => c.trusted === 'configured')).toBe(true);
-        expect(lookupOne(store, { mode: 'strict', windowDays: 180 }, 'alice@example.test', Date.UTC(2026, 10, 28)).keyChanged).toBe(true);
-        expect(store.certificatesOf('bob@example.test')).toHaveLength(0);
-        const bob = store.observationsOf('bob@example.test')[0]!;
+        expect((await lookupOne(store, { mode: 'strict', windowDays: 180 }, 'alice@example.test', Date.UTC(2026, 10, 28))).keyChanged).toBe(true);
+        expect(await store.certificatesOf('bob@example.test')).toHaveLength(0);
+        const bob = (await store.observationsOf('bob@example.test'))[0]!;
         expect(JSON.parse(bob.warnings).some((w: string) => w.startsWith('smime-cert:'))).toBe(true);
-        expect(store.observationsOf('alice@example.test').every((o) => o.smimeMessage !== null)).toBe(true);
-        expect(store.getCounters()).toMatchObject({ 'certificates:first-seen': 1, 'certificates:renewal': 1, 'certificates:key-changed': 1, 'certificates:rejected': 1 });
+        expect((await store.observationsOf('alice@example.test')).every((o) => o.smimeMessage !== null)).toBe(true);
+        expect(await store.getCounters()).toMatchObject({ 'certificates:first-seen': 1, 'certificates:renewal': 1, 'certificates:key-changed': 1, 'certificates:rejected': 1 });
       } finally {
-        store.close();
+        await store.close();
       }
     }
     expect(s.flags('INBOX')).toEqual(before);

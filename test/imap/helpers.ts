@@ -129,10 +129,10 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; onS
   });
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 25): Promise<boolean> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 25): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    if (cond()) return true;
+    if (await cond()) return true;
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, stepMs));
   }

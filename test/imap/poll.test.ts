@@ -96,7 +96,7 @@ async function referenceDump(messages: Buffer[], seed: string): Promise<ReturnTy
       await app.pipeline.ingestBatchAsync(items);
     }
   } finally {
-    app.close();
+    await app.close();
   }
   return canonicalDump(join(d, 'reference.db'));
 }
@@ -135,18 +135,18 @@ describe('IMAP poller against Dovecot', () => {
       expect(f.counts.stored + f.counts.duplicates + skipped).toBe(f.counts.read);
     }
     expect(states).toContain('backfilling');
-    const cps = app.store.listCheckpoints();
+    const cps = await app.store.listCheckpoints();
     expect(cps.map((c) => [c.folder, c.lastUid])).toEqual([
       ['Archive', 2000],
       ['INBOX', 3000],
     ]);
     // Lookups: the address state counts each distinct message once.
-    const st = app.store.getState('user7@customer7.example');
-    const obs = app.store.observationsOf('user7@customer7.example');
+    const st = await app.store.getState('user7@customer7.example');
+    const obs = await app.store.observationsOf('user7@customer7.example');
     expect(st).not.toBeNull();
     expect(obs.length).toBeGreaterThan(0);
     expect(new Set(obs.map((o) => o.messageId)).size).toBe(obs.length);
-    app.close();
+    await app.close();
 
     // Header-only fetch of the listed fields gives exactly what ingesting the whole messages gives.
     const got = sameHarvestVerdict(canonicalDump(join(d, 'census.db')));
@@ -194,7 +194,7 @@ describe('IMAP poller against Dovecot', () => {
     const [msg] = makeMessages(templates, 10_050, 1);
     const t0 = Date.now();
     await s.deliver('Live', [msg!]);
-    const stored = await waitFor(() => app.store.observationsOf(`user${10_050 % 500}@customer${(10_050 % 500) % 97}.example`).some((o) => o.sourceKey.startsWith('imap:live/Live/')), 5_000);
+    const stored = await waitFor(async () => (await app.store.observationsOf(`user${10_050 % 500}@customer${(10_050 % 500) % 97}.example`)).some((o) => o.sourceKey.startsWith('imap:live/Live/')), 5_000);
     expect(stored, `IDLE delivery not stored after ${Date.now() - t0} ms`).toBe(true);
 
     const [other] = makeMessages(templates, 10_150, 1);
@@ -203,8 +203,8 @@ describe('IMAP poller against Dovecot', () => {
 
     await poller.stop();
     expect(poller.status().map((f) => f.state)).toEqual(['stopped', 'stopped']);
-    expect(app.store.getCheckpoint('live', 'Live')?.lastUid).toBe(21);
-    app.close();
+    expect((await app.store.getCheckpoint('live', 'Live'))?.lastUid).toBe(21);
+    await app.close();
   });
 
   it('with two connections IDLEs on both folders, and notices a silently dead connection (no answer to NOOP) and reconnects', async () => {
@@ -244,7 +244,7 @@ describe('IMAP poller against Dovecot', () => {
       expect(await waitFor(() => poller.status()[0]!.counts.read === 6, 5_000)).toBe(true);
     } finally {
       await poller.stop();
-      app.close();
+      await app.close();
     }
   });
 
@@ -284,12 +284,12 @@ describe('IMAP poller against Dovecot', () => {
     expect(resumed).not.toBeNull();
     expect(summary.failures).toEqual([]);
     expect(states).toContain('backoff');
-    expect(app.store.getCheckpoint('restart', 'Restart')?.lastUid).toBe(3000);
+    expect((await app.store.getCheckpoint('restart', 'Restart'))?.lastUid).toBe(3000);
     const total = addCounts(emptyCounts(), summary.folders[0]!.counts);
     // Batches are committed with their checkpoint, so nothing is read twice across the outage.
     expect(total.read).toBe(3000);
     expect(total.duplicates).toBe(0);
-    app.close();
+    await app.close();
     expect(sameHarvestVerdict(canonicalDump(join(d, 'census.db')))).toEqual(sameHarvestVerdict(await referenceDump(mail, 'restart')));
   });
 
@@ -440,9 +440,9 @@ describe('IMAP poller against Dovecot', () => {
           env: ENV(s),
           once: true,
         }).run();
-        return { summary, cp: app.store.getCheckpoint('uv', 'Recreated') };
+        return { summary, cp: await app.store.getCheckpoint('uv', 'Recreated') };
       } finally {
-        app.close();
+        await app.close();
       }
     };
     const first = await run();

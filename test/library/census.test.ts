@@ -12,6 +12,7 @@ import { lookupOne, type AppContext } from '../../src/app/index.js';
 import { openCensus, createCensusClient, type CensusRecommender } from '../../src/index.js';
 import { startServer, tokensFrom } from '../../src/http/index.js';
 import { message, PEOPLE, seededApp, tempDir, writeMail } from '../http/helpers.js';
+import { rawExec, rawQuery } from '../helpers/app.js';
 
 const READ = 'library-read-token-0123456789';
 
@@ -21,10 +22,10 @@ describe('openCensus (in-process, read-only)', () => {
   let db: string;
   beforeAll(async () => {
     app = await seededApp(t.dir);
-    db = app.store.path;
+    db = app.store.location;
   });
-  afterAll(() => {
-    app.close();
+  afterAll(async () => {
+    await app.close();
     t.cleanup();
   });
 
@@ -32,7 +33,7 @@ describe('openCensus (in-process, read-only)', () => {
     const census = openCensus({ db });
     try {
       const r = await census.recommend(PEOPLE.signer.toUpperCase());
-      expect(r).toEqual({ ...lookupOne(app.store, app.config.policy, PEOPLE.signer), clients: [] });
+      expect(r).toEqual({ ...(await lookupOne(app.store, app.config.policy, PEOPLE.signer)), clients: [] });
       expect((await census.recommend(PEOPLE.signer, { clients: true })).clients[0]?.family).toBe('thunderbird');
       const many = await census.recommendMany([PEOPLE.noSign, 'new@unknown.example', PEOPLE.outlook]);
       expect(many.map((x) => [x.address, x.recommendation])).toEqual([
@@ -61,13 +62,13 @@ describe('openCensus (in-process, read-only)', () => {
 
   test('never writes: an expired cached decision is re-decided in memory only', async () => {
     // Mark the cached decision as expired (the writer's job would be to refresh it).
-    app.store.sqlite.prepare('UPDATE addresses SET decided_until = 1 WHERE address = ?').run(PEOPLE.signer);
+    rawExec(app, (db) => db.prepare('UPDATE addresses SET decided_until = 1 WHERE address = ?').run(PEOPLE.signer));
     const before = statSync(db).mtimeMs;
     const census = openCensus({ db });
     expect((await census.recommend(PEOPLE.signer)).recommendation).toBe('sign');
     census.close();
     expect(statSync(db).mtimeMs).toBe(before);
-    expect(app.store.sqlite.prepare('SELECT decided_until AS d FROM addresses WHERE address = ?').get(PEOPLE.signer)).toEqual({ d: 1 });
+    expect(rawQuery(app, 'SELECT decided_until AS d FROM addresses WHERE address = ?', PEOPLE.signer)).toEqual([{ d: 1 }]);
   });
 });
 
@@ -77,8 +78,8 @@ describe.skipIf(!existsSync(DIST_APP))('reading while another process imports', 
   test('the library keeps answering (no SQLITE_BUSY) and sees the new addresses as they commit', async () => {
     const t = tempDir();
     const app = await seededApp(t.dir);
-    const db = app.store.path;
-    app.close();
+    const db = app.store.location;
+    await app.close();
     const N = 3000;
     const msgs = Array.from({ length: N }, (_, i) => message(`bulk${i}@import.example`, i % 2 ? 'thunderbird' : 'yahoo', 1 + (i % 20)));
     const folder = writeMail(t.dir, 'bulk', msgs);
@@ -90,7 +91,7 @@ describe.skipIf(!existsSync(DIST_APP))('reading while another process imports', 
       const base = loadConfig({ env: {} });
       const app = openApp({ config: { ...base, db: ${JSON.stringify(db)} }, logger: silentLogger() });
       const c = await ingestAll(app, readFileSource(${JSON.stringify(folder)}), 50);
-      app.close();
+      await app.close();
       process.stdout.write(JSON.stringify(c));
     `;
     const census = openCensus({ db });
@@ -138,13 +139,13 @@ describe('createCensusClient against the real server', () => {
   });
   afterAll(async () => {
     await server.close();
-    app.close();
+    await app.close();
     t.cleanup();
   });
 
   test('same answers as the in-process census, batched in chunks', async () => {
     const client: CensusRecommender = createCensusClient({ url, token: READ, batchSize: 2 });
-    const census = openCensus({ db: app.store.path });
+    const census = openCensus({ db: app.store.location });
     try {
       const addresses = [PEOPLE.outlook, 'x@unknown.example', PEOPLE.noSign, PEOPLE.signer, 'y@unknown.example'];
       expect(await client.recommendMany(addresses)).toEqual(await census.recommendMany(addresses));
@@ -174,7 +175,7 @@ describe('the nodemailer plugin consumes both recommenders', () => {
     const t = tempDir();
     const app = await seededApp(t.dir);
     const { server, url } = await startServer({ app, tokens: tokensFrom({ read: READ }), host: '127.0.0.1', port: 0, publicDir: null });
-    const census = openCensus({ db: app.store.path });
+    const census = openCensus({ db: app.store.location });
     try {
       for (const rec of [census, createCensusClient({ url, token: READ })]) {
         expect(await decideSigning([PEOPLE.signer, PEOPLE.outlook.toUpperCase()], 'all', rec)).toEqual({ sign: true, reason: 'every recipient: sign' });
@@ -184,7 +185,7 @@ describe('the nodemailer plugin consumes both recommenders', () => {
     } finally {
       census.close();
       await server.close();
-      app.close();
+      await app.close();
       t.cleanup();
     }
   });

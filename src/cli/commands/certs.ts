@@ -15,7 +15,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .action(async (address: string, opts: { pem?: boolean; json?: boolean }) => {
       const a = checkAddress(address);
       await withApp(globals(), {}, async (ctx) => {
-        const rows = ctx.store.certificatesOf(a) as Array<Record<string, string | number>>;
+        const rows = await ctx.store.certificatesOf(a);
         if (opts.pem) {
           if (rows.length === 0) throw new AppError('E_NOT_FOUND', `no certificate harvested for ${a}`);
           return out(String(rows[0]!.pem));
@@ -35,7 +35,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
           firstSeen: iso(r.first_seen),
           lastSeen: iso(r.last_seen),
         }));
-        if (opts.json) return out(JSON.stringify({ address: a, keyChanged: ctx.store.getState(a)?.keyChanged ?? false, certificates: list }, null, 2) + '\n');
+        if (opts.json) return out(JSON.stringify({ address: a, keyChanged: (await ctx.store.getState(a))?.keyChanged ?? false, certificates: list }, null, 2) + '\n');
         if (list.length === 0) return out(`no certificate harvested for ${a}\n`);
         const lines = list.map((c, i) => `${i === 0 ? '*' : ' '} ${c.fingerprint.slice(0, 16)}…  ${c.continuity.padEnd(11)} ${c.keyAlgorithm.padEnd(10)} valid ${c.notBefore.slice(0, 10)}..${c.notAfter.slice(0, 10)}  trusted:${c.trusted}  ${printable(c.subject)}`);
         return out(lines.join('\n') + '\n');

@@ -24,11 +24,11 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         await out(`Importing ${SAMPLE}\n`);
         const counts = await importPaths(ctx, [SAMPLE]);
         await out(formatCounts(counts) + '\n');
-        const addresses = (ctx.store.sqlite.prepare('SELECT address FROM addresses ORDER BY address').pluck().all() as string[]);
-        await out(formatLookups(addresses.map((a) => lookupOne(ctx.store, config.policy, a))));
+        const addresses = await ctx.store.addressPage('', 10_000);
+        await out(formatLookups(await Promise.all(addresses.map((a) => lookupOne(ctx.store, config.policy, a)))));
         await out(`\nDatabase: ${opts.db}. Try: smime-census --db ${opts.db} lookup --json alice@customer-a.example\n`);
       } finally {
-        ctx.close();
+        await ctx.close();
       }
     });
 }

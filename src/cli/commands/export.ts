@@ -5,7 +5,7 @@ import { AppError } from '../../core/index.js';
 import type { Recommendation } from '../../core/index.js';
 import type { GlobalOptions } from '../options.js';
 import { writeCsv } from '../../app/export.js';
-import { Store } from '../../store/index.js';
+import { openStore } from '../../store/index.js';
 import { configFrom } from '../light.js';
 
 /** Parses --since: an ISO date or date-time. */
@@ -33,8 +33,9 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const filter = { recommendation: opts.recommendation as Recommendation | undefined, family: opts.family, since: parseSince(opts.since) };
       // Only the store: an export needs no rules, parsers or CMS code (faster start, less memory).
       const config = configFrom(globals());
-      const store = new Store(config.db);
+      const store = openStore(config.db);
       try {
+        await store.ready();
         const stream = opts.out ? createWriteStream(opts.out) : process.stdout;
         if (opts.out) await once(stream, 'open').catch((e: Error) => { throw new AppError('E_INPUT', `cannot write ${opts.out}: ${e.message}`); });
         await writeCsv(stream, store, config.policy, filter);
@@ -43,7 +44,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
           await once(stream, 'finish');
         }
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
 import { lookupOne } from '../../app/index.js';
-import { Store } from '../../store/index.js';
+import { isPostgresUrl, openStore } from '../../store/index.js';
 import { configFrom, out } from '../context.js';
 import { formatLookups } from '../format.js';
 import { existsSync } from 'node:fs';
@@ -17,13 +17,13 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const config = configFrom(globals());
       // Lookups never write (read-only beside a running poller). A missing file is far more often
       // a wrong --db than an empty census, so it is an error rather than "unknown" for everyone.
-      if (!existsSync(config.db)) throw new AppError('E_DB', `no database at ${config.db} (import mail or start the poller first, or pass --db)`);
-      const store = new Store(config.db, { readonly: true });
+      if (!isPostgresUrl(config.db) && !existsSync(config.db)) throw new AppError('E_DB', `no database at ${config.db} (import mail or start the poller first, or pass --db)`);
+      const store = openStore(config.db, { readonly: true });
       try {
-        const results = addresses.map((a) => lookupOne(store, config.policy, a));
+        const results = await Promise.all(addresses.map((a) => lookupOne(store, config.policy, a)));
         await out(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatLookups(results));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -9,13 +9,13 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .description('everything stored about an address (right of access), as JSON')
     .argument('<address>')
     .action(async (address: string) => {
-      await withApp(globals(), {}, (ctx) => out(JSON.stringify(show(ctx, address), null, 2) + '\n'));
+      await withApp(globals(), {}, async (ctx) => out(JSON.stringify(await show(ctx, address), null, 2) + '\n'));
     });
   program
     .command('forget')
     .description('erase an address (right to erasure); only a keyed hash is kept so old mail cannot bring it back')
     .argument('<address>')
     .action(async (address: string) => {
-      await withApp(globals(), {}, (ctx) => out(JSON.stringify(forget(ctx, address)) + '\n'));
+      await withApp(globals(), {}, async (ctx) => out(JSON.stringify(await forget(ctx, address)) + '\n'));
     });
 }

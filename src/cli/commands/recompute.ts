@@ -9,7 +9,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .description('re-run the current rules over all stored fingerprints and rebuild every recommendation (no mail is read)')
     .action(async () => {
       await withApp(globals(), {}, async (ctx) => {
-        const r = recompute(ctx);
+        const r = await recompute(ctx);
         await out(`observations ${r.observations}\nchanged      ${r.changed}\naddresses    ${r.addresses}\n`);
       });
     });

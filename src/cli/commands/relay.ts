@@ -43,7 +43,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       try {
         relay = await startConfiguredRelay(config, app, signer, logger);
       } catch (e) {
-        app.close();
+        await app.close();
         throw e;
       }
       const stopped = new Promise<NodeJS.Signals>((resolve) => {
@@ -55,7 +55,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       try {
         await relay.close();
       } finally {
-        app.close();
+        await app.close();
       }
       logger.info({ component: 'relay' }, 'stopped');
     });

@@ -57,7 +57,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       // An explicit limit, validated strictly: 0, NaN or 1e9 are usage errors, not silent defaults.
       if (!Number.isInteger(top) || top < 1 || top > 1000) throw new AppError('E_USAGE', `--top must be an integer from 1 to 1000, got ${JSON.stringify(opts.top)}`);
       await withApp(globals(), { readonly: true }, async (ctx) => {
-        const rows = ctx.store.unknownFingerprints(top);
+        const rows = await ctx.store.unknownFingerprints(top);
         if (opts.json) return out(JSON.stringify(rows, null, 2) + '\n');
         const lines = rows.map((r) => `${String(r.count).padStart(7)}  ${r.header}: ${r.value}  (e.g. ${r.exampleMessageId})`);
         if (rows.length === 0) lines.push('no unrecognised values');

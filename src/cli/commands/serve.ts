@@ -57,6 +57,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;
       let relay: Relay | undefined;
       try {
+        await app.store.ready();
         if (config.relay) relay = await startConfiguredRelay(config, app, signer, logger);
         const started = await startServer({ app, tokens, host, port, logger, pollers: poller ? [poller] : [], signer: signer ? () => signer.status() : undefined, relay });
         server = started.server;
@@ -65,7 +66,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       } catch (e) {
         // e.g. the port is taken, or two accounts share a name: nothing may keep running.
         await Promise.all([server?.close(), poller?.stop(), relay?.close()]);
-        app.close();
+        await app.close();
         throw e;
       }
       const running = server;
@@ -96,7 +97,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        app.close();
+        await app.close();
       }
       logger.info({ component: 'serve' }, 'stopped');
     });

@@ -10,8 +10,8 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--json', 'print JSON (the same object as GET /v1/stats)')
     .action(async (opts: { json?: boolean }) => {
       await withApp(globals(), {}, async (ctx) => {
-        refreshStale(ctx.store, ctx.config.policy);
-        const s = ctx.store.stats();
+        await refreshStale(ctx.store, ctx.config.policy);
+        const s = await ctx.store.stats();
         if (opts.json) return out(JSON.stringify(s, null, 2) + '\n');
         const pct = (n: number): string => (s.addresses ? ((100 * n) / s.addresses).toFixed(1) + '%' : '-');
         const lines = [`addresses   ${s.addresses}`, `messages    ${s.messages}`, '', 'recommendation'];

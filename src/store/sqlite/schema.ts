@@ -1,6 +1,6 @@
 /**
  * drizzle schema (SQLite). drizzle.config.ts points here; `npm run db:generate` writes the
- * migration SQL under drizzle/, which openStore() applies automatically.
+ * migration SQL under sqlite/migrations/, which openStore() applies automatically.
  * Times are integer milliseconds since the epoch (UTC).
  */
 import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from 'drizzle-orm/sqlite-core';

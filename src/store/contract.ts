@@ -1,0 +1,317 @@
+/**
+ * The store contract: everything app/ may ask of a census database, and nothing more. Two
+ * implementations sit behind it, side by side: sqlite/ (the embedded default) and postgres/
+ * (several processes and hosts on one database). No driver handle and no SQL leave src/store/.
+ *
+ * The contract is async because a network database needs it. Policy stays in TypeScript:
+ * where a write depends on policy (the per-address state update, the recommendation, key
+ * continuity), app/ passes the pure functions in (`IngestFold`), and the store runs them inside
+ * its own transaction, so that a batch is ONE atomic unit whatever the dialect.
+ */
+import type { Recommendation, SmimeLevel } from '../core/index.js';
+import type { AddressState } from '../policy/index.js';
+
+/** One stored observation as written by ingest (camelCase; the tables use snake_case). */
+export interface ObservationRow {
+  sourceKey: string;
+  address: string;
+  messageId: string;
+  effectiveAt: number;
+  receivedAt: number | null;
+  fingerprint: string;
+  family: string | null;
+  kind: string;
+  product: string | null;
+  version: string | null;
+  platform: string | null;
+  smime: string;
+  confidence: number;
+  ruleId: string | null;
+  warnings: string;
+  candidates: string | null;
+  smimeMessage: string | null;
+  authenticated: number | null;
+  evidence: number;
+  createdAt: number;
+}
+
+export interface StoredObservation extends ObservationRow {
+  id: number;
+}
+
+/** The verdict columns recompute may rewrite. */
+export type VerdictColumns = Pick<ObservationRow, 'family' | 'kind' | 'product' | 'version' | 'platform' | 'smime' | 'confidence' | 'ruleId' | 'warnings' | 'candidates' | 'evidence'>;
+
+/** A row of the certificates table (snake_case as stored). */
+export interface CertificateRow {
+  id: number;
+  address: string;
+  fingerprint: string;
+  spki_sha256: string;
+  subject: string;
+  issuer: string;
+  serial: string;
+  not_before: number;
+  not_after: number;
+  key_algorithm: string;
+  capabilities: string;
+  trusted: string;
+  continuity: Continuity;
+  pem: string;
+  first_seen: number;
+  last_seen: number;
+}
+
+export type Continuity = 'first-seen' | 'same' | 'renewal' | 'key-changed';
+
+/** A harvested certificate before the store has compared it with the address's current one. */
+export type NewCertificate = Omit<CertificateRow, 'id' | 'continuity' | 'address' | 'first_seen' | 'last_seen'>;
+
+export interface CachedDecision {
+  recommendation: Recommendation;
+  reason: string;
+  lastSeen: number;
+  decidedUntil: number | null;
+  keyChanged: 0 | 1;
+}
+
+/** The identity of a client within an address's client list. */
+export interface ClientIdentity {
+  family: string | null;
+  product: string | null;
+  version: string | null;
+  platform: string | null;
+  smime: SmimeLevel;
+}
+
+export interface ClientRow extends ClientIdentity {
+  count: number;
+  lastSeen: number;
+}
+
+export interface Checkpoint {
+  account: string;
+  folder: string;
+  uidValidity: string;
+  lastUid: number;
+}
+
+export interface ExportFilter {
+  recommendation?: Recommendation;
+  family?: string;
+  /** Only addresses seen at or after this time (ms). */
+  since?: number;
+}
+
+export interface Stats {
+  addresses: number;
+  messages: number;
+  byRecommendation: Record<Recommendation, number>;
+  byFamily: Array<{ family: string | null; smime: string | null; addresses: number; sign: number }>;
+  byMonth: Array<{ month: string; messages: number; activeAddresses: number; signable: number }>;
+  counters: Record<string, number>;
+}
+
+export interface UnknownFingerprint {
+  header: string;
+  value: string;
+  count: number;
+  exampleMessageId: string;
+}
+
+/** What a lookup reads: the cached decision, the client list when asked, and the full state only when the decision expired. */
+export interface LookupRow {
+  decision: CachedDecision;
+  clients: ClientRow[];
+  /** Present when `decision.decidedUntil <= now`: the caller decides again from it. */
+  state: AddressState | null;
+}
+
+export interface LookupOptions {
+  clients: boolean;
+  now: number;
+}
+
+/** The decision fields policy computes for a state. */
+export interface DecisionFields {
+  recommendation: Recommendation;
+  reason: string;
+  decidedUntil: number | null;
+}
+
+/** One message of an ingest batch, already parsed and classified outside the transaction. */
+export interface IngestItem<F> {
+  observation: ObservationRow;
+  /** Policy's facts of the observation, opaque to the store: handed back to `fold.apply`. */
+  facts: F;
+  /** The client it counts for in the address's client list. */
+  client: ClientIdentity;
+  /** Counts as signable evidence in the month's activity. */
+  signable: boolean;
+  /** A verified certificate of the sender (undefined: none carried; null: carried but rejected). */
+  certificate?: NewCertificate | null;
+}
+
+/** The pure functions a batch needs from policy and sign; the store calls them inside its transaction. */
+export interface IngestFold<F> {
+  apply(prev: AddressState | null, address: string, facts: F): AddressState;
+  decide(state: AddressState): DecisionFields;
+  continuity(previous: CertificateRow | null, next: NewCertificate): Continuity;
+  /** Keyed hash of an address for the erasure list (called only when an erasure exists). */
+  erasureHash(address: string): string;
+  /** Keyed hash of a message identity (Message-ID or header hash) recorded at erasure (called only for erased addresses). */
+  messageErasureHash?(messageId: string): string;
+}
+
+/** Fencing: the batch commits only while this owner holds the folder's lease. */
+export interface LeaseClaim {
+  owner: string;
+}
+
+export interface IngestBatch<F> {
+  items: readonly IngestItem<F>[];
+  /** Committed with the batch (same transaction). */
+  checkpoint?: Checkpoint;
+  /** With a checkpoint: the lease that must still be held for it (fenced commit). */
+  lease?: LeaseClaim;
+  /** Counters known before the transaction (read, skipped:*), added with the batch's own. */
+  counters: Record<string, number>;
+  now: number;
+}
+
+export interface IngestOutcome {
+  stored: number;
+  duplicates: number;
+  /** Dropped because the address was erased after the message's date. */
+  erased: number;
+}
+
+/** Recompute: the store walks every observation and every address inside one transaction. */
+export interface RecomputeJob<F> {
+  /** New verdict columns for a stored observation, or null when unchanged. */
+  reclassify(o: StoredObservation): VerdictColumns | null;
+  /** Facts of a (re-classified) observation for the state rebuild. */
+  factsOf(o: StoredObservation): { facts: F; client: ClientIdentity; signable: boolean };
+  apply(prev: AddressState | null, address: string, facts: F): AddressState;
+  decide(state: AddressState): DecisionFields;
+}
+
+export interface RecomputeResult {
+  observations: number;
+  changed: number;
+  addresses: number;
+}
+
+export interface CheckpointInfo extends Checkpoint {
+  updatedAt: number;
+}
+
+/** A folder lease: one owner per (account, folder) at a time, for `ttlMs` unless renewed. */
+export interface Lease {
+  account: string;
+  folder: string;
+  owner: string;
+  expiresAt: number;
+}
+
+export interface StoreHealth {
+  ok: boolean;
+  error?: string;
+}
+
+/**
+ * Synchronous lookups of an embedded store (SQLite): the Node library's `recommendSync` for
+ * hot loops in a sending process. A network store has none.
+ */
+export interface EmbeddedLookups {
+  lookup(address: string, o: LookupOptions): LookupRow | null;
+  /** All read from one snapshot. */
+  lookupMany(addresses: readonly string[], o: LookupOptions): Array<LookupRow | null>;
+}
+
+/** The census database. */
+export interface CensusStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Where it lives, without secrets (a path, or a URL without its password). */
+  readonly location: string;
+  readonly readonly: boolean;
+  /** Present on embedded stores only. */
+  readonly embedded?: EmbeddedLookups;
+
+  /**
+   * Stores one batch in ONE transaction: observations (idempotent on source key and on
+   * Message-ID + address), per-address state, client and month aggregates, certificates with
+   * key continuity, counters and the checkpoint. The erasure check runs inside it, so an
+   * erasure that commits first is never undone by old mail. With `lease`, the batch commits
+   * only if the owner still holds the folder's lease (E_LEASE_LOST otherwise).
+   */
+  ingestBatch<F>(batch: IngestBatch<F>, fold: IngestFold<F>): Promise<IngestOutcome>;
+
+  lookup(address: string, o: LookupOptions): Promise<LookupRow | null>;
+  /** Results in input order, all read from one snapshot. */
+  lookupMany(addresses: readonly string[], o: LookupOptions): Promise<Array<LookupRow | null>>;
+  getState(address: string): Promise<AddressState | null>;
+  getClients(address: string): Promise<ClientRow[]>;
+  observationsOf(address: string): Promise<StoredObservation[]>;
+  certificatesOf(address: string): Promise<CertificateRow[]>;
+
+  /** Re-decides expired cached decisions (decide is policy) so exports and stats are current. Returns how many. */
+  refreshStale(decide: (s: AddressState) => DecisionFields, now: number): Promise<number>;
+  /** CSV lines (no header), in pages, keyset-paginated by address: constant memory. */
+  exportCsv(filter: ExportFilter): AsyncIterable<string>;
+  stats(): Promise<Stats>;
+  getCounters(): Promise<Record<string, number>>;
+  unknownFingerprints(top: number, headers?: readonly string[]): Promise<UnknownFingerprint[]>;
+  countAddresses(): Promise<number>;
+  /** Up to `limit` addresses after `after`, in order (keyset pagination). */
+  addressPage(after: string, limit: number): Promise<string[]>;
+
+  /** Re-classifies and rebuilds every address in one transaction: readers see the old state until it commits. */
+  recompute<F>(job: RecomputeJob<F>): Promise<RecomputeResult>;
+
+  /** Right to erasure: deletes every row about the address and remembers its keyed hash. Returns rows deleted. */
+  /**
+   * Right to erasure. `messageHash` maps each stored Message-ID of the address to the keyed hash
+   * recorded so that re-reading that mail stores nothing, whatever its date.
+   */
+  erase(address: string, addressHash: string, at: number, messageHash?: (messageId: string) => string): Promise<number>;
+
+  getCheckpoint(account: string, folder: string): Promise<{ uidValidity: string; lastUid: number } | null>;
+  /** On a UIDVALIDITY change: the folder starts again from UID 0 under the new validity. */
+  resetCheckpoint(account: string, folder: string, uidValidity: string): Promise<void>;
+  listCheckpoints(): Promise<CheckpointInfo[]>;
+
+  /** Resolves when the database is reachable and migrated (every other method waits for it); rejects with the reason otherwise. */
+  ready(): Promise<void>;
+  /** A point read of a real table: fails when the database is gone, closed or corrupt. */
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
+
+/** Options of openStore. Tuning belongs here, never in a pragma called from app/. */
+export interface StoreOptions {
+  /** Open read-only (the Node library beside a running poller): no migrations, no writes. */
+  readonly?: boolean;
+  /** SQLite page cache in KiB (default 65,536 = 64 MiB). */
+  cacheKiB?: number;
+  /** SQLite memory-mapped I/O in bytes (default 256 MiB; 0 = off). */
+  mmapBytes?: number;
+  /** PostgreSQL: password (else from the URL or CENSUS_DB_PASSWORD_FILE). */
+  password?: string;
+  /** PostgreSQL: connections in the pool (default 4). */
+  poolSize?: number;
+  /** PostgreSQL TLS: verified by default when the URL asks for TLS (sslmode). */
+  tls?: { caFile?: string; rejectUnauthorized?: boolean };
+}
+
+/** Identity of a client within an address's client list. */
+export function clientKeyOf(c: ClientIdentity): string {
+  return [c.family ?? '', c.product ?? '', c.version ?? '', c.platform ?? '', c.smime].join('\u001f');
+}
+
+/** The month (UTC, YYYY-MM) of a time, as the monthly activity is keyed. */
+export function monthOf(at: number): string {
+  return new Date(at).toISOString().slice(0, 7);
+}
+
+export const EXPORT_COLUMNS = ['address', 'recommendation', 'family', 'product', 'version', 'smime', 'last_seen', 'messages', 'reason', 'key_changed'] as const;
