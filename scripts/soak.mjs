@@ -385,6 +385,8 @@ async function main() {
       }
     }
   }
+  // Decided before serve is stopped below (its exit then is the planned end, not an early one).
+  const endedEarly = stopRequested || !!childExit;
   for (const t of [appendTimer, reconnectTimer, lookupTimer, progressTimer]) clearInterval(t);
   while (appendBusy) await sleep(100);
   try {
@@ -460,7 +462,7 @@ async function main() {
     steadyStartedAt: new Date(steadyStart).toISOString(),
     endedAt: new Date().toISOString(),
     steadyMinutes: +((Date.now() - steadyStart) / 60_000).toFixed(1),
-    endedEarly: stopRequested || !!childExit,
+    endedEarly,
     serveExit: childExit,
     messages: { backfill: opts.backfill, appended, appendErrors, expected, storedPerStats: finalStored, ...rows, allStoredOnce: rows?.observations === expected && rows?.distinctMessageIds === expected },
     reconnects,
