@@ -1,4 +1,4 @@
-import { AppError, isAppError, type SourceItem } from '../core/index.js';
+import { AppError, isAppError, MAX_BATCH_BYTES, sourceItemBytes, type SourceItem } from '../core/index.js';
 import { readFileSource } from '../source/file/index.js';
 import type { AppContext } from './context.js';
 import { addCounts, emptyCounts, type IngestCounts } from './ingest.js';
@@ -15,19 +15,13 @@ export interface ImportProgress {
 export async function importPaths(ctx: AppContext, paths: readonly string[], onProgress?: (p: ImportProgress) => void): Promise<IngestCounts> {
   const total = emptyCounts();
   for (const path of paths) {
-    let batch: SourceItem[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
-      batch = [];
-      onProgress?.({ path, counts: total });
-    };
     try {
-      for await (const item of readFileSource(path)) {
-        batch.push(item);
-        if (batch.length >= IMPORT_BATCH) await flush();
-      }
-      await flush();
+      await ingestAll(ctx, readFileSource(path), {
+        onBatch: (c) => {
+          addCounts(total, c);
+          onProgress?.({ path, counts: total });
+        },
+      });
     } catch (e) {
       // Say what is already committed: a full disk after 1,800 stored messages must not read as "nothing happened".
       if (isAppError(e) && e.code === 'E_DB') {
@@ -41,17 +35,36 @@ export async function importPaths(ctx: AppContext, paths: readonly string[], onP
   return total;
 }
 
-/** Ingests items from any async source in batches (used by import and by tests). */
-export async function ingestAll(ctx: AppContext, items: AsyncIterable<SourceItem> | Iterable<SourceItem>, batchSize = IMPORT_BATCH): Promise<IngestCounts> {
+/**
+ * Ingests items from any source in batches, each committed before the next is read. A batch
+ * closes at `batchSize` messages or before an item that would take it past MAX_BATCH_BYTES
+ * (signed messages are kept whole for harvesting, up to 27 MiB each), so memory is bounded by
+ * bytes, not only by count.
+ */
+export async function ingestAll(
+  ctx: AppContext,
+  items: AsyncIterable<SourceItem> | Iterable<SourceItem>,
+  o: { batchSize?: number; onBatch?: (counts: IngestCounts) => void } = {},
+): Promise<IngestCounts> {
+  const batchSize = o.batchSize ?? IMPORT_BATCH;
   const total = emptyCounts();
   let batch: SourceItem[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const c = await ctx.pipeline.ingestBatchAsync(batch);
+    batch = [];
+    bytes = 0;
+    addCounts(total, c);
+    o.onBatch?.(c);
+  };
   for await (const item of items) {
+    const n = sourceItemBytes(item);
+    if (batch.length > 0 && bytes + n > MAX_BATCH_BYTES) await flush();
     batch.push(item);
-    if (batch.length >= batchSize) {
-      addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
-      batch = [];
-    }
+    bytes += n;
+    if (batch.length >= batchSize) await flush();
   }
-  if (batch.length) addCounts(total, await ctx.pipeline.ingestBatchAsync(batch));
+  await flush();
   return total;
 }

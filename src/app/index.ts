@@ -7,6 +7,7 @@ export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';
 export { importPaths, ingestAll, IMPORT_BATCH } from './import.js';
 export { lookupOne, lookupMany, lookupOneSync, lookupManySync, lookupResult, checkAddress, refreshStale } from './lookup.js';
 export type { LookupResult, ClientSummary } from './lookup.js';
+export { LookupResultSchema, ClientSummarySchema } from './lookup.js';
 export { exportCsv, writeCsv, CSV_HEADER } from './export.js';
 export { recompute } from './recompute.js';
 export type { RecomputeResult } from './recompute.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SkipReason, SourceItem, Verdict } from '../core/index.js';
-import { classify, FINGERPRINT_FIELDS } from '../classify/index.js';
+import { FINGERPRINT_FIELDS } from '../classify/index.js';
+import { assess, signatureFacts } from './enrich.js';
 import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
 import { applyObservation, evidenceClass, recommend, type ObservationFacts, type PolicyOptions } from '../policy/index.js';
 import type { Checkpoint, ClientIdentity, IngestFold, IngestItem, LeaseClaim, ObservationRow } from '../store/index.js';
@@ -154,11 +155,10 @@ export function createPipeline(ctx: AppContext): Pipeline {
         }
         const m = parsed.message;
         const at = effectiveDate(m.headerDate, item.receivedAt, new Date(now)).getTime();
-        const verdict = classify(rules, m.fingerprint, { smimeMessage: m.smime });
         const harvest = harvests?.get(item.sourceKey);
-        if (harvest) for (const w of harvest.warnings) verdict.warnings.push(`smime-cert:${w.code}`);
         const authenticated = dmarcResult(m.fields, config.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
-        if (authenticated === false) verdict.warnings.push('unauthenticated:dmarc-fail');
+        // Classify + enrich in one step, the same one recompute runs (app/enrich.ts).
+        const verdict = assess(rules, m.fingerprint, { smimeClaim: m.smime, signature: harvest ? signatureFacts(harvest) : null, authenticated });
         const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
         const observation: ObservationRow = {
           sourceKey: item.sourceKey,

@@ -1,21 +1,43 @@
+import { z } from 'zod';
 import { AppError } from '../core/index.js';
 import type { Recommendation } from '../core/index.js';
 import { isValidAddress, normalizeAddress } from '../parse/index.js';
 import { recommend, type PolicyOptions } from '../policy/index.js';
 import type { CensusStore, ClientRow, EmbeddedLookups, LookupRow } from '../store/index.js';
 
-/** One mail program seen for an address: the stored row, with an ISO time for JSON. */
-export type ClientSummary = Omit<ClientRow, 'lastSeen'> & { lastSeen: string };
+/**
+ * The lookup contract (CLI `lookup --json`, GET /v1/recipients/{address}, the library), written
+ * once: the TypeScript types are inferred from it and the HTTP API's JSON schemas are derived from
+ * it (http/schemas.ts), so the three cannot drift apart.
+ */
+export const ClientSummarySchema = z.object({
+  family: z.string().nullable(),
+  product: z.string().nullable(),
+  version: z.string().nullable(),
+  platform: z.string().nullable(),
+  smime: z.enum(['verify', 'tolerate', 'broken', 'unknown']),
+  count: z.number().int(),
+  /** ISO time of the last message from this program. */
+  lastSeen: z.string(),
+});
 
-/** The lookup contract (CLI `lookup --json`, GET /v1/recipients/{address}, the library). */
-export interface LookupResult {
-  address: string;
-  recommendation: Recommendation;
-  reason: string;
-  lastSeen: string | null;
-  clients: ClientSummary[];
-  keyChanged: boolean;
-}
+export const LookupResultSchema = z.object({
+  address: z.string(),
+  recommendation: z.enum(['sign', 'do-not-sign', 'unknown']),
+  reason: z.string(),
+  lastSeen: z.string().nullable(),
+  clients: z.array(ClientSummarySchema),
+  keyChanged: z.boolean(),
+});
+
+/** One mail program seen for an address: the stored row, with an ISO time for JSON. */
+export type ClientSummary = z.infer<typeof ClientSummarySchema>;
+export type LookupResult = z.infer<typeof LookupResultSchema>;
+
+// The contract and the stored row / core types must agree (a compile error otherwise).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const CONTRACT_MATCHES_STORE: Same<Omit<ClientSummary, 'lastSeen'>, Omit<ClientRow, 'lastSeen'>> & Same<LookupResult['recommendation'], Recommendation> = true;
+void CONTRACT_MATCHES_STORE;
 
 /** Validates and normalises an address; throws E_ADDRESS for a syntactically invalid one. */
 export function checkAddress(address: string): string {

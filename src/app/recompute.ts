@@ -1,5 +1,5 @@
-import type { Fingerprint, SmimeMessageKind } from '../core/index.js';
-import { classify } from '../classify/index.js';
+import type { Fingerprint } from '../core/index.js';
+import { assess, countedSmime, storedEvidence } from './enrich.js';
 import { applyObservation, evidenceClass, recommend, type ObservationFacts } from '../policy/index.js';
 import type { RecomputeResult } from '../store/index.js';
 import type { AppContext } from './context.js';
@@ -16,17 +16,17 @@ export function recompute(ctx: AppContext, now = Date.now()): Promise<RecomputeR
   const { store, rules, config } = ctx;
   return store.recompute<ObservationFacts>({
     reclassify(o) {
-      const fp = JSON.parse(o.fingerprint) as Fingerprint;
-      const v = classify(rules, fp, { smimeMessage: (o.smimeMessage as SmimeMessageKind | null) ?? null });
-      const authenticated = o.authenticated === null ? null : o.authenticated === 1;
-      if (authenticated === false) v.warnings.push('unauthenticated:dmarc-fail');
-      const cols = verdictColumns(v, authenticated, o.effectiveAt);
+      // The same assess step as ingest, with the evidence ingest stored (app/enrich.ts).
+      const evidence = storedEvidence(o);
+      const v = assess(rules, JSON.parse(o.fingerprint) as Fingerprint, evidence);
+      const cols = verdictColumns(v, evidence.authenticated, o.effectiveAt);
       const changed = cols.family !== o.family || cols.version !== o.version || cols.smime !== o.smime || cols.ruleId !== o.ruleId || cols.kind !== o.kind || cols.confidence !== o.confidence || cols.product !== o.product || cols.platform !== o.platform || cols.warnings !== o.warnings;
       return changed ? cols : null;
     },
     factsOf(o) {
-      const v = { family: o.family, kind: o.kind as never, product: o.product, version: o.version, platform: o.platform, smime: o.smime as never, confidence: o.confidence, ruleId: o.ruleId, warnings: JSON.parse(o.warnings) as string[], smimeMessage: o.smimeMessage as never };
-      const facts = factsOf(v, o.effectiveAt, o.authenticated === null ? null : o.authenticated === 1);
+      const evidence = storedEvidence(o);
+      const v = { family: o.family, kind: o.kind as never, product: o.product, version: o.version, platform: o.platform, smime: o.smime as never, confidence: o.confidence, ruleId: o.ruleId, warnings: JSON.parse(o.warnings) as string[], smimeMessage: countedSmime(evidence) };
+      const facts = factsOf(v, o.effectiveAt, evidence.authenticated);
       return { facts, client: clientOf(o, facts), signable: evidenceClass(facts) === 'verify' };
     },
     apply: applyObservation,

@@ -12,11 +12,15 @@ export const MAX_HEADER_VALUE_BYTES = 16 * 1024;
 export const MAX_HEADER_FIELDS = 1000;
 /** A fingerprint value longer than this is cut before it is stored or matched. */
 export const MAX_FINGERPRINT_VALUE_CHARS = 1024;
+/** Signed parts can carry large attachments; past this harvesting stops rather than hash without bound. */
+export const MAX_SIGNED_PART_BYTES = 25 * 1024 * 1024;
+/** A signature with a long chain is a few KB; 1 MiB is far beyond any real one. */
+export const MAX_SIGNATURE_BYTES = 1024 * 1024;
 /**
- * Largest S/MIME message a source hands over whole for certificate harvesting (a signed part
- * with attachments plus the signature); larger ones are classified from headers only.
+ * Largest S/MIME message a source hands over whole for certificate harvesting (the signed part,
+ * the signature and some headers: 27 MiB); larger ones are classified from headers only.
  */
-export const MAX_SMIME_MESSAGE_BYTES = 27 * 1024 * 1024;
+export const MAX_SMIME_MESSAGE_BYTES = MAX_SIGNED_PART_BYTES + 2 * MAX_SIGNATURE_BYTES;
 /**
  * Most bytes one ingest batch may hold (header blocks plus the signed bytes kept for
  * harvesting). The message count alone does not bound memory: 2,000 signed messages of

@@ -3,6 +3,8 @@
  * fast-json-stringify from these schemas (precompiled, several times faster than
  * JSON.stringify on the lookup hot path, and nothing outside the schema can leak out).
  */
+import { z } from 'zod';
+import { ClientSummarySchema, LookupResultSchema } from '../app/lookup.js';
 import { tokenHealthSchema } from './token-health.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -13,33 +15,15 @@ export const errorSchema = {
   required: ['error'],
 } as const;
 
-export const clientSummarySchema = {
-  type: 'object',
-  properties: {
-    family: nullableString,
-    product: nullableString,
-    version: nullableString,
-    platform: nullableString,
-    smime: { type: 'string' },
-    count: { type: 'integer' },
-    lastSeen: { type: 'string' },
-  },
-  required: ['family', 'product', 'version', 'platform', 'smime', 'count', 'lastSeen'],
-} as const;
+/** JSON Schema (draft-07: what fastify's ajv and fast-json-stringify read) of a zod type, for embedding. */
+export function jsonSchemaOf(type: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(type, { target: 'draft-7', io: 'output' });
+  return schema;
+}
 
-/** LookupResult of src/app/lookup.ts: the same object as `lookup --json`. */
-export const lookupResultSchema = {
-  type: 'object',
-  properties: {
-    address: { type: 'string' },
-    recommendation: { type: 'string', enum: ['sign', 'do-not-sign', 'unknown'] },
-    reason: { type: 'string' },
-    lastSeen: nullableString,
-    clients: { type: 'array', items: clientSummarySchema },
-    keyChanged: { type: 'boolean' },
-  },
-  required: ['address', 'recommendation', 'reason', 'lastSeen', 'clients', 'keyChanged'],
-} as const;
+/** ClientSummary and LookupResult of src/app/lookup.ts (the same object as `lookup --json`), derived from its zod schema. */
+export const clientSummarySchema = jsonSchemaOf(ClientSummarySchema);
+export const lookupResultSchema = jsonSchemaOf(LookupResultSchema);
 
 export const addressParamsSchema = {
   type: 'object',

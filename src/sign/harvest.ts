@@ -9,13 +9,10 @@ import { findHeader, firstAddress, headerValue, parseContentType, splitEntity, s
 import { evaluateTrust, type TrustResult } from './trust.js';
 import { FATAL_WARNINGS, verifySignedData, type HarvestWarning, type HarvestWarningCode, type SmimeCapability } from './verify-cms.js';
 import { OID } from './oids.js';
+import { MAX_SIGNED_PART_BYTES, MAX_SIGNATURE_BYTES, MAX_SMIME_MESSAGE_BYTES as MAX_HARVEST_MESSAGE_BYTES } from '../core/index.js';
 
-/** Signed parts can carry large attachments; past this we stop rather than hash without bound. */
-export const MAX_SIGNED_PART_BYTES = 25 * 1024 * 1024;
-/** A signature with a long chain is a few KB; 1 MiB is far beyond any real one. */
-export const MAX_SIGNATURE_BYTES = 1024 * 1024;
-/** A whole message: the signed part, the signature and some headers. */
-export const MAX_HARVEST_MESSAGE_BYTES = MAX_SIGNED_PART_BYTES + 2 * MAX_SIGNATURE_BYTES;
+// The limits are defined once, in core (sources cap what they hand over by the same numbers).
+export { MAX_SIGNED_PART_BYTES, MAX_SIGNATURE_BYTES, MAX_SMIME_MESSAGE_BYTES as MAX_HARVEST_MESSAGE_BYTES } from '../core/index.js';
 
 /** A customer's certificate as stored: what key continuity and the sender side need. */
 export interface HarvestedCert

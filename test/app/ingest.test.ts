@@ -104,14 +104,16 @@ describe('ingest and store', () => {
     expect((await lookupOne(ctx.store, ctx.config.policy, 'b@x.example')).recommendation).toBe('sign');
   });
 
-  it('an S/MIME-signed message is verify evidence even from an unrecognised program', async () => {
+  it('a signed-looking header without a checked signature is no S/MIME evidence: an unrecognised program still blocks sign (issue 12.13)', async () => {
     await ctx.pipeline.ingestBatch([
       item('s1', 'c@x.example', 'TestMail Verify/1.0', 3),
       item('s2', 'c@x.example', 'Unknown Program 1', 1, { 'Content-Type': 'multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="b"' }),
     ]);
     const r = await lookupOne(ctx.store, ctx.config.policy, 'c@x.example');
-    expect(r.recommendation).toBe('sign');
-    expect((await ctx.store.observationsOf('c@x.example'))[1]!.smimeMessage).toBe('signed');
+    expect(r.recommendation).not.toBe('sign');
+    const o = (await ctx.store.observationsOf('c@x.example'))[1]!;
+    expect(o.smimeMessage).toBe('signed');
+    expect(JSON.parse(o.warnings)).toContain('smime:unverified-signature');
   });
 
   it('DMARC failure at the trusted server stores the mail as unauthenticated, without effect', async () => {

@@ -24,7 +24,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--once', 'catch up once, print a summary and exit (non-zero if any account or folder failed)')
     .option('--json', 'print the final summary as JSON')
     .option('--no-progress', 'no progress bar even on a terminal')
-    // Polling ran in worker threads until measured slower on two cores (README, "Polling"); the
+    // Polling ran in worker threads until measured slower on two cores (README, CLI table); the
     // flag is still accepted so that existing scripts keep working.
     .addOption(new Option('--no-worker', 'no effect: polling always runs on the main thread').hideHelp())
     .action(async (flags: PollFlags) => {

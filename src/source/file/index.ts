@@ -53,27 +53,27 @@ function maildirTime(name: string, mtimeMs: number): Date {
 }
 
 
-/** The whole message file, for harvesting, when the header says it is S/MIME (capped). */
-async function smimeBytesOf(path: string, head: Buffer, size: number): Promise<SourceItem['smimeBytes']> {
-  if (!looksSmime(head) || size > MAX_SMIME_MESSAGE_BYTES) return undefined;
-  return { kind: 'message', message: await readFile(path) };
+/**
+ * One message file (a Maildir entry or an .eml): its header block, read alone, and the whole
+ * file when the header says S/MIME (up to MAX_SMIME_MESSAGE_BYTES), for harvesting.
+ */
+async function readMessageFile(path: string, sourceKey: string, receivedAt: (mtimeMs: number) => Date): Promise<SourceItem> {
+  const [head, st] = await Promise.all([readHead(path), stat(path)]);
+  const smime = looksSmime(head) && st.size <= MAX_SMIME_MESSAGE_BYTES;
+  return { sourceKey, headerBytes: head, receivedAt: receivedAt(st.mtimeMs), ...(smime ? { smimeBytes: { kind: 'message', message: await readFile(path) } } : {}) };
 }
 
 async function* readMaildir(dir: string): AsyncGenerator<SourceItem> {
   for (const sub of ['cur', 'new']) {
     const names = (await readdir(join(dir, sub))).filter((n) => !n.startsWith('.')).sort();
     for (const name of names) {
-      const p = join(dir, sub, name);
-      let head: Buffer;
-      let st;
+      // Flags after ":2," change when the message is read; the unique part before ':' does not.
+      const unique = name.split(':')[0];
       try {
-        [head, st] = await Promise.all([readHead(p), stat(p)]);
+        yield await readMessageFile(join(dir, sub, name), `file:${resolve(dir)}#${unique}`, (mtimeMs) => maildirTime(name, mtimeMs));
       } catch {
         continue; // moved or deleted by the MDA while we read: it will be seen under its new name
       }
-      // Flags after ":2," change when the message is read; the unique part before ':' does not.
-      const unique = name.split(':')[0];
-      yield { sourceKey: `file:${resolve(dir)}#${unique}`, headerBytes: head, receivedAt: maildirTime(name, st.mtimeMs), smimeBytes: await smimeBytesOf(p, head, st.size).catch(() => undefined) };
     }
   }
 }
@@ -89,9 +89,8 @@ async function* walkEml(dir: string): AsyncGenerator<string> {
   }
 }
 
-async function* readEml(path: string): AsyncGenerator<SourceItem> {
-  const [head, st] = await Promise.all([readHead(path), stat(path)]);
-  yield { sourceKey: `file:${resolve(path)}`, headerBytes: head, receivedAt: new Date(st.mtimeMs), smimeBytes: await smimeBytesOf(path, head, st.size) };
+async function readEml(path: string): Promise<SourceItem> {
+  return readMessageFile(path, `file:${resolve(path)}`, (mtimeMs) => new Date(mtimeMs));
 }
 
 /**
@@ -113,10 +112,10 @@ export async function* readFileSource(path: string): AsyncGenerator<SourceItem> 
       yield* readMaildir(path);
       return;
     case 'eml-folder':
-      for await (const p of walkEml(path)) yield* readEml(p);
+      for await (const p of walkEml(path)) yield await readEml(p);
       return;
     case 'eml':
-      yield* readEml(path);
+      yield await readEml(path);
       return;
   }
 }
