@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openTestApp, headerBlock, rawQuery, rawExec, collect } from '../helpers/app.js';
 import { tempDir } from '../helpers/tmp.js';
 import { importPaths, lookupOne, recompute, forget, show, exportCsv, type AppContext } from '../../src/app/index.js';
-import type { SourceItem } from '../../src/core/index.js';
+import { MAX_BATCH_BYTES, MAX_SMIME_MESSAGE_BYTES, type SourceItem } from '../../src/core/index.js';
 
 const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
 const DAY = 86_400_000;
@@ -168,6 +168,35 @@ describe('ingest and store', () => {
     const c = await importPaths(ctx, [eml, md]);
     expect(c).toMatchObject({ read: 4, stored: 4 });
     expect((await importPaths(ctx, [eml, md])).duplicates).toBe(4);
+  });
+});
+
+describe('batch bounds', () => {
+  it('a batch is bounded by bytes, not only by count: large signed messages are kept whole but never pile up in one batch (issue 12.11)', async () => {
+    const MESSAGE = 12 * 1024 * 1024;
+    const path = join(t.dir, 'big-signed.mbox');
+    const fd = openSync(path, 'w');
+    try {
+      for (let i = 0; i < 6; i++) {
+        const head = `From big${i}@x.example Mon Nov  2 10:00:00 2026\nFrom: big${i}@x.example\nMessage-ID: <big${i}@x.example>\nX-Mailer: TestMail Verify/1.0\nMIME-Version: 1.0\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="b"\n\n--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n`;
+        writeSync(fd, head);
+        writeSync(fd, Buffer.alloc(MESSAGE, 'QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n'));
+        writeSync(fd, '\n--b--\n');
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const perBatch: number[] = [];
+    let seen = 0;
+    const c = await importPaths(ctx, [path], (p) => {
+      perBatch.push(p.counts.read - seen);
+      seen = p.counts.read;
+    });
+    expect(c).toMatchObject({ read: 6, stored: 6 });
+    // Each message is kept whole (12 MiB); at most two fit under MAX_BATCH_BYTES (32 MiB).
+    expect(MAX_BATCH_BYTES).toBeGreaterThanOrEqual(MAX_SMIME_MESSAGE_BYTES);
+    expect(Math.max(...perBatch) * MESSAGE).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    expect(perBatch.length).toBeGreaterThanOrEqual(3);
   });
 });
 

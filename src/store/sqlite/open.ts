@@ -24,9 +24,9 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 /**
  * Opens (creating when needed) the SQLite database, applies pending migrations, and sets the
  * pragmas the workload needs: WAL so readers (lookups, the library) never block the poller,
- * a busy timeout for a second writer, and mmap for fast point lookups. Migrations run inside
- * SQLite's own write lock (drizzle's migrator is one transaction), so two processes starting at
- * once apply them once: the second waits on busy_timeout and then finds nothing to do.
+ * a busy timeout for a second writer, and mmap for fast point lookups. Migrations run in
+ * drizzle's migrator transaction; two processes migrating the same file at the same moment are
+ * not yet guarded beyond that (a deferred BEGIN can fail with SQLITE_BUSY): see issue #10.
  */
 export function openDatabase(path: string, options: OpenOptions = {}): { sqlite: SqliteDb; orm: ReturnType<typeof drizzle<typeof schema>> } {
   let sqlite: SqliteDb;
