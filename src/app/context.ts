@@ -16,6 +16,8 @@ export interface AppContext {
   readonly pipeline: Pipeline;
   /** Keyed hash of an address for the erasure list (HMAC-SHA256 with the erasure key). */
   erasureHash(address: string): string;
+  /** Keyed hash of a stored message identity (Message-ID or `sha256:` header hash) for erasure. */
+  messageErasureHash(messageId: string): string;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,10 @@ export function openApp(options: OpenAppOptions): AppContext {
     },
     erasureHash(address: string): string {
       return createHmac('sha256', key).update(address.toLowerCase()).digest('hex');
+    },
+    messageErasureHash(messageId: string): string {
+      // A separate domain: a Message-ID hash can never equal an address hash.
+      return createHmac('sha256', key).update('message-id\u0000').update(messageId).digest('hex');
     },
     close(): Promise<void> {
       return store.close();

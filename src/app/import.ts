@@ -1,4 +1,4 @@
-import { MAX_BATCH_BYTES, sourceItemBytes, type SourceItem } from '../core/index.js';
+import { AppError, isAppError, MAX_BATCH_BYTES, sourceItemBytes, type SourceItem } from '../core/index.js';
 import { readFileSource } from '../source/file/index.js';
 import type { AppContext } from './context.js';
 import { addCounts, emptyCounts, type IngestCounts } from './ingest.js';
@@ -15,12 +15,21 @@ export interface ImportProgress {
 export async function importPaths(ctx: AppContext, paths: readonly string[], onProgress?: (p: ImportProgress) => void): Promise<IngestCounts> {
   const total = emptyCounts();
   for (const path of paths) {
-    await ingestAll(ctx, readFileSource(path), {
-      onBatch: (c) => {
-        addCounts(total, c);
-        onProgress?.({ path, counts: total });
-      },
-    });
+    try {
+      await ingestAll(ctx, readFileSource(path), {
+        onBatch: (c) => {
+          addCounts(total, c);
+          onProgress?.({ path, counts: total });
+        },
+      });
+    } catch (e) {
+      // Say what is already committed: a full disk after 1,800 stored messages must not read as "nothing happened".
+      if (isAppError(e) && e.code === 'E_DB') {
+        const skipped = Object.values(total.skipped).reduce((a, b) => a + (b ?? 0), 0);
+        throw new AppError('E_DB', `${e.message}; committed before the failure: read ${total.read}, stored ${total.stored}, duplicates ${total.duplicates}, skipped ${skipped}`, { cause: e });
+      }
+      throw e;
+    }
     ctx.logger.info({ component: 'import', read: total.read, stored: total.stored, duplicates: total.duplicates, skipped: total.skipped }, 'import finished');
   }
   return total;

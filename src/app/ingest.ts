@@ -103,12 +103,13 @@ export function clientOf(row: Pick<ObservationRow, 'family' | 'product' | 'versi
 }
 
 /** Policy and key continuity as the pure functions the store runs inside its transaction. */
-export function ingestFold(policy: PolicyOptions, now: number, erasureHash: (address: string) => string): IngestFold<ObservationFacts> {
+export function ingestFold(policy: PolicyOptions, now: number, erasureHash: (address: string) => string, messageErasureHash?: (messageId: string) => string): IngestFold<ObservationFacts> {
   return {
     apply: applyObservation,
     decide: (state) => recommend(state, now, policy),
     continuity: continuityOf,
     erasureHash,
+    ...(messageErasureHash ? { messageErasureHash } : {}),
   };
 }
 
@@ -186,7 +187,7 @@ export function createPipeline(ctx: AppContext): Pipeline {
       // the erasure check and the lease check run inside it.
       const out = await store.ingestBatch(
         { items: prepared, checkpoint, lease, counters: c, now },
-        ingestFold(policy, now, (a) => ctx.erasureHash(a)),
+        ingestFold(policy, now, (a) => ctx.erasureHash(a), (id) => ctx.messageErasureHash(id)),
       );
       counts.stored = out.stored;
       counts.duplicates = out.duplicates;

@@ -9,12 +9,13 @@ export interface ForgetResult {
 
 /**
  * Right to erasure: deletes every observation, client count, certificate and the state of the
- * address, and keeps only a keyed hash with the erasure time, so that re-reading old mail (a
- * UIDVALIDITY resync, a re-import) does not bring back anything dated before the erasure.
+ * address, and keeps only keyed hashes: of the address with the erasure time, and of each of its
+ * messages' identities, so that re-reading old mail (a UIDVALIDITY resync, a re-import, a copied
+ * .eml with a fresh mtime, a message without or with a forged Date) brings nothing back.
  */
 export async function forget(ctx: AppContext, address: string, now = Date.now()): Promise<ForgetResult> {
   const a = checkAddress(address);
-  const rowsDeleted = await ctx.store.erase(a, ctx.erasureHash(a), now);
+  const rowsDeleted = await ctx.store.erase(a, ctx.erasureHash(a), now, (id) => ctx.messageErasureHash(id));
   ctx.logger.info({ component: 'privacy', rowsDeleted }, 'address erased');
   ctx.logger.debug({ component: 'privacy', address: a }, 'erased address');
   return { address: a, rowsDeleted, erasedAt: new Date(now).toISOString() };

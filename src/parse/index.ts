@@ -4,6 +4,9 @@ export { decodeWords, parseStructured, parseMailboxes } from './decode.js';
 export {
   parseMessage,
   effectiveDate,
+  trustedDate,
+  EARLIEST_TRUSTED_DATE,
+  MAX_FUTURE_SKEW_MS,
   isValidAddress,
   normalizeAddress,
   normalizeMessageId,

@@ -157,12 +157,32 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
   return { ok: true, message };
 }
 
+/** Mail dated before this is not believed (no client in the census predates it; 1970 is a broken clock). */
+export const EARLIEST_TRUSTED_DATE = Date.UTC(1990, 0, 1);
+/** Clock skew tolerated for a date in the future. */
+export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A date from the sender or the mailbox (Date header, mbox separator, file time) if it is sane:
+ * from 1990 to a day after `now`. Anything else (year -5000, 12026, 2099) is untrusted: null.
+ */
+export function trustedDate(d: Date | null, now: number): number | null {
+  if (d === null) return null;
+  const t = d.getTime();
+  return Number.isFinite(t) && t >= EARLIEST_TRUSTED_DATE && t <= now + MAX_FUTURE_SKEW_MS ? t : null;
+}
+
 /**
  * Effective date as Autocrypt defines it: the Date header, unless it is missing or later than
- * the receipt time, then the receipt time (a sender's clock cannot push its evidence into the future).
+ * the receipt time, then the receipt time (a sender's clock cannot push its evidence into the
+ * future). Dates outside the sane range (trustedDate) count as missing, so the result is always
+ * between 1990 and now + 1 day.
  */
 export function effectiveDate(headerDate: Date | null, receivedAt: Date | null, now: Date): Date {
-  const ceiling = receivedAt ?? now;
-  if (headerDate === null) return ceiling;
-  return headerDate.getTime() > ceiling.getTime() ? ceiling : headerDate;
+  const n = now.getTime();
+  const received = trustedDate(receivedAt, n);
+  const ceiling = received ?? n;
+  const header = trustedDate(headerDate, n);
+  if (header === null) return new Date(ceiling);
+  return new Date(header > ceiling ? ceiling : header);
 }

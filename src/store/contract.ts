@@ -159,6 +159,8 @@ export interface IngestFold<F> {
   continuity(previous: CertificateRow | null, next: NewCertificate): Continuity;
   /** Keyed hash of an address for the erasure list (called only when an erasure exists). */
   erasureHash(address: string): string;
+  /** Keyed hash of a message identity (Message-ID or header hash) recorded at erasure (called only for erased addresses). */
+  messageErasureHash?(messageId: string): string;
 }
 
 /** Fencing: the batch commits only while this owner holds the folder's lease. */
@@ -268,7 +270,11 @@ export interface CensusStore {
   recompute<F>(job: RecomputeJob<F>): Promise<RecomputeResult>;
 
   /** Right to erasure: deletes every row about the address and remembers its keyed hash. Returns rows deleted. */
-  erase(address: string, addressHash: string, at: number): Promise<number>;
+  /**
+   * Right to erasure. `messageHash` maps each stored Message-ID of the address to the keyed hash
+   * recorded so that re-reading that mail stores nothing, whatever its date.
+   */
+  erase(address: string, addressHash: string, at: number, messageHash?: (messageId: string) => string): Promise<number>;
 
   getCheckpoint(account: string, folder: string): Promise<{ uidValidity: string; lastUid: number } | null>;
   /** On a UIDVALIDITY change: the folder starts again from UID 0 under the new validity. */

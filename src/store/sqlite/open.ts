@@ -47,6 +47,9 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
       sqlite.pragma('journal_mode = WAL');
       // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commit).
       sqlite.pragma('synchronous = NORMAL');
+      // Deleted and overwritten content is zeroed, not left in free space: after an erasure no
+      // copy of the address survives in the file (an UPDATE frees the old cell too).
+      sqlite.pragma('secure_delete = ON');
     }
     sqlite.pragma(`mmap_size = ${options.mmapBytes ?? 268_435_456}`);
     sqlite.pragma(`cache_size = -${options.cacheKiB ?? 65_536}`);

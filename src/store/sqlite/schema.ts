@@ -121,6 +121,16 @@ export const erasures = sqliteTable('erasures', {
   erasedAt: integer('erased_at').notNull(),
 });
 
+/**
+ * Right to erasure, by what a message is: keyed hashes of the Message-IDs (or header-block
+ * hashes) of an erased address's messages, recorded at erasure, so that re-reading that mail
+ * stores nothing whatever its Date says (a sender controls the date, not the identity).
+ */
+export const erasedMessages = sqliteTable('erased_messages', {
+  messageHash: text('message_hash').primaryKey(),
+  erasedAt: integer('erased_at').notNull(),
+});
+
 /** Counters that survive restarts (skipped by reason, read, duplicates). */
 export const counters = sqliteTable('counters', {
   name: text('name').primaryKey(),

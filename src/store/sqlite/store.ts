@@ -18,11 +18,30 @@ import { BatchTally } from '../tally.js';
 import { openDatabase, type SqliteDb } from './open.js';
 
 /** CSV of one column in SQL: RFC 4180 quoting plus OWASP formula neutralisation (leading = + - @ TAB CR get a '). */
+/** SQLite result codes that mean the database cannot be written now (disk full, I/O, locks), not a bug. */
+const DB_FAILURES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+
+/** A driver error as E_DB (exit code 5, HTTP 503) when the database is the cause; anything else unchanged. */
+function asDbError(e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (e instanceof Error && !(e instanceof AppError) && typeof code === 'string' && DB_FAILURES.test(code)) {
+    return new AppError('E_DB', `database write failed: ${e.message} [${code}]`, { cause: e });
+  }
+  return e;
+}
+
+/**
+ * First characters that make a spreadsheet read a cell as a formula: the ASCII ones, their
+ * full-width and small forms (＝＋－＠ ﹦﹢﹣﹫, which some spreadsheets normalise to ASCII), the
+ * minus sign, and zero-width characters that hide a formula character behind them.
+ */
+const FORMULA_TRIGGERS = `('=','+','-','@',char(9),char(13),char(65309),char(65291),char(65293),char(65312),char(65126),char(65122),char(65123),char(65131),char(8722),char(8203),char(8204),char(8205),char(8288),char(65279))`;
+
 function csvCell(expr: string): string {
-  const neutral = `CASE WHEN substr(${expr},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '''' || ${expr} ELSE ${expr} END`;
+  const neutral = `CASE WHEN substr(${expr},1,1) IN ${FORMULA_TRIGGERS} THEN '''' || ${expr} ELSE ${expr} END`;
   // instr() is a plain byte search, cheaper per row than a GLOB character class.
   const special = `instr(${expr},'"') OR instr(${expr},',') OR instr(${expr},char(10)) OR instr(${expr},char(13))`;
-  return `CASE WHEN ${expr} IS NULL THEN '' WHEN ${special} OR substr(${expr},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '"' || replace(${neutral}, '"', '""') || '"' ELSE ${expr} END`;
+  return `CASE WHEN ${expr} IS NULL THEN '' WHEN ${special} OR substr(${expr},1,1) IN ${FORMULA_TRIGGERS} THEN '"' || replace(${neutral}, '"', '""') || '"' ELSE ${expr} END`;
 }
 
 /** The store: one SQLite database file. */
@@ -50,6 +69,7 @@ export class SqliteStore implements CensusStore {
       getClients: p(`SELECT family, product, version, platform, smime, count, last_seen AS lastSeen FROM address_clients WHERE address = ? ORDER BY last_seen DESC, count DESC`),
       getCheckpoint: p(`SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM checkpoints WHERE account = ? AND folder = ?`),
       getErasure: p(`SELECT erased_at AS erasedAt FROM erasures WHERE address_hash = ?`),
+      getErasedMessage: p(`SELECT 1 AS x FROM erased_messages WHERE message_hash = ?`),
       anyErasure: p(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`),
       decisionWithClients: p(
         `SELECT a.recommendation, a.reason, a.last_seen, a.decided_until, a.key_changed, c.family, c.product, c.version, c.platform, c.smime, c.count, c.last_seen
@@ -83,6 +103,7 @@ export class SqliteStore implements CensusStore {
         ),
         addCounter: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`),
         putErasure: p(`INSERT OR REPLACE INTO erasures (address_hash, erased_at) VALUES (?, ?)`),
+        putErasedMessage: p(`INSERT OR REPLACE INTO erased_messages (message_hash, erased_at) VALUES (?, ?)`),
         putCertificate: p(
           `INSERT INTO certificates (address, fingerprint, spki_sha256, subject, issuer, serial, not_before, not_after, key_algorithm, capabilities, trusted, continuity, pem, first_seen, last_seen)
            VALUES (@address, @fingerprint, @spki_sha256, @subject, @issuer, @serial, @not_before, @not_after, @key_algorithm, @capabilities, @trusted, @continuity, @pem, @first_seen, @last_seen)
@@ -108,7 +129,11 @@ export class SqliteStore implements CensusStore {
   /* ---- ingest ---- */
 
   async ingestBatch<F>(batch: IngestBatch<F>, fold: IngestFold<F>): Promise<IngestOutcome> {
-    return this.writeBatch(batch, fold);
+    try {
+      return this.writeBatch(batch, fold);
+    } catch (e) {
+      throw asDbError(e);
+    }
   }
 
   private ingestInTransaction<F>(batch: IngestBatch<F>, fold: IngestFold<F>): IngestOutcome {
@@ -137,7 +162,8 @@ export class SqliteStore implements CensusStore {
       const row = item.observation;
       if (anyErasure) {
         const t = erasedAtOf(row.address);
-        if (t !== null && row.effectiveAt <= t) {
+        // By what the message is (its identity recorded at erasure), or by its date.
+        if (t !== null && (row.effectiveAt <= t || (fold.messageErasureHash !== undefined && this.stmt('getErasedMessage').get(fold.messageErasureHash(row.messageId)) !== undefined))) {
           out.erased++;
           continue;
         }
@@ -393,16 +419,28 @@ export class SqliteStore implements CensusStore {
 
   /* ---- erasure ---- */
 
-  async erase(address: string, addressHash: string, at: number): Promise<number> {
+  async erase(address: string, addressHash: string, at: number, messageHash?: (messageId: string) => string): Promise<number> {
     const run = this.sqlite.transaction(() => {
       let n = 0;
+      if (messageHash) {
+        const put = this.stmt('putErasedMessage');
+        for (const r of this.sqlite.prepare(`SELECT DISTINCT message_id AS id FROM observations WHERE address = ?`).all(address) as Array<{ id: string }>) put.run(messageHash(r.id), at);
+      }
       for (const table of ['observations', 'address_clients', 'address_months', 'certificates', 'addresses']) {
         n += this.sqlite.prepare(`DELETE FROM ${table} WHERE address = ?`).run(address).changes;
       }
       this.stmt('putErasure').run(addressHash, at);
       return n;
     });
-    return run.immediate();
+    let n: number;
+    try {
+      n = run.immediate();
+    } catch (e) {
+      throw asDbError(e);
+    }
+    // Frames holding the erased rows must not linger in the -wal file (secure_delete zeroes the db pages).
+    this.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
   }
 
   /* ---- reporting ---- */
@@ -444,7 +482,7 @@ export class SqliteStore implements CensusStore {
     // have no quotes, commas or line breaks (parse rejects them), so only the free-text
     // columns need the full quoting expression.
     const neutralOnly = (c: string): string =>
-      `CASE WHEN substr(${c},1,1) IN ('=','+','-','@',char(9),char(13)) THEN '"''' || ${c} || '"' ELSE ${c} END`;
+      `CASE WHEN substr(${c},1,1) IN ${FORMULA_TRIGGERS} THEN '"''' || ${c} || '"' ELSE ${c} END`;
     const line = [
       neutralOnly('address'),
       'recommendation',
@@ -452,7 +490,8 @@ export class SqliteStore implements CensusStore {
       csvCell('product'),
       csvCell('version'),
       `ifnull(smime,'')`,
-      `strftime('%Y-%m-%dT%H:%M:%SZ', last_seen / 1000, 'unixepoch')`,
+      // strftime is NULL outside years 0000-9999, and a NULL line would vanish from group_concat.
+      `ifnull(strftime('%Y-%m-%dT%H:%M:%SZ', last_seen / 1000, 'unixepoch'),'')`,
       'messages',
       csvCell('reason'),
       'key_changed',
