@@ -49,8 +49,8 @@ export class Metrics {
 
   constructor() {
     const registers = [this.registry];
-    this.messages = new Counter({ name: `${PREFIX}messages_total`, help: 'Messages read by import and pollers, by result (read, stored, duplicate).', labelNames: ['result'], registers });
-    this.skipped = new Counter({ name: `${PREFIX}messages_skipped_total`, help: 'Messages skipped, by reason.', labelNames: ['reason'], registers });
+    this.messages = new Counter({ name: `${PREFIX}messages_total`, help: 'Messages by result: read counts every read by import, pollers and POST /v1/messages (a re-import reads again), stored counts each message once, duplicate counts reads of mail already stored.', labelNames: ['result'], registers });
+    this.skipped = new Counter({ name: `${PREFIX}messages_skipped_total`, help: 'Reads of messages that were skipped, by reason (skipped mail leaves no row to recognise it by, so a re-import counts it again).', labelNames: ['reason'], registers });
     this.lag = new Gauge({ name: `${PREFIX}poll_lag_messages`, help: 'Messages on the IMAP server not yet processed, per account and folder (absent while unknown).', labelNames: ['account', 'folder'], registers });
     this.lastSync = new Gauge({ name: `${PREFIX}poll_last_sync_timestamp_seconds`, help: 'End of the last completed sync pass, per account and folder.', labelNames: ['account', 'folder'], registers });
     this.pollerState = new Gauge({ name: `${PREFIX}poller_state`, help: 'Current state of each poller (1 for the state it is in).', labelNames: ['account', 'folder', 'state'], registers });
