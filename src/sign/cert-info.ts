@@ -166,7 +166,7 @@ function decodeCertificate(der: Buffer, fingerprint: string): CertInfo {
     curve = CURVES[curveOid] ?? (details.namedCurve === 'prime256v1' ? 'P-256' : details.namedCurve ?? (curveOid || null));
   }
 
-  const serialHex = Buffer.from(cert.serialNumber.valueBlock.valueHexView).toString('hex').replace(/^(00)+(?=.)/, '');
+  const serialHex = stripLeadingZeroPairs(Buffer.from(cert.serialNumber.valueBlock.valueHexView).toString('hex'));
   return {
     der,
     pem: toPem(der),
@@ -191,4 +191,11 @@ function decodeCertificate(der: Buffer, fingerprint: string): CertInfo {
     pkijs: cert,
     x509,
   };
+}
+
+/** Leading `00` octets of a DER serial (sign padding), keeping at least one digit; a loop, not a regex, since the serial comes from a customer's certificate. */
+function stripLeadingZeroPairs(hex: string): string {
+  let i = 0;
+  while (i + 2 < hex.length && hex.startsWith('00', i)) i += 2;
+  return hex.slice(i);
 }

@@ -29,7 +29,6 @@ const TO_FIX = new Set([
   'src/classify/engine.ts: ;\\s*boundary\\s*=\\s*(?:"([^"]{1,200})"|([^\\s;"]{1,200}))',
   'src/classify/engine.ts: (?:^|;)\\s*d\\s*=\\s*([^;\\s]{1,253})',
   'src/parse/decode.ts: =\\?([^?\\s]{1,64})\\?([BbQq])\\?',
-  'src/sign/cert-info.ts: ^(00)+(?=.)',
 ]);
 
 interface FoundRegex {
