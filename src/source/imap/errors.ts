@@ -53,6 +53,11 @@ export function toImapError(e: unknown, account: ImapAccountConfig, folder?: str
   };
   const where = whereOf(account, folder);
   const text = err.responseText || err.message || String(e);
+  // RFC 5530: LIMIT, UNAVAILABLE and INUSE are temporary refusals (too many connections from this
+  // user and address, the server is busy), even when they answer a login: retry, don't fail the account.
+  if (err.serverResponseCode !== undefined && TEMPORARY_CODES.has(err.serverResponseCode)) {
+    return new ImapError('E_IMAP_CONNECT', `${where}: the server refused for now: ${text}`, { folder, cause: e });
+  }
   if (err.authenticationFailed || err.serverResponseCode === 'AUTHENTICATIONFAILED') {
     return new ImapError('E_IMAP_AUTH', `${where}: login failed for user ${account.user}: ${text}`, { folder, cause: e });
   }
@@ -67,6 +72,8 @@ export function toImapError(e: unknown, account: ImapAccountConfig, folder?: str
   }
   return new ImapError('E_IMAP_PROTOCOL', `${where}: ${text}${err.code ? ` (${err.code})` : ''}`, { folder, cause: e });
 }
+
+const TEMPORARY_CODES = new Set(['LIMIT', 'UNAVAILABLE', 'INUSE']);
 
 /** Nothing listens or no route: the server is down, and asking again costs nothing. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
