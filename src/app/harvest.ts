@@ -2,7 +2,8 @@ import type { SourceItem } from '../core/index.js';
 import { parseHeaderBlock, parseMailboxes, normalizeAddress } from '../parse/index.js';
 import { harvestFromMessage, harvestFromParts, loadTrustedCaPems, compareCertificates, type HarvestResult } from '../sign/index.js';
 import type { CertificateRow, Continuity, NewCertificate } from '../store/index.js';
-import type { AppContext } from './context.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from './logger.js';
 
 export type Harvests = ReadonlyMap<string, HarvestResult>;
 
@@ -10,7 +11,7 @@ export type Harvests = ReadonlyMap<string, HarvestResult>;
  * Verifies the S/MIME signatures of the items that carry their signed bytes and extracts the
  * signers' certificates. Async (WebCrypto), so it runs before the store transaction.
  */
-export async function harvestItems(ctx: AppContext, items: readonly SourceItem[], trustedCaPems: readonly string[]): Promise<Harvests> {
+export async function harvestItems(ctx: { readonly logger: Logger }, items: readonly SourceItem[], trustedCaPems: readonly string[]): Promise<Harvests> {
   const out = new Map<string, HarvestResult>();
   for (const item of items) {
     const b = item.smimeBytes;
@@ -36,7 +37,7 @@ function fromOf(item: SourceItem): string | undefined {
 }
 
 /** Loads the configured CA set once per process. */
-export function trustedCas(ctx: AppContext): Promise<string[]> {
+export function trustedCas(ctx: { readonly config: Config }): Promise<string[]> {
   return loadTrustedCaPems(ctx.config.sign.trustedCaFiles);
 }
 

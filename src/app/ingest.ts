@@ -5,7 +5,10 @@ import { assess, signatureFacts } from './enrich.js';
 import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
 import { applyObservation, evidenceClass, recommend, type ObservationFacts, type PolicyOptions } from '../policy/index.js';
 import type { Checkpoint, ClientIdentity, IngestFold, IngestItem, LeaseClaim, ObservationRow } from '../store/index.js';
-import type { AppContext } from './context.js';
+import type { Config } from '../config/index.js';
+import type { RuleSet } from '../classify/index.js';
+import type { CensusStore } from '../store/index.js';
+import type { Logger } from './logger.js';
 import { certificateOf, continuityOf, harvestItems, trustedCas, type Harvests } from './harvest.js';
 
 export interface IngestCounts {
@@ -113,7 +116,17 @@ export function ingestFold(policy: PolicyOptions, now: number, erasureHash: (add
   };
 }
 
-export function createPipeline(ctx: AppContext): Pipeline {
+/** What the pipeline needs from the app, named here so that ingest does not import the composition root (context.ts). */
+export interface PipelineDeps {
+  readonly config: Config;
+  readonly store: CensusStore;
+  readonly logger: Logger;
+  readonly rules: RuleSet;
+  erasureHash(address: string): string;
+  messageErasureHash(messageId: string): string;
+}
+
+export function createPipeline(ctx: PipelineDeps): Pipeline {
   const { store, config } = ctx;
   const rules = ctx.rules;
   const parseOptions = { fingerprint: fingerprintSelector(), ownDomains: config.ownDomains };
