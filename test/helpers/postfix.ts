@@ -253,8 +253,17 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
       if (!existsSync(d)) continue;
       for (const name of readdirSync(d)) files.push({ path: join(d, name), name });
     }
-    // Maildir names start with the delivery time in seconds, then a unique, increasing part
-    files.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+    // Postfix names a Maildir file `SECONDS.VdevIinodeMmicroseconds.host`: delivery order is
+    // (seconds, microseconds). The inode in between is not ordered, so a plain name sort is not.
+    const when = (name: string): [number, number] => {
+      const m = /^(\d{1,12})\.V[0-9a-f]{1,16}I[0-9a-f]{1,16}M(\d{1,7})\./.exec(name);
+      return m ? [Number(m[1]), Number(m[2])] : [Number.MAX_SAFE_INTEGER, 0];
+    };
+    files.sort((a, b) => {
+      const [as, au] = when(a.name);
+      const [bs, bu] = when(b.name);
+      return as - bs || au - bu || a.name.localeCompare(b.name);
+    });
     return files.map((f) => readFileSync(f.path));
   };
   const instancePids = (): number[] => {
