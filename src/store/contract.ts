@@ -295,8 +295,11 @@ export interface CensusStore {
    * Folder leases (several pollers on one database). Takes the (account, folder) lease for
    * `owner` when nobody holds it or the holder's lease expired, with a new token; returns null
    * while another owner's lease is unexpired. Times are the caller's clock (`now`, ms).
+   * `takeOver`: also take it while unexpired if exactly this holder (owner and token) still
+   * has it — for a holder known to be dead (a crashed process on this host), so a restart need
+   * not wait for the expiry.
    */
-  acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number): Promise<Lease | null>;
+  acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number, takeOver?: LeaseClaim): Promise<Lease | null>;
   /**
    * Extends a lease to `now + ttlMs` while owner and token still hold it (also just after it
    * expired, as long as nobody took it over: the token proves nobody committed meanwhile).

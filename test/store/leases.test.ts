@@ -78,6 +78,18 @@ describe('folder leases (SQLite)', () => {
     }
   });
 
+  it('takeOver takes an unexpired lease only from exactly the named holder (a crashed process), with a new token', async () => {
+    const a = app();
+    try {
+      const l = (await a.store.acquireLease('support', 'INBOX', 'host:1:dead', TTL, T0))!;
+      expect(await a.store.acquireLease('support', 'INBOX', 'poller-b', TTL, T0 + 1, { owner: 'host:1:dead', token: l.token + 1 })).toBeNull();
+      expect(await a.store.acquireLease('support', 'INBOX', 'poller-b', TTL, T0 + 1, { owner: 'someone-else', token: l.token })).toBeNull();
+      expect(await a.store.acquireLease('support', 'INBOX', 'poller-b', TTL, T0 + 1, { owner: 'host:1:dead', token: l.token })).toMatchObject({ owner: 'poller-b', token: 2 });
+    } finally {
+      await a.close();
+    }
+  });
+
   it('an expired lease nobody took can be renewed by its owner (the token proves nobody committed meanwhile)', async () => {
     const a = app();
     try {

@@ -26,7 +26,7 @@ export class SqliteLeases {
   private readonly take: Statement;
   private readonly extend: Statement;
   private readonly drop: Statement;
-  private readonly acquireTx: (account: string, folder: string, owner: string, ttlMs: number, now: number) => Lease | null;
+  private readonly acquireTx: (account: string, folder: string, owner: string, ttlMs: number, now: number, from?: LeaseClaim) => Lease | null;
 
   constructor(private readonly sqlite: SqliteDb) {
     this.get = sqlite.prepare(`SELECT ${COLUMNS} FROM leases WHERE account = ? AND folder = ?`);
@@ -34,12 +34,12 @@ export class SqliteLeases {
     this.take = sqlite.prepare(
       `INSERT INTO leases (account, folder, owner, token, expires_at, acquired_at) VALUES (@account, @folder, @owner, 1, @expiresAt, @now)
        ON CONFLICT (account, folder) DO UPDATE SET owner = excluded.owner, token = token + 1, expires_at = excluded.expires_at, acquired_at = excluded.acquired_at
-       WHERE expires_at <= @now`,
+       WHERE expires_at <= @now OR (owner = @fromOwner AND token = @fromToken)`,
     );
     this.extend = sqlite.prepare(`UPDATE leases SET expires_at = @expiresAt WHERE account = @account AND folder = @folder AND owner = @owner AND token = @token`);
     this.drop = sqlite.prepare(`UPDATE leases SET expires_at = 0 WHERE account = @account AND folder = @folder AND owner = @owner AND token = @token`);
-    const acquire = sqlite.transaction((account: string, folder: string, owner: string, ttlMs: number, now: number): Lease | null => {
-      const taken = this.take.run({ account, folder, owner, expiresAt: now + ttlMs, now }).changes === 1;
+    const acquire = sqlite.transaction((account: string, folder: string, owner: string, ttlMs: number, now: number, from?: LeaseClaim): Lease | null => {
+      const taken = this.take.run({ account, folder, owner, expiresAt: now + ttlMs, now, fromOwner: from?.owner ?? null, fromToken: from?.token ?? null }).changes === 1;
       return taken ? this.read(account, folder) : null;
     });
     this.acquireTx = (...a) => acquire.immediate(...a);
@@ -49,9 +49,9 @@ export class SqliteLeases {
     return (this.get.get(account, folder) as LeaseRow | undefined) ?? null;
   }
 
-  acquire(account: string, folder: string, owner: string, ttlMs: number, now: number): Lease | null {
+  acquire(account: string, folder: string, owner: string, ttlMs: number, now: number, takeOver?: LeaseClaim): Lease | null {
     checkTtl(ttlMs);
-    return this.acquireTx(account, folder, owner, ttlMs, now);
+    return this.acquireTx(account, folder, owner, ttlMs, now, takeOver);
   }
 
   renew(key: LeaseKey, ttlMs: number, now: number): Lease | null {

@@ -12,7 +12,7 @@ import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, EmbeddedLookups, ExportFilter,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
-  Lease, LeaseKey,
+  Lease, LeaseClaim, LeaseKey,
 } from '../contract.js';
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
@@ -235,9 +235,9 @@ export class SqliteStore implements CensusStore {
     return (this.leasesStatements ??= new SqliteLeases(this.sqlite));
   }
 
-  async acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number): Promise<Lease | null> {
+  async acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number, takeOver?: LeaseClaim): Promise<Lease | null> {
     try {
-      return this.leaseTable().acquire(account, folder, owner, ttlMs, now);
+      return this.leaseTable().acquire(account, folder, owner, ttlMs, now, takeOver);
     } catch (e) {
       throw asDbError(e);
     }
