@@ -1,26 +1,49 @@
 /**
- * Folder leases (issue 10 item 4): one owner per (account, folder), expiry, renewal, release,
- * and the fenced commit: a batch whose lease was lost writes nothing. Times come from an
- * injected clock (`now`), so expiry is tested without waiting; the last test races real
- * processes on one fresh SQLite file.
+ * Folder leases (issue 10 item 4), the same tests on SQLite and PostgreSQL: one owner per
+ * (account, folder), expiry, renewal, release, takeover of a dead holder, and the fenced
+ * commit: a batch whose lease was lost writes nothing. Times come from an injected clock
+ * (`now`), so expiry is tested without waiting; the last tests race real processes.
  */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
 import { headerBlock, openTestApp } from '../helpers/app.js';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { configSchema } from '../../src/config/index.js';
+import { openApp, silentLogger } from '../../src/app/index.js';
 import type { SourceItem } from '../../src/core/index.js';
 import type { AppContext } from '../../src/app/index.js';
+import { openStore } from '../../src/store/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const t = tempDir('census-leases-');
-afterAll(() => t.cleanup());
+let pg: PostgresServer;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await pg?.stop();
+  t.cleanup();
+});
 
 let n = 0;
-function app(): AppContext {
-  return openTestApp(t.dir, {}, `leases-${++n}.db`);
-}
+const kinds = [
+  { name: 'sqlite', open: async (): Promise<AppContext> => openTestApp(t.dir, {}, `leases-${++n}.db`), url: async () => join(t.dir, `race-${++n}.db`) },
+  {
+    name: 'postgres',
+    open: async (): Promise<AppContext> => {
+      const dir = join(t.dir, `p${++n}`);
+      mkdirSync(dir);
+      const ctx = openApp({ config: configSchema.parse({ db: await pg.createDatabase(), erasureKeyFile: join(dir, 'erasure.key') }), logger: silentLogger() });
+      await ctx.store.ready();
+      return ctx;
+    },
+    url: () => pg.createDatabase(),
+  },
+] as const;
 
 function item(i: number, folder = 'INBOX'): SourceItem {
   return {
@@ -33,9 +56,10 @@ function item(i: number, folder = 'INBOX'): SourceItem {
 const T0 = 1_800_000_000_000;
 const TTL = 15_000;
 
-describe('folder leases (SQLite)', () => {
+describe.each(kinds)('folder leases ($name)', ({ open, url }) => {
+  const app = open;
   it('one owner at a time: a held lease is refused to others until it expires; the taker gets a new token', async () => {
-    const a = app();
+    const a = await app();
     try {
       const l1 = await a.store.acquireLease('support', 'INBOX', 'poller-a', TTL, T0);
       expect(l1).toMatchObject({ account: 'support', folder: 'INBOX', owner: 'poller-a', token: 1, expiresAt: T0 + TTL });
@@ -63,7 +87,7 @@ describe('folder leases (SQLite)', () => {
   });
 
   it('release frees the folder at once; only the holder (owner and token) can release or renew it', async () => {
-    const a = app();
+    const a = await app();
     try {
       const l = (await a.store.acquireLease('support', 'INBOX', 'poller-a', TTL, T0))!;
       // A stranger's or a stale release is a no-op.
@@ -79,7 +103,7 @@ describe('folder leases (SQLite)', () => {
   });
 
   it('takeOver takes an unexpired lease only from exactly the named holder (a crashed process), with a new token', async () => {
-    const a = app();
+    const a = await app();
     try {
       const l = (await a.store.acquireLease('support', 'INBOX', 'host:1:dead', TTL, T0))!;
       expect(await a.store.acquireLease('support', 'INBOX', 'poller-b', TTL, T0 + 1, { owner: 'host:1:dead', token: l.token + 1 })).toBeNull();
@@ -91,7 +115,7 @@ describe('folder leases (SQLite)', () => {
   });
 
   it('an expired lease nobody took can be renewed by its owner (the token proves nobody committed meanwhile)', async () => {
-    const a = app();
+    const a = await app();
     try {
       const l = (await a.store.acquireLease('support', 'INBOX', 'poller-a', TTL, T0))!;
       expect(await a.store.renewLease(l, TTL, T0 + TTL + 10_000)).toMatchObject({ token: 1, expiresAt: T0 + 2 * TTL + 10_000 });
@@ -101,7 +125,7 @@ describe('folder leases (SQLite)', () => {
   });
 
   it('fenced commit: a batch under a lost or expired lease writes nothing (no observation, no checkpoint) and fails with E_LEASE_LOST; the new owner commits', async () => {
-    const a = app();
+    const a = await app();
     try {
       const cp = (lastUid: number) => ({ account: 'support', folder: 'INBOX', uidValidity: '7', lastUid });
       const la = (await a.store.acquireLease('support', 'INBOX', 'poller-a', TTL, Date.now()))!;
@@ -129,8 +153,8 @@ describe('folder leases (SQLite)', () => {
     }
   });
 
-  it('6 processes opening one fresh file at once: migrations run once, and each folder lease has exactly one winner', async () => {
-    const db = join(t.dir, 'race.db');
+  it('6 processes opening one fresh database at once: migrations run once, and each folder lease has exactly one winner', async () => {
+    const db = await url();
     const storeUrl = pathToFileURL(join(ROOT, 'dist', 'store', 'index.js')).href;
     // Each process opens the (not yet existing) file, then tries to take the same three leases.
     const script = `
@@ -154,11 +178,11 @@ describe('folder leases (SQLite)', () => {
     for (const r of results) expect(r.code, r.err).toBe(0);
     const won = results.flatMap((r) => JSON.parse(r.out) as string[]);
     expect(won.sort()).toEqual(['A', 'B', 'C']);
-    const a = openTestApp(t.dir, {}, 'race.db');
+    const s = openStore(db);
     try {
-      expect((await a.store.listLeases()).map((l) => l.token)).toEqual([1, 1, 1]);
+      expect((await s.listLeases()).map((l) => l.token)).toEqual([1, 1, 1]);
     } finally {
-      await a.close();
+      await s.close();
     }
   });
 });
