@@ -15,7 +15,7 @@
  * Only node: imports, so scripts/bench can use a built copy (esbuild) without the project build.
  */
 import { spawn, execFileSync, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chownSync, rmSync, readdirSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chownSync, chmodSync, rmSync, readdirSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ export interface PostgresServer {
   dir: string;
   /** `postgres --version`, e.g. `postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)`. */
   version: string;
+  /** With `tls`: PEM of the server's self-signed certificate (subjectAltName 127.0.0.1, localhost), to pass as the client's CA. */
+  caFile: string | null;
   /** Creates a fresh, empty database and returns its URL (with the password). */
   createDatabase(name?: string): Promise<string>;
   /** URL of database `db` without a password (for password-file and error tests). */
@@ -54,6 +56,8 @@ export interface StartPostgresOptions {
   settings?: Record<string, string>;
   /** Keep the directory after stop() (debugging). */
   keep?: boolean;
+  /** Also accept TLS (ssl=on) with a self-signed certificate made here; plain connections stay allowed. */
+  tls?: boolean;
 }
 
 /** Thrown with a clear message when no PostgreSQL server binaries are installed. */
@@ -131,6 +135,21 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     chownSync(dir, owner.uid, owner.gid);
     chownSync(pwfile, owner.uid, owner.gid);
   }
+  let caFile: string | null = null;
+  const tlsSettings: Record<string, string> = {};
+  if (opts.tls) {
+    caFile = join(dir, 'server.crt');
+    const keyFile = join(dir, 'server.key');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '7',
+      '-subj', '/CN=smime-census test PostgreSQL', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout', keyFile, '-out', caFile,
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The server refuses a key that others can read, and must own it.
+    chmodSync(keyFile, 0o600);
+    if (owner) for (const f of [keyFile, caFile]) chownSync(f, owner.uid, owner.gid);
+    Object.assign(tlsSettings, { ssl: 'on', ssl_cert_file: caFile, ssl_key_file: keyFile });
+  }
   let port = 0;
   let running = false;
   const pgctl = (args: string[]): Promise<string> => run(join(bin, 'pg_ctl'), args, asOwner);
@@ -146,6 +165,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     max_parallel_workers_per_gather: '0',
     autovacuum: 'off',
     log_min_messages: 'warning',
+    ...tlsSettings,
     ...opts.settings,
   };
   const startArgs = (): string[] => [
@@ -197,6 +217,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     socketDir: dir,
     dir,
     version,
+    caFile,
     async createDatabase(name) {
       const db = name ?? `t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
       await psql('postgres', `CREATE DATABASE "${db}" TEMPLATE template0;`);

@@ -49,8 +49,14 @@ type DriverOptions = postgres.Options<Record<string, postgres.PostgresType>>;
 type Db = Sql | Tx;
 type Row = Record<string, unknown>;
 
-/** Back-off of the retries of a temporary failure (ms): about 6 s in all, longer than a server restart takes. */
-const RETRY_DELAYS_MS = [100, 200, 400, 800, 1_600, 3_200] as const;
+/**
+ * Back-off of the retries of a temporary failure (ms). A write waits up to about 16 s in all,
+ * longer than a server restart or a fail-over usually takes, so a poller's batch survives one;
+ * a read gives up after about 2 s (a lookup should answer 503 soon rather than hang), which is
+ * still enough to replace every pooled connection that a restart cut.
+ */
+const WRITE_RETRY_MS: readonly number[] = [100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000];
+const READ_RETRY_MS: readonly number[] = [50, 400, 1_500];
 /** A health check answers within this, whatever the network does. */
 const HEALTH_TIMEOUT_MS = 5_000;
 
@@ -192,13 +198,13 @@ export class PostgresStore implements CensusStore {
    * Runs `fn` after ready(), retrying temporary failures with back-off while `retryable` says a
    * retry is safe; failures from the database become E_DB.
    */
-  private async run<T>(doing: string, fn: () => Promise<T>, retryable: (e: unknown) => boolean = isTemporary): Promise<T> {
+  private async run<T>(doing: string, fn: () => Promise<T>, retryable: (e: unknown) => boolean = isTemporary, delays = READ_RETRY_MS): Promise<T> {
     await this.ready();
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
-        const delay = RETRY_DELAYS_MS[attempt];
+        const delay = delays[attempt];
         if (this.closed || delay === undefined || !retryable(e)) throw asDbError(e, this.location, doing);
         // A deadlock victim retries at once (jittered); a lost connection waits for the server.
         await sleep(isConflict(e) ? Math.random() * 50 : delay);
@@ -225,6 +231,7 @@ export class PostgresStore implements CensusStore {
         return (options ? this.sql.begin(options, body) : this.sql.begin(body)) as Promise<T>;
       },
       (e) => !committing && isTemporary(e),
+      WRITE_RETRY_MS,
     );
   }
 
