@@ -5,6 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-cpSync(join(root, 'src/store/sqlite/migrations'), join(root, 'dist/store/sqlite/migrations'), { recursive: true });
+for (const d of ['sqlite', 'postgres']) cpSync(join(root, 'src/store', d, 'migrations'), join(root, 'dist/store', d, 'migrations'), { recursive: true });
 if (existsSync(join(root, 'src/http/public'))) cpSync(join(root, 'src/http/public'), join(root, 'dist/http/public'), { recursive: true });
 chmodSync(join(root, 'dist/cli/main.js'), 0o755);

@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
     .name('smime-census')
     .description('Learn which mail program each customer uses from the headers of their mail, and recommend whether to S/MIME-sign mail to them.')
     .version(VERSION)
-    .option('--db <path>', 'SQLite database file (env CENSUS_DB, default ./data/census.db)')
+    .option('--db <path|url>', 'SQLite database file, or a postgres:// URL (password from CENSUS_DB_PASSWORD_FILE; TLS with ?sslmode=require or verify-full) (env CENSUS_DB, default ./data/census.db)')
     .option('--config <file>', 'configuration file (YAML or JSON; env CENSUS_CONFIG)')
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace (env CENSUS_LOG_LEVEL)')
     .showHelpAfterError()

@@ -46,7 +46,7 @@ export interface HttpServerOptions {
   /** Status of the outbound signing certificate, when this process signs (shown by /healthz and /metrics). */
   signer?: () => { notAfter: Date; daysLeft: number; expiringSoon: boolean; subject: string } | null;
   /** The signing relay, when this process runs one: its health (with the upstream's) and metrics text. */
-  relay?: { status(): Promise<object>; metrics: { render(): string } };
+  relay?: { status(): Promise<object>; metrics: { render(): Promise<string> } };
 }
 
 /** Where the dashboard's files sit next to this module (src/http/public, or dist/http/public after post-build). */
@@ -228,7 +228,7 @@ export async function buildServer(o: HttpServerOptions): Promise<FastifyInstance
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
     const counters = await app.store.getCounters();
     const text = (await metrics.render({ counters: () => counters, pollers: pollerStatus, signer: () => o.signer?.() ?? null })) + renderTokenMetrics(tokenStatus());
-    return o.relay ? text + o.relay.metrics.render() : text;
+    return o.relay ? text + (await o.relay.metrics.render()) : text;
   });
 
   fastify.get<{ Params: { address: string } }>(

@@ -1,7 +1,10 @@
 /**
- * Relay counters and the upstream latency histogram, rendered in the Prometheus text format
- * that /metrics serves (appended to the HTTP service's own metrics when `serve` runs the relay).
+ * Relay counters and the upstream latency histogram, through prom-client in the relay's own
+ * registry. /metrics appends its exposition text to the HTTP service's when `serve` runs the
+ * relay. The plain `counters` object is the in-process view (tests and logs read it); the
+ * Prometheus counters read it at scrape time, so there is one source for each number.
  */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Upstream hand-over latency buckets, seconds (a copy is one SMTP transaction on a pooled connection). */
 const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
@@ -21,44 +24,90 @@ export interface RelayCounters {
 
 export class RelayMetrics {
   readonly counters: RelayCounters = { relayed: 0, signed: 0, unsigned: 0, split: 0, refused: {} };
-  private readonly buckets = new Float64Array(UPSTREAM_BUCKETS.length);
-  private sum = 0;
-  private count = 0;
+  readonly registry = new Registry();
   connections = 0;
   /** Transactions whose copies are being handed to the upstream right now. */
   inFlight = 0;
+  private readonly upstream: Histogram;
+
+  constructor() {
+    const registers = [this.registry];
+    const c = this.counters;
+    // collect() runs at scrape time: each Prometheus value is read from the plain counters
+    new Counter({
+      name: 'smime_census_relay_messages_total',
+      help: 'Messages the relay answered 250 for (every copy accepted upstream).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(c.relayed);
+      },
+    });
+    new Counter({
+      name: 'smime_census_relay_copies_total',
+      help: 'Copies the upstream accepted, by kind (signed, unsigned).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ kind: 'signed' }, c.signed);
+        this.inc({ kind: 'unsigned' }, c.unsigned);
+      },
+    });
+    new Counter({
+      name: 'smime_census_relay_split_total',
+      help: 'Messages split into a signed copy and an unsigned copy because their recipients disagree.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(c.split);
+      },
+    });
+    new Counter({
+      name: 'smime_census_relay_refused_total',
+      help: 'Transactions the relay answered 4xx/5xx, by reason.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(c.refused)) this.inc({ reason }, n);
+      },
+    });
+    const self = this;
+    new Gauge({
+      name: 'smime_census_relay_connections',
+      help: 'Client connections open now.',
+      registers,
+      collect() {
+        this.set(self.connections);
+      },
+    });
+    new Gauge({
+      name: 'smime_census_relay_transactions_in_flight',
+      help: 'Client transactions waiting for the upstream now (their client has no answer yet).',
+      registers,
+      collect() {
+        this.set(self.inFlight);
+      },
+    });
+    this.upstream = new Histogram({
+      name: 'smime_census_relay_upstream_duration_seconds',
+      help: 'Time to hand one copy to the upstream MTA.',
+      buckets: [...UPSTREAM_BUCKETS],
+      registers,
+    });
+  }
 
   refuse(reason: string): void {
     this.counters.refused[reason] = (this.counters.refused[reason] ?? 0) + 1;
   }
 
   observeUpstream(seconds: number): void {
-    for (let i = 0; i < UPSTREAM_BUCKETS.length; i++) if (seconds <= UPSTREAM_BUCKETS[i]!) this.buckets[i]!++;
-    this.sum += seconds;
-    this.count++;
+    this.upstream.observe(seconds);
   }
 
-  /** Exposition text, one block per metric. */
-  render(): string {
-    const c = this.counters;
-    const out: string[] = [];
-    const head = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    head('smime_census_relay_messages_total', 'counter', 'Messages the relay answered 250 for (every copy accepted upstream).');
-    out.push(`smime_census_relay_messages_total ${c.relayed}`);
-    head('smime_census_relay_copies_total', 'counter', 'Copies the upstream accepted, by kind (signed, unsigned).');
-    out.push(`smime_census_relay_copies_total{kind="signed"} ${c.signed}`, `smime_census_relay_copies_total{kind="unsigned"} ${c.unsigned}`);
-    head('smime_census_relay_split_total', 'counter', 'Messages split into a signed copy and an unsigned copy because their recipients disagree.');
-    out.push(`smime_census_relay_split_total ${c.split}`);
-    head('smime_census_relay_refused_total', 'counter', 'Transactions the relay answered 4xx/5xx, by reason.');
-    for (const [k, v] of Object.entries(c.refused).sort(([a], [b]) => a.localeCompare(b))) out.push(`smime_census_relay_refused_total{reason="${k}"} ${v}`);
-    head('smime_census_relay_connections', 'gauge', 'Client connections open now.');
-    out.push(`smime_census_relay_connections ${this.connections}`);
-    head('smime_census_relay_transactions_in_flight', 'gauge', 'Client transactions waiting for the upstream now (their client has no answer yet).');
-    out.push(`smime_census_relay_transactions_in_flight ${this.inFlight}`);
-    head('smime_census_relay_upstream_duration_seconds', 'histogram', 'Time to hand one copy to the upstream MTA.');
-    for (let i = 0; i < UPSTREAM_BUCKETS.length; i++) out.push(`smime_census_relay_upstream_duration_seconds_bucket{le="${UPSTREAM_BUCKETS[i]}"} ${this.buckets[i]}`);
-    out.push(`smime_census_relay_upstream_duration_seconds_bucket{le="+Inf"} ${this.count}`);
-    out.push(`smime_census_relay_upstream_duration_seconds_sum ${this.sum}`, `smime_census_relay_upstream_duration_seconds_count ${this.count}`);
-    return out.join('\n') + '\n';
+  /** Exposition text (Prometheus text format 0.0.4). */
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 }

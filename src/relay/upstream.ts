@@ -89,7 +89,9 @@ export function createUpstream(config: RelayConfig, secrets: UpstreamSecrets): U
     // SNI only for names: RFC 6066 forbids an IP address there (the certificate is still checked against the IP)
     tls: { rejectUnauthorized: true, ...(ca ? { ca } : {}), ...(isIP(host) === 0 ? { servername: host } : {}) },
     logger: false,
-    ...(config.upstreamUser ? { auth: { user: config.upstreamUser, pass: secrets.password ?? '' } } : {}),
+    // a password goes only inside TLS: without smtps, STARTTLS is required (an upstream that
+    // offers AUTH in the clear, or a stripped STARTTLS, gets no login and no mail)
+    ...(config.upstreamUser ? { auth: { user: config.upstreamUser, pass: secrets.password ?? '' }, requireTLS: !secure } : {}),
     ...(config.dkim && secrets.dkimKey ? { dkim: { domainName: config.dkim.domain, keySelector: config.dkim.selector, privateKey: secrets.dkimKey } } : {}),
   };
   const transport = nodemailer.createTransport(options);
@@ -123,6 +125,17 @@ export function createUpstream(config: RelayConfig, secrets: UpstreamSecrets): U
             }),
             seconds: seconds(),
           };
+        }
+        // A refused login is the relay's configuration problem, not the message's: the
+        // application keeps the message queued (4xx) until the operator fixes the credentials.
+        if (err.code === 'EAUTH' || err.code === 'ENOAUTH') {
+          const text = `upstream refused the relay's login (${err.response ?? err.message ?? 'authentication failed'})`;
+          return { accepted: [], refused: to.map((r) => ({ recipient: r, code: null, text })), seconds: seconds() };
+        }
+        // STARTTLS refused or failed: a property of the connection, never of the message
+        if (err.code === 'ETLS') {
+          const text = `STARTTLS with the upstream failed (${err.response ?? err.message ?? 'no TLS'})`;
+          return { accepted: [], refused: to.map((r) => ({ recipient: r, code: null, text })), seconds: seconds() };
         }
         const code = typeof err.responseCode === 'number' && err.responseCode >= 400 ? err.responseCode : null;
         const text = code !== null ? (err.response ?? err.message ?? 'refused') : `${err.code ?? 'error'}: ${err.message ?? 'upstream unavailable'}`;

@@ -33,6 +33,8 @@ export interface DovecotServer {
   maildir: string;
   /** The throwaway directory holding config, certificate, logs and mail. */
   dir: string;
+  /** With `sasl`: the UNIX socket of Dovecot's SASL service (Postfix `smtpd_sasl_path`). */
+  saslSocket?: string;
   /** `dovecot --version`, e.g. `2.3.19.1 (9b53102964)`. */
   version: string;
   /** Writes messages into a folder (created if missing) the way an MDA does: tmp/ then rename. */
@@ -66,6 +68,11 @@ export interface StartDovecotOptions {
    * The token's `email` claim must equal the login user.
    */
   oauth2?: { introspectionUrl: string };
+  /**
+   * Also serve Dovecot's SASL authentication protocol on a UNIX socket (`saslSocket` of the
+   * server), for an MTA that checks SMTP AUTH against Dovecot: Postfix's `smtpd_sasl_type = dovecot`.
+   */
+  sasl?: boolean;
 }
 
 /** Thrown with a clear message when Dovecot is missing or of an unsupported major version. */
@@ -102,7 +109,7 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
 
   const [port, plainPort] = (await freePorts(2)) as [number, number];
   const confFile = join(dir, 'dovecot.conf');
-  const params: ConfParams = { dir, host, port, plainPort, certFile, keyFile, owner, homeRoot: join(dir, 'home'), oauth2: opts.oauth2 };
+  const params: ConfParams = { dir, host, port, plainPort, certFile, keyFile, owner, homeRoot: join(dir, 'home'), oauth2: opts.oauth2, sasl: !!opts.sasl };
   if (opts.oauth2) {
     writeFileSync(
       join(dir, 'dovecot-oauth2.conf.ext'),
@@ -168,6 +175,7 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
     caFile: certFile,
     maildir,
     dir,
+    ...(opts.sasl ? { saslSocket: join(dir, 'run', SASL_SOCKET) } : {}),
     version,
     async deliver(folder, messages) {
       const fdir = folderDir(folder);
@@ -260,6 +268,18 @@ interface ConfParams {
   owner: { uid: number; gid: number; name: string; group: string };
   homeRoot: string;
   oauth2?: { introspectionUrl: string };
+  sasl: boolean;
+}
+
+/** The SASL listener for an MTA, in base_dir: any local user may connect (a throwaway test server). */
+const SASL_SOCKET = 'auth-client-mta';
+function saslService(p: ConfParams): string {
+  return p.sasl ? `service auth {
+  unix_listener ${SASL_SOCKET} {
+    mode = 0666
+  }
+}
+` : '';
 }
 
 function serviceUsers(owner: ConfParams['owner']): { internal: string; login: string } {
@@ -328,7 +348,7 @@ service anvil {
 service imap-login {
   chroot =
 }
-`;
+${saslService(p)}`;
 }
 
 function config24(p: ConfParams): string {
@@ -383,7 +403,7 @@ service imap-login {
 service anvil {
   chroot =
 }
-`;
+${saslService(p)}`;
 }
 
 function dovecotVersion(): string {

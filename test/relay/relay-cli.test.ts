@@ -95,6 +95,11 @@ describe('smime-census serve with relay:', () => {
     expect(metrics).toMatch(/^smime_census_relay_split_total 1$/m);
     expect(metrics).toMatch(/^smime_census_relay_copies_total\{kind="signed"\} 1$/m);
     expect(metrics).toMatch(/^smime_census_relay_upstream_duration_seconds_count 2$/m);
+    expect(metrics).toMatch(/^# TYPE smime_census_relay_upstream_duration_seconds histogram$/m);
+    expect(metrics).toMatch(/^smime_census_relay_upstream_duration_seconds_bucket\{le="\+Inf"\} 2$/m);
+    // one exposition: every metric family is declared once (the relay's registry beside the service's)
+    const types = metrics.match(/^# TYPE \S+/gm) ?? [];
+    expect(new Set(types).size).toBe(types.length);
 
     await pf.halt();
     // a failed hand-over flips the upstream's health at once (no need to wait for the next probe)

@@ -1,8 +1,13 @@
-import { AppError } from '../../core/index.js';
 import type { CensusStore, StoreOptions } from '../contract.js';
-import { redactDbUrl } from '../db-url.js';
+import { PostgresStore } from './store.js';
 
-/** Placeholder until the PostgreSQL store lands: a postgres:// URL must fail clearly, never become a file path. */
-export function openPostgresStore(url: string, _options: StoreOptions): CensusStore {
-  throw new AppError('E_CONFIG', `db: ${redactDbUrl(url)}: the PostgreSQL store is not available in this build`);
+export { PostgresStore };
+
+/**
+ * Opens a PostgreSQL census database from a `postgres://` URL (see connection.ts for TLS and the
+ * password). Migrations run on first use under an advisory lock; await `ready()` to see a
+ * connection or migration failure at start.
+ */
+export function openPostgresStore(url: string, options: StoreOptions): CensusStore {
+  return new PostgresStore(url, options);
 }

@@ -66,14 +66,14 @@ export class SqliteStore implements CensusStore {
     this.st = {
       getState: p(`SELECT * FROM addresses WHERE address = ?`),
       getDecision: p(`SELECT recommendation, reason, last_seen AS lastSeen, decided_until AS decidedUntil, key_changed AS keyChanged FROM addresses WHERE address = ?`),
-      getClients: p(`SELECT family, product, version, platform, smime, count, last_seen AS lastSeen FROM address_clients WHERE address = ? ORDER BY last_seen DESC, count DESC`),
+      getClients: p(`SELECT family, product, version, platform, smime, count, last_seen AS lastSeen FROM address_clients WHERE address = ? ORDER BY last_seen DESC, count DESC, client_key`),
       getCheckpoint: p(`SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM checkpoints WHERE account = ? AND folder = ?`),
       getErasure: p(`SELECT erased_at AS erasedAt FROM erasures WHERE address_hash = ?`),
       getErasedMessage: p(`SELECT 1 AS x FROM erased_messages WHERE message_hash = ?`),
       anyErasure: p(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`),
       decisionWithClients: p(
         `SELECT a.recommendation, a.reason, a.last_seen, a.decided_until, a.key_changed, c.family, c.product, c.version, c.platform, c.smime, c.count, c.last_seen
-         FROM addresses a LEFT JOIN address_clients c ON c.address = a.address WHERE a.address = ? ORDER BY c.last_seen DESC, c.count DESC`,
+         FROM addresses a LEFT JOIN address_clients c ON c.address = a.address WHERE a.address = ? ORDER BY c.last_seen DESC, c.count DESC, c.client_key`,
       ).raw(),
       counters: p(`SELECT name, value FROM counters`),
       observationsOf: p(`SELECT * FROM observations WHERE address = ? ORDER BY effective_at, id`),
