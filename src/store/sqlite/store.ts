@@ -87,6 +87,9 @@ export class SqliteStore implements CensusStore {
           `INSERT OR IGNORE INTO observations (${OBSERVATION_COLUMNS.join(', ')}) VALUES (${OBSERVATION_COLUMNS.map((c) => '@' + OBS_PARAMS[c]).join(', ')})`,
         ),
         putState: p(`INSERT OR REPLACE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) VALUES (${ADDRESS_COLUMNS.map((c) => '@' + c).join(', ')})`),
+        // An address already stored is updated in place: REPLACE deletes and re-inserts the row
+        // and every index entry of it, UPDATE touches only the indexes whose columns changed.
+        updateState: p(`UPDATE addresses SET ${ADDRESS_COLUMNS.filter((c) => c !== 'address').map((c) => `${c} = @${c}`).join(', ')} WHERE address = @address`),
         putDecision: p(`UPDATE addresses SET recommendation = @recommendation, reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
         bumpClient: p(
           `INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
@@ -155,6 +158,7 @@ export class SqliteStore implements CensusStore {
     // States are read once and written once per address and batch (a customer's messages
     // often arrive together, and a backfill sees each address many times).
     const states = new Map<string, AddressState>();
+    const stored = new Set<string>();
     const tally = new BatchTally();
     const certCounts: Record<string, number> = {};
     const insert = this.stmt('insertObservation');
@@ -173,7 +177,11 @@ export class SqliteStore implements CensusStore {
         continue;
       }
       out.stored++;
-      const prev = states.get(row.address) ?? this.getStateSync(row.address);
+      let prev = states.get(row.address) ?? null;
+      if (prev === null) {
+        prev = this.getStateSync(row.address);
+        if (prev !== null) stored.add(row.address);
+      }
       const state = fold.apply(prev, row.address, item.facts);
       states.set(row.address, state);
       if (item.certificate !== undefined) {
@@ -187,7 +195,8 @@ export class SqliteStore implements CensusStore {
     }
     this.flushTally(tally);
     const put = this.stmt('putState');
-    for (const state of states.values()) put.run(fromState({ ...state, ...fold.decide(state) }));
+    const update = this.stmt('updateState');
+    for (const state of states.values()) (stored.has(state.address) ? update : put).run(fromState({ ...state, ...fold.decide(state) }));
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
