@@ -33,6 +33,7 @@ import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, ExportFilter,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
+  Lease, LeaseClaim, LeaseKey,
 } from '../contract.js';
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
@@ -40,6 +41,7 @@ import { pgConnection, type PgConnection } from './connection.js';
 import { asDbError, isConflict, isTemporary } from './errors.js';
 import { ADDRESS_LOCK_SPACE, migrateLocked } from './migrate.js';
 import { csvLine, type ExportRow } from './csv.js';
+import * as leases from './leases.js';
 
 type Sql = postgres.Sql;
 type Tx = postgres.TransactionSql;
@@ -254,7 +256,7 @@ export class PostgresStore implements CensusStore {
 
   private async ingestInTransaction<F>(tx: Tx, batch: IngestBatch<F>, fold: IngestFold<F>): Promise<IngestOutcome> {
     const { now } = batch;
-    if (batch.lease && batch.checkpoint) await this.assertLease(tx, batch.checkpoint, batch.lease.owner, now);
+    if (batch.lease && batch.checkpoint) await leases.assertLeaseHeld(tx, batch.checkpoint.account, batch.checkpoint.folder, batch.lease, now);
     const out: IngestOutcome = { stored: 0, duplicates: 0, erased: 0 };
     const batchAddresses = new Set(batch.items.map((i) => i.observation.address));
     await this.lockAddresses(tx, batchAddresses);
@@ -377,9 +379,26 @@ export class PostgresStore implements CensusStore {
     await db.unsafe(CHECKPOINT_UPSERT, [c.account, c.folder, c.uidValidity, c.lastUid, now]);
   }
 
-  /* ---- leases (filled in by the lease support) ---- */
+  /* ---- leases (SQL in leases.ts) ---- */
 
-  private async assertLease(_tx: Tx, _c: Checkpoint, _owner: string, _now: number): Promise<void> {}
+  acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number, takeOver?: LeaseClaim): Promise<Lease | null> {
+    this.writable();
+    return this.run('taking a folder lease', () => leases.acquireLease(this.sql, account, folder, owner, ttlMs, now, takeOver));
+  }
+
+  renewLease(key: LeaseKey, ttlMs: number, now: number): Promise<Lease | null> {
+    this.writable();
+    return this.run('renewing a folder lease', () => leases.renewLease(this.sql, key, ttlMs, now));
+  }
+
+  releaseLease(key: LeaseKey): Promise<void> {
+    this.writable();
+    return this.run('releasing a folder lease', () => leases.releaseLease(this.sql, key));
+  }
+
+  listLeases(): Promise<Lease[]> {
+    return this.run('reading', () => leases.listLeases(this.sql));
+  }
 
   /* ---- lookups ---- */
 
