@@ -312,11 +312,14 @@ async function runParent() {
       const rows = r.out.rows.map((row) => normalise(n, row, commit));
       results.push(...rows);
       printTable(rows);
+      console.log(`(${n}: ${r.seconds.toFixed(0)} s)`);
     }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
   meta.endedAt = new Date().toISOString();
+  meta.seconds = +((Date.parse(meta.endedAt) - Date.parse(meta.startedAt)) / 1000).toFixed(0);
+  console.log(`\nwhole run: ${(meta.seconds / 60).toFixed(1)} min (${Object.entries(meta.benchmarks).map(([k, v]) => `${k} ${v.seconds.toFixed(0)} s`).join(', ')})`);
   if (opts.jsonFile) {
     mkdirSync(dirname(opts.jsonFile), { recursive: true });
     writeFileSync(opts.jsonFile, JSON.stringify({ meta, results }, null, 2));

@@ -52,7 +52,7 @@ function run(args, input, { cpu = false } = {}) {
 export default async function oauth(ctx) {
   const N = ctx.quick ? 5_000 : 30_000;
   const ROUNDS = ctx.quick ? 2 : 3;
-  const DELIVERIES = ctx.quick ? 20 : 200;
+  const DELIVERIES = ctx.quick ? 20 : 100;
   const tmp = ctx.tmp('oauth-');
   const { startDovecot } = await buildTs('test/helpers/dovecot.ts', tmp);
   // oidc.ts imports oidc-provider (a dev dependency): its bundle must sit where node_modules resolves.

@@ -55,6 +55,31 @@ export interface Pipeline {
  */
 export const STORED_FINGERPRINT_FIELDS: readonly string[] = [...new Set([...FINGERPRINT_FIELDS, 'content-type', 'mime-version', 'auto-submitted', 'precedence', 'list-id', 'x-ms-has-attach', 'x-microsoft-original-message-id', 'x-gm-message-state'])];
 
+/** DKIM-Signature tags whose values are per-message cryptographic bytes (RFC 6376 3.5): b= the signature, bh= the body hash. */
+const DKIM_PER_MESSAGE_TAGS: ReadonlySet<string> = new Set(['b', 'bh']);
+
+/**
+ * A DKIM-Signature value without its b= and bh= tags. They are ~60% of a stored fingerprint
+ * (base64 that differs in every message, ~400 bytes per observation) and no rule can use them:
+ * what identifies a sender's setup is d=, s=, h=, a=, c= and the like, which stay as they were.
+ * A plain split on ';' (tag-list syntax), no regex: linear on any input.
+ */
+export function withoutDkimSignatureBytes(value: string): string {
+  const tags = value.split(';');
+  const kept = tags.filter((t) => {
+    const eq = t.indexOf('=');
+    return eq < 0 || !DKIM_PER_MESSAGE_TAGS.has(t.slice(0, eq).trim().toLowerCase());
+  });
+  return kept.length === tags.length ? value : kept.join(';');
+}
+
+/** The fingerprint as stored with an observation (for recompute, the dashboard, subject access): the parsed one, minus per-message DKIM bytes. */
+export function storedFingerprint(fp: Readonly<Record<string, readonly string[]>>): Record<string, readonly string[]> {
+  const dkim = fp['dkim-signature'];
+  if (!dkim) return fp;
+  return { ...fp, 'dkim-signature': dkim.map(withoutDkimSignatureBytes) };
+}
+
 /** Builds the selector parse uses to keep the fingerprint fields. */
 export function fingerprintSelector(fields: readonly string[] = STORED_FINGERPRINT_FIELDS): FingerprintSelector {
   const names = new Set<string>();
@@ -179,7 +204,7 @@ export function createPipeline(ctx: PipelineDeps): Pipeline {
           messageId,
           effectiveAt: at,
           receivedAt: item.receivedAt ? item.receivedAt.getTime() : null,
-          fingerprint: JSON.stringify(m.fingerprint),
+          fingerprint: JSON.stringify(storedFingerprint(m.fingerprint)),
           ...verdictColumns(verdict, authenticated, at),
           smimeMessage: m.smime,
           authenticated: authenticated === null ? null : authenticated ? 1 : 0,

@@ -2,11 +2,13 @@
  * Loads rule files from the shipped rules/ folder and operator folders, validates them, checks
  * every regex for catastrophic backtracking, compiles each regex once and builds the dispatch index.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../core/index.js';
+import type { z } from 'zod';
 import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
 import { firstCharSet, literalAnchors, regexSyntaxProblem } from './regex-dispatch.js';
 import { redosProblem, trustVerdictFile, VERDICT_FILE } from './regex-safety.js';
@@ -47,21 +49,105 @@ function yamlFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-function readYaml(file: string): unknown {
-  let text: string;
+function readBytes(file: string): Buffer {
   try {
     if (statSync(file).size > MAX_RULE_FILE_BYTES) throw new AppError('E_RULE_INVALID', `${file}: larger than ${MAX_RULE_FILE_BYTES} bytes`);
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (e) {
     if (e instanceof AppError) throw e;
     throw new AppError('E_RULE_INVALID', `${file}: cannot be read`, { cause: e });
   }
+}
+
+function parseYamlText(file: string, text: string): unknown {
   try {
     // YAML 1.2 core schema: yes/no/on/off stay strings.
     return parseYaml(text, { version: '1.2', uniqueKeys: true, maxAliasCount: 50 });
   } catch (e) {
     throw new AppError('E_RULE_INVALID', `${file}: not valid YAML: ${(e as Error).message}`, { cause: e });
   }
+}
+
+function readYaml(file: string): unknown {
+  return parseYamlText(file, readBytes(file).toString('utf8'));
+}
+
+/*
+ * Precompiled rules. Parsing YAML and validating it with zod was ~45% of the start-up of
+ * `import -` (one process per message from an MTA). The build (scripts/post-build.mjs) writes
+ * the validated contents of the shipped rule files next to this module as JSON, keyed by a hash
+ * of the file's bytes, its kind and the schema module: a file whose bytes differ from what was
+ * built (an edited rule, an operator's folder) misses and is parsed and validated as usual, so
+ * a stale cache can never change what loads. Nothing is written at run time: a read-only
+ * install works, and there is no cache to corrupt or to race on.
+ */
+const PRECOMPILED_FILE = 'precompiled-rules.json';
+const PRECOMPILED_FORMAT = 1;
+type RuleFileKind = 'clients' | 'smime';
+
+let schemaHash: string | undefined;
+/** Hash of the rule schema's module text: a cache built against another schema never matches. */
+function ruleSchemaHash(): string {
+  if (schemaHash === undefined) {
+    const h = createHash('sha256');
+    for (const name of ['rule-schema.js', 'rule-schema.ts']) {
+      const f = fileURLToPath(new URL(`./${name}`, import.meta.url));
+      if (existsSync(f)) {
+        h.update(readFileSync(f));
+        break;
+      }
+    }
+    schemaHash = h.digest('hex');
+  }
+  return schemaHash;
+}
+
+function cacheKey(kind: RuleFileKind, bytes: Buffer): string {
+  return createHash('sha256').update(`${PRECOMPILED_FORMAT}\0${ruleSchemaHash()}\0${kind}\0`).update(bytes).digest('hex');
+}
+
+// Entries stay JSON text until used: each load gets its own objects, as a YAML parse gives.
+let precompiled: ReadonlyMap<string, string> | undefined;
+let precompiledHits = 0;
+function precompiledEntries(): ReadonlyMap<string, string> {
+  if (precompiled === undefined) {
+    precompiled = new Map();
+    const f = fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url));
+    if (existsSync(f)) {
+      try {
+        const j = JSON.parse(readFileSync(f, 'utf8')) as { format?: unknown; entries?: Record<string, unknown> };
+        if (j.format === PRECOMPILED_FORMAT && j.entries && typeof j.entries === 'object') {
+          precompiled = new Map(Object.entries(j.entries).filter((e): e is [string, string] => typeof e[1] === 'string'));
+        }
+      } catch {
+        // An unreadable cache is no cache: every file is parsed from YAML.
+      }
+    }
+  }
+  return precompiled;
+}
+
+/** A rule or S/MIME file's validated contents: from the build's precompiled entry when its bytes match, else parsed and validated. */
+function readValidated<T>(file: string, kind: RuleFileKind, validate: (data: unknown) => T): T {
+  const bytes = readBytes(file);
+  const hit = precompiledEntries().get(cacheKey(kind, bytes));
+  if (hit !== undefined) {
+    precompiledHits++;
+    return JSON.parse(hit) as T;
+  }
+  return validate(parseYamlText(file, bytes.toString('utf8')));
+}
+
+/**
+ * The precompiled entries of the shipped rules (for scripts/post-build.mjs): every rule and
+ * S/MIME file of `dir`, validated exactly as loadRules validates it. Throws on an invalid file,
+ * so a build with broken rules fails.
+ */
+export function precompileRules(dir: string = defaultRulesDir()): { file: string; json: string } {
+  const entries: Record<string, string> = {};
+  for (const file of yamlFiles(join(dir, 'clients'))) entries[cacheKey('clients', readBytes(file))] = JSON.stringify(validateRuleFile(file, readYaml(file)));
+  for (const file of yamlFiles(join(dir, 'smime'))) entries[cacheKey('smime', readBytes(file))] = JSON.stringify(validateSmimeFile(file, readYaml(file)));
+  return { file: fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url)), json: JSON.stringify({ format: PRECOMPILED_FORMAT, entries }) };
 }
 
 function issuesText(err: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }, data: unknown): string {
@@ -241,10 +327,20 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
   return { index, unconditional };
 }
 
-function loadSmime(file: string): SmimeFamily {
-  const data = readYaml(file);
+function validateSmimeFile(file: string, data: unknown): z.infer<typeof SmimeFileSchema> {
   const parsed = SmimeFileSchema.safeParse(data);
   if (!parsed.success) throw new AppError('E_RULE_INVALID', `${file}: ${issuesText(parsed.error, null)}`);
+  return parsed.data;
+}
+
+function validateRuleFile(file: string, data: unknown): z.infer<typeof RuleFileSchema> {
+  const parsed = RuleFileSchema.safeParse(data ?? []);
+  if (!parsed.success) throw new AppError('E_RULE_INVALID', `${file}: ${issuesText(parsed.error, data)}`);
+  return parsed.data;
+}
+
+function loadSmime(file: string): SmimeFamily {
+  const parsed = { data: readValidated(file, 'smime', (d) => validateSmimeFile(file, d)) };
   const entries: SmimeEntry[] = parsed.data.entries.map((e) => ({
     since: e.since ?? null,
     until: e.until ?? null,
@@ -255,8 +351,12 @@ function loadSmime(file: string): SmimeFamily {
   return { family: parsed.data.family, file, entries };
 }
 
-/** Raw (validated, uncompiled) rules of the given folders after overrides, with their files. */
-export function readRuleInputs(dirs: readonly string[]): { rules: SourcedRule[]; files: string[]; smimeFiles: string[] } {
+/**
+ * Raw (validated, uncompiled) rules of the given folders after overrides, with their files;
+ * `precompiled` counts the rule files taken from the build's precompiled entries instead of YAML.
+ */
+export function readRuleInputs(dirs: readonly string[]): { rules: SourcedRule[]; files: string[]; smimeFiles: string[]; precompiled: number } {
+  const before = precompiledHits;
   const byId = new Map<string, SourcedRule>();
   const files: string[] = [];
   const smimeFiles: string[] = [];
@@ -265,10 +365,7 @@ export function readRuleInputs(dirs: readonly string[]): { rules: SourcedRule[];
     const seenHere = new Map<string, string>();
     for (const file of yamlFiles(join(dir, 'clients'))) {
       files.push(file);
-      const data = readYaml(file);
-      const parsed = RuleFileSchema.safeParse(data ?? []);
-      if (!parsed.success) throw new AppError('E_RULE_INVALID', `${file}: ${issuesText(parsed.error, data)}`);
-      for (const r of parsed.data) {
+      for (const r of readValidated(file, 'clients', (d) => validateRuleFile(file, d))) {
         const prev = seenHere.get(r.id);
         if (prev) throw new AppError('E_RULE_INVALID', `${file}: rule ${r.id}: id already used in ${prev}`);
         seenHere.set(r.id, file);
@@ -283,7 +380,7 @@ export function readRuleInputs(dirs: readonly string[]): { rules: SourcedRule[];
     }
     smimeFiles.push(...yamlFiles(join(dir, 'smime')));
   }
-  return { rules: [...byId.values()], files, smimeFiles };
+  return { rules: [...byId.values()], files, smimeFiles, precompiled: precompiledHits - before };
 }
 
 /**
