@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { AppError } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import { loadRules, defaultRulesDir, type RuleSet } from '../classify/index.js';
@@ -53,11 +53,18 @@ function loadErasureKey(config: Config, dbPath: string, readonly: boolean): Buff
   }
   if (readonly) return randomBytes(32);
   const key = randomBytes(32);
+  // Written aside and linked into place: the key file appears whole or not at all, so processes
+  // starting together (several pollers on a fresh census) never read a half-written key, and
+  // exactly one key wins (link fails with EEXIST for the others, which then read it).
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    linkSync(tmp, file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return loadErasureKey(config, dbPath, readonly);
     throw new AppError('E_SECRET', `cannot create erasure key ${file}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    rmSync(tmp, { force: true });
   }
   return key;
 }

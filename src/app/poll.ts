@@ -12,6 +12,11 @@
  * This module keeps grouping, checkpoints, back-off, status and the sink; IMAP mechanics live in
  * source/imap. A folder's batches are committed one after another, awaited: that is the one
  * ordering mechanism (the session already prefetches the next window while one commits).
+ *
+ * Several pollers on one database: with a lease sink (appSink provides the store's), each
+ * folder is synced only while this poller holds its lease (poll-leases.ts), and every batch
+ * commits fenced by that lease. A folder whose lease is lost (E_LEASE_LOST, or a renewal
+ * refused) is stopped cleanly and shown as 'standby'; a folder gained wakes its connection.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -32,8 +37,13 @@ import { PARSE_FIELDS } from '../parse/index.js';
 import { addCounts, emptyCounts, STORED_FINGERPRINT_FIELDS, type Checkpoint, type IngestCounts } from './ingest.js';
 import type { AppContext } from './context.js';
 import { authStateDir } from './auth.js';
+import { LeaseKeeper, defaultLeaseOwner, type LeaseSink } from './poll-leases.js';
+import type { LeaseClaim } from '../store/index.js';
 
-export type PollerState = 'connecting' | 'backfilling' | 'idle' | 'backoff' | 'failed' | 'stopped';
+export type { LeaseSink };
+
+/** 'standby': another poller holds the folder's lease (several pollers on one database). */
+export type PollerState = 'connecting' | 'backfilling' | 'idle' | 'backoff' | 'failed' | 'stopped' | 'standby';
 
 /** What the HTTP service shows per account and folder. */
 export interface FolderStatus {
@@ -59,8 +69,10 @@ type Known = { uidValidity: string; lastUid: number } | null;
 export interface PollSink {
   getCheckpoint(account: string, folder: string): Known | Promise<Known>;
   resetCheckpoint(account: string, folder: string, uidValidity: string): void | Promise<void>;
-  /** Commits one batch with its checkpoint, in one transaction. */
-  ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint): IngestCounts | Promise<IngestCounts>;
+  /** Commits one batch with its checkpoint, in one transaction (fenced by `lease` when given: E_LEASE_LOST). */
+  ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint, lease?: LeaseClaim): IngestCounts | Promise<IngestCounts>;
+  /** Folder leases of a shared database; without them this poller owns every configured folder. */
+  leases?: LeaseSink;
 }
 
 export interface PollerOptions {
@@ -80,8 +92,10 @@ export interface PollerOptions {
   progressLog?: boolean;
   /** Folder of the OAuth2 token state files (`auth status`); see app/auth.ts authStateDir. */
   authStateDir?: string;
-  /** The clock for status times (tests inject one). */
+  /** The clock for status times and leases (tests inject one). */
   now?: () => number;
+  /** This poller's id in the lease rows (default: host, pid and a random part). */
+  leaseOwner?: string;
 }
 
 /** Token health of an OAuth2 account, as /healthz and /metrics show it (never a token). */
@@ -122,7 +136,13 @@ export function appSink(ctx: AppContext): PollSink {
   return {
     getCheckpoint: (a, f) => ctx.store.getCheckpoint(a, f),
     resetCheckpoint: (a, f, v) => ctx.store.resetCheckpoint(a, f, v),
-    ingestBatch: (items, cp) => ctx.pipeline.ingestBatchAsync(items, cp),
+    ingestBatch: (items, cp, lease) => ctx.pipeline.ingestBatchAsync(items, cp, lease),
+    leases: {
+      acquire: (a, f, owner, ttl, now, takeOver) => ctx.store.acquireLease(a, f, owner, ttl, now, takeOver),
+      renew: (k, ttl, now) => ctx.store.renewLease(k, ttl, now),
+      release: (k) => ctx.store.releaseLease(k),
+      list: () => ctx.store.listLeases(),
+    },
   };
 }
 
@@ -159,6 +179,8 @@ interface Group {
   name: string;
   folders: string[];
   log: Logger;
+  /** Aborted when this poller gains or loses one of the group's folders: the wait ends and ownership is looked at again. */
+  wake: AbortController;
 }
 
 /** Polls IMAP accounts into the store. `start()` then `stop()`, or `run()` for --once. */
@@ -173,6 +195,9 @@ export class Poller extends EventEmitter<PollerEvents> {
   private progressTimer: NodeJS.Timeout | null = null;
   /** One per account: OAuth2 tokens are cached and shared by the account's connections. */
   private readonly credentials = new Map<string, CredentialSource>();
+  /** Folder leases (null: no lease sink, this poller owns every configured folder). */
+  private readonly keeper: LeaseKeeper | null;
+  private readonly groupOf = new Map<string, Group>();
 
   constructor(options: PollerOptions) {
     super();
@@ -197,6 +222,28 @@ export class Poller extends EventEmitter<PollerEvents> {
         });
       }
     }
+    const leases = options.sink.leases;
+    this.keeper = leases
+      ? new LeaseKeeper({
+          sink: leases,
+          owner: options.leaseOwner ?? defaultLeaseOwner(),
+          ttlMs: options.poll.leaseTtlMs,
+          renewMs: options.poll.leaseRenewMs,
+          folders: [...this.folders.values()].map((r) => ({ account: r.status.account, folder: r.status.folder })),
+          logger: options.logger.child({ component: 'leases' }),
+          now: this.now,
+          share: !options.once,
+          onChange: (account, folder, owned) => {
+            if (!owned) this.setState(account, folder, 'standby');
+            this.groupOf.get(key(account, folder))?.wake.abort();
+          },
+        })
+      : null;
+  }
+
+  /** True while this poller may sync the folder (always, without leases). */
+  private owns(account: string, folder: string): boolean {
+    return !this.keeper || this.keeper.owns(account, folder);
   }
 
   /** Starts every account's watchers in the background. */
@@ -212,16 +259,30 @@ export class Poller extends EventEmitter<PollerEvents> {
       for (let i = 0; i < n; i++) {
         // Round robin: connection i IDLEs on folder i, so the first folders are the watched ones.
         const folders = account.folders.filter((_, j) => j % n === i);
-        groups.push({ account, name, folders, log: this.o.logger.child({ component: 'imap', account: name, connection: i }) });
+        const g: Group = { account, name, folders, log: this.o.logger.child({ component: 'imap', account: name, connection: i }), wake: new AbortController() };
+        groups.push(g);
+        for (const f of folders) this.groupOf.set(key(name, f), g);
       }
     }
     if (this.o.progressLog !== false) {
       this.progressTimer = setInterval(() => this.logProgress(), this.o.poll.progressLogIntervalMs);
       this.progressTimer.unref();
     }
-    this.running = Promise.all(groups.map((g) => this.runGroup(g))).then(() => {
-      if (this.progressTimer) clearInterval(this.progressTimer);
-    });
+    const keeper = this.keeper;
+    this.running = (async () => {
+      // The first lease round before any connection: a lone poller owns its folders at once.
+      if (keeper) {
+        await keeper.start();
+        for (const r of this.folders.values()) if (!this.owns(r.status.account, r.status.folder)) this.setState(r.status.account, r.status.folder, 'standby');
+      }
+      try {
+        await Promise.all(groups.map((g) => this.runGroup(g)));
+      } finally {
+        // After the last commit: released leases let another poller take over at once.
+        await keeper?.stop();
+        if (this.progressTimer) clearInterval(this.progressTimer);
+      }
+    })();
   }
 
   /** Runs to completion (with `once`: one catch-up pass) and returns the summary. */
@@ -293,10 +354,12 @@ export class Poller extends EventEmitter<PollerEvents> {
     let attempt = 0;
     let downSince: number | null = null;
     const active = new Set(g.folders);
+    // Folders held by another poller keep their 'standby' state.
     const setAll = (state: PollerState, err?: AppError) => {
-      for (const f of active) this.setState(g.name, f, state, err);
+      for (const f of owned()) this.setState(g.name, f, state, err);
     };
     const credentials = this.credentials.get(g.name)!;
+    const owned = (): string[] => g.folders.filter((f) => active.has(f) && this.owns(g.name, f));
     /** A folder-only failure (unknown folder) ends that folder; anything else ends the session. */
     const confine = (e: unknown, folder: string): void => {
       const err = toImapError(e, g.account, folder);
@@ -306,7 +369,16 @@ export class Poller extends EventEmitter<PollerEvents> {
       this.fail(g.name, bad, err);
     };
     while (!this.stopping && active.size) {
-      if (attempt === 0) setAll('connecting');
+      if (owned().length === 0) {
+        // Every folder of this connection is another poller's: no connection until one is ours.
+        if (this.o.once) {
+          g.log.info({ folders: [...active] }, 'folders held by another poller: skipped');
+          break;
+        }
+        await this.waitForWake(g);
+        continue;
+      }
+      if (attempt === 0) for (const f of owned()) this.setState(g.name, f, 'connecting');
       let session: ImapSession | null = null;
       try {
         session = await ImapSession.open({ account: g.account, poll: this.o.poll, logger: g.log, credentials, signal: this.abort.signal });
@@ -316,26 +388,33 @@ export class Poller extends EventEmitter<PollerEvents> {
         const s = session;
         const syncAll = async (folders: Iterable<string>) => {
           for (const f of folders) {
-            if (!active.has(f) || this.stopping) continue;
+            if (!active.has(f) || this.stopping || !this.owns(g.name, f)) continue;
             try {
               await this.syncFolder(s, g, f);
             } catch (e) {
-              confine(e, f);
+              if (isAppError(e) && e.code === 'E_LEASE_LOST') this.leaseLost(g.name, f, e);
+              else confine(e, f);
             }
           }
         };
-        await syncAll([...active]);
+        await syncAll(owned());
         attempt = 0;
         if (this.o.once) break;
-        while (!this.stopping && active.size) {
-          const [idleFolder, ...others] = g.folders.filter((f) => active.has(f));
+        while (!this.stopping && owned().length) {
+          if (g.wake.signal.aborted) {
+            // A folder was gained or lost: re-arm first, so a change during the sync is not missed.
+            g.wake = new AbortController();
+            await syncAll(owned());
+            continue;
+          }
+          const [idleFolder, ...others] = owned();
           let w;
           try {
             w = await s.waitForChanges({
               idleFolder: idleFolder!,
               otherFolders: others,
               known: (f) => this.o.sink.getCheckpoint(g.name, f),
-              signal: this.abort.signal,
+              signal: AbortSignal.any([this.abort.signal, g.wake.signal]),
               onNewMail: (folder, count) => {
                 const r = this.folders.get(key(g.name, folder));
                 if (r) r.status.lag = (r.status.lag ?? 0) + count;
@@ -346,7 +425,7 @@ export class Poller extends EventEmitter<PollerEvents> {
             continue;
           }
           // The server answered (IDLE/NOOP/STATUS): the watched folders are fine as of now.
-          for (const f of active) this.succeeded(g.name, f);
+          for (const f of owned()) this.succeeded(g.name, f);
           if (w.changed.length) g.log.debug({ reason: w.reason, folders: w.changed }, 'sync triggered');
           await syncAll(w.changed);
         }
@@ -357,7 +436,7 @@ export class Poller extends EventEmitter<PollerEvents> {
         downSince ??= this.now();
         const transient = isTransient(err);
         if (this.o.once && (!transient || attempt >= this.o.poll.onceMaxAttempts)) {
-          for (const f of active) this.fail(g.name, f, err);
+          for (const f of owned()) this.fail(g.name, f, err);
           active.clear();
           break;
         }
@@ -376,6 +455,35 @@ export class Poller extends EventEmitter<PollerEvents> {
       }
     }
     for (const f of active) this.setState(g.name, f, 'stopped');
+  }
+
+  /** Until this poller gains or loses one of the group's folders, or stops. */
+  private async waitForWake(g: Group): Promise<void> {
+    const signals = [g.wake.signal, this.abort.signal];
+    if (!signals.some((x) => x.aborted)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          for (const x of signals) x.removeEventListener('abort', done);
+          resolve();
+        };
+        for (const x of signals) x.addEventListener('abort', done, { once: true });
+      });
+    }
+    if (g.wake.signal.aborted) g.wake = new AbortController();
+  }
+
+  /**
+   * The store refused a batch: another poller owns the folder now (or our lease expired before
+   * we could renew it). Nothing of the batch was written; the folder is left to its new owner.
+   * Not an error of the folder: no stack, no customer data, just which folder.
+   */
+  private leaseLost(account: string, folder: string, err: AppError): void {
+    const voluntary = !!this.keeper?.handedOver(account, folder);
+    this.keeper?.lost(account, folder);
+    this.setState(account, folder, 'standby');
+    const r = this.rt(account, folder);
+    if (voluntary) r.log.info({ code: err.code }, 'folder handed over: its last fetched batch is left to the new owner');
+    else r.log.warn({ code: err.code }, 'folder lease lost to another poller: stopped committing for this folder');
   }
 
   private fail(account: string, folder: string, err: AppError): void {
@@ -402,7 +510,7 @@ export class Poller extends EventEmitter<PollerEvents> {
       },
       batchSize: this.o.poll.batchSize,
       fields: this.fields,
-      shouldStop: () => this.stopping,
+      shouldStop: () => this.stopping || !this.owns(g.name, folder),
       onHarvestError: (uid, e) => r.log.warn({ uid, err: (e as Error).message }, 'could not fetch the signed parts of an S/MIME message; classified from its headers only'),
     });
     const { remaining } = pass;
@@ -417,16 +525,22 @@ export class Poller extends EventEmitter<PollerEvents> {
     }
     if (remaining > 0) this.emit('progress', { account: g.name, folder, done: 0, total: remaining });
     for await (const batch of pass.batches) {
-      const counts = await this.o.sink.ingestBatch(batch.items, { account: g.name, folder, uidValidity: batch.uidValidity, lastUid: batch.lastUid });
+      let lease: LeaseClaim | undefined;
+      if (this.keeper) {
+        lease = this.keeper.claim(g.name, folder);
+        // Lost while this window was fetched: the new owner reads it again from the checkpoint.
+        if (!lease) return;
+      }
+      const counts = await this.o.sink.ingestBatch(batch.items, { account: g.name, folder, uidValidity: batch.uidValidity, lastUid: batch.lastUid }, lease);
       addCounts(r.status.counts, counts);
       r.done += batch.items.length;
       r.status.lag = Math.max(0, (r.status.lag ?? 0) - batch.items.length);
       if (counts.read) this.emit('batch', { account: g.name, folder, counts, total: r.status.counts });
       if (remaining > 0) this.emit('progress', { account: g.name, folder, done: r.done, total: Math.max(r.total, r.done) });
       // Stop is honoured between batches: what was fetched is committed first.
-      if (this.stopping) return;
+      if (this.stopping || !this.owns(g.name, folder)) return;
     }
-    if (this.stopping) return;
+    if (this.stopping || !this.owns(g.name, folder)) return;
     r.status.lastSyncAt = new Date(this.now());
     this.succeeded(g.name, folder);
     r.status.lag = 0;

@@ -6,6 +6,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   E_CONFIG: 3,
   E_INPUT: 4,
   E_DB: 5,
+  E_LEASE_LOST: 5,
   E_RULE_INVALID: 6,
   E_RULE_UNSAFE: 6,
   E_IMAP_CONNECT: 10,

@@ -112,7 +112,16 @@ export const pollSchema = z
     onceMaxAttempts: z.number().int().min(1).max(100).default(5),
     /** Without a TTY: a structured progress line per folder this often during backfill. */
     progressLogIntervalMs: ms(500, 3_600_000).default(10_000),
+    /**
+     * Several pollers on one database share the folders through leases (README "Scaling out").
+     * A folder lease lasts this long unless renewed: a poller that dies loses its folders after
+     * at most this, and another takes them over within leaseRenewMs more.
+     */
+    leaseTtlMs: ms(1_000, 3_600_000).default(15_000),
+    /** How often a poller renews its leases and looks for free folders; at most half the ttl, so one failed renewal loses nothing. */
+    leaseRenewMs: ms(100, 1_800_000).default(5_000),
   })
+  .refine((p) => p.leaseRenewMs * 2 <= p.leaseTtlMs, { path: ['leaseRenewMs'], message: 'must be <= leaseTtlMs / 2' })
   .refine((p) => p.backoffMaxMs >= p.backoffInitialMs, { path: ['backoffMaxMs'], message: 'must be >= backoffInitialMs' })
   .refine((p) => p.socketTimeoutMs > p.idleRestartMs, { path: ['socketTimeoutMs'], message: 'must be > idleRestartMs' });
 

@@ -163,9 +163,14 @@ export interface IngestFold<F> {
   messageErasureHash?(messageId: string): string;
 }
 
-/** Fencing: the batch commits only while this owner holds the folder's lease. */
+/**
+ * Fencing: the batch commits only while this owner still holds the folder's lease under this
+ * token. The token (an epoch) grows by one at every acquisition, so a claim from before a
+ * takeover never matches again, even if the same owner later takes the folder back.
+ */
 export interface LeaseClaim {
   owner: string;
+  token: number;
 }
 
 export interface IngestBatch<F> {
@@ -206,12 +211,20 @@ export interface CheckpointInfo extends Checkpoint {
   updatedAt: number;
 }
 
-/** A folder lease: one owner per (account, folder) at a time, for `ttlMs` unless renewed. */
-export interface Lease {
+/**
+ * A folder lease: one owner per (account, folder) at a time, until `expiresAt` unless renewed.
+ * An expired lease is free: the next `acquireLease` by anyone takes it (with a new token).
+ */
+export interface Lease extends LeaseClaim {
   account: string;
   folder: string;
-  owner: string;
   expiresAt: number;
+}
+
+/** Which folder and which holder a lease operation is about. */
+export interface LeaseKey extends LeaseClaim {
+  account: string;
+  folder: string;
 }
 
 export interface StoreHealth {
@@ -242,8 +255,10 @@ export interface CensusStore {
    * Stores one batch in ONE transaction: observations (idempotent on source key and on
    * Message-ID + address), per-address state, client and month aggregates, certificates with
    * key continuity, counters and the checkpoint. The erasure check runs inside it, so an
-   * erasure that commits first is never undone by old mail. With `lease`, the batch commits
-   * only if the owner still holds the folder's lease (E_LEASE_LOST otherwise).
+   * erasure that commits first is never undone by old mail. With `lease` and a checkpoint, the
+   * batch commits only while owner and token hold an unexpired lease of the checkpoint's folder,
+   * checked inside the same transaction: otherwise nothing is written and it rejects with
+   * E_LEASE_LOST (a poller that lost its folder can never commit after the new owner started).
    */
   ingestBatch<F>(batch: IngestBatch<F>, fold: IngestFold<F>): Promise<IngestOutcome>;
 
@@ -275,6 +290,25 @@ export interface CensusStore {
    * recorded so that re-reading that mail stores nothing, whatever its date.
    */
   erase(address: string, addressHash: string, at: number, messageHash?: (messageId: string) => string): Promise<number>;
+
+  /**
+   * Folder leases (several pollers on one database). Takes the (account, folder) lease for
+   * `owner` when nobody holds it or the holder's lease expired, with a new token; returns null
+   * while another owner's lease is unexpired. Times are the caller's clock (`now`, ms).
+   * `takeOver`: also take it while unexpired if exactly this holder (owner and token) still
+   * has it — for a holder known to be dead (a crashed process on this host), so a restart need
+   * not wait for the expiry.
+   */
+  acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number, takeOver?: LeaseClaim): Promise<Lease | null>;
+  /**
+   * Extends a lease to `now + ttlMs` while owner and token still hold it (also just after it
+   * expired, as long as nobody took it over: the token proves nobody committed meanwhile).
+   * Returns null when the lease was lost to another owner.
+   */
+  renewLease(key: LeaseKey, ttlMs: number, now: number): Promise<Lease | null>;
+  /** Gives a held lease up at once (graceful stop), so another poller need not wait for it to expire. */
+  releaseLease(key: LeaseKey): Promise<void>;
+  listLeases(): Promise<Lease[]>;
 
   getCheckpoint(account: string, folder: string): Promise<{ uidValidity: string; lastUid: number } | null>;
   /** On a UIDVALIDITY change: the folder starts again from UID 0 under the new validity. */

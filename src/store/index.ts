@@ -1,7 +1,7 @@
 export type {
   CensusStore, StoreOptions, ObservationRow, StoredObservation, VerdictColumns, CertificateRow, NewCertificate, Continuity,
   CachedDecision, ClientIdentity, ClientRow, Checkpoint, CheckpointInfo, ExportFilter, Stats, UnknownFingerprint, LookupRow,
-  LookupOptions, DecisionFields, IngestItem, IngestFold, IngestBatch, IngestOutcome, LeaseClaim, Lease, RecomputeJob,
+  LookupOptions, DecisionFields, IngestItem, IngestFold, IngestBatch, IngestOutcome, LeaseClaim, Lease, LeaseKey, RecomputeJob,
   RecomputeResult, StoreHealth, EmbeddedLookups,
 } from './contract.js';
 export { EXPORT_COLUMNS, clientKeyOf, monthOf } from './contract.js';

@@ -229,7 +229,7 @@ describe('statistics', () => {
     const expected = (await ctx.store.stats()).byMonth;
     // Make it a pre-0001 database: no table, no record of the migration.
     await ctx.close();
-    rawExec(ctx, (db) => db.exec(`DROP TABLE address_months; DROP TABLE erased_messages; DELETE FROM __drizzle_migrations WHERE created_at > (SELECT min(created_at) FROM __drizzle_migrations)`));
+    rawExec(ctx, (db) => db.exec(`DROP TABLE address_months; DROP TABLE erased_messages; DROP TABLE leases; DELETE FROM __drizzle_migrations WHERE created_at > (SELECT min(created_at) FROM __drizzle_migrations)`));
     ctx = openTestApp(t.dir, { rulesDirs: [RULES] });
     expect((await ctx.store.stats()).byMonth).toEqual(expected);
   });

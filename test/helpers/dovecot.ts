@@ -37,8 +37,8 @@ export interface DovecotServer {
   saslSocket?: string;
   /** `dovecot --version`, e.g. `2.3.19.1 (9b53102964)`. */
   version: string;
-  /** Writes messages into a folder (created if missing) the way an MDA does: tmp/ then rename. */
-  deliver(folder: string, messages: readonly Delivery[]): Promise<void>;
+  /** Writes messages into a folder (created if missing) the way an MDA does: tmp/ then rename; `user`: one of `extraUsers` instead of the main user. */
+  deliver(folder: string, messages: readonly Delivery[], user?: string): Promise<void>;
   /** Maildir flags of every message in a folder, keyed by the file's unique base name. */
   flags(folder: string): Map<string, string>;
   /** Removes a folder's directory (messages and index, hence its UIDVALIDITY) from disk. */
@@ -62,6 +62,8 @@ export interface StartDovecotOptions {
   password?: string;
   /** Keep the directory after stop() (debugging). */
   keep?: boolean;
+  /** More mailbox users with the same password (several accounts on one server). */
+  extraUsers?: readonly string[];
   /**
    * Also accept XOAUTH2 / OAUTHBEARER logins, validated by RFC 7662 introspection at this URL
    * (Dovecot's oauth2 passdb); `user:password@` in the URL is the introspecting client.
@@ -96,16 +98,20 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
   const owner = mailOwner();
   const home = join(dir, 'home', user);
   const maildir = join(home, 'Maildir');
-  for (const d of [join(dir, 'home'), home, maildir]) {
-    mkdirSync(d, { recursive: true });
-    chmodSync(d, 0o755);
-    chownSync(d, owner.uid, owner.gid);
+  const users = [user, ...(opts.extraUsers ?? [])];
+  const maildirOf = (u: string): string => join(dir, 'home', u, 'Maildir');
+  for (const u of users) {
+    for (const d of [join(dir, 'home'), join(dir, 'home', u), maildirOf(u)]) {
+      mkdirSync(d, { recursive: true });
+      chmodSync(d, 0o755);
+      chownSync(d, owner.uid, owner.gid);
+    }
   }
   for (const sub of ['run', 'state']) mkdirSync(join(dir, sub), { recursive: true });
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   makeCertificate(certFile, keyFile);
-  writeFileSync(join(dir, 'passwd'), `${user}:{PLAIN}${password}::::::\n`, { mode: 0o644 });
+  writeFileSync(join(dir, 'passwd'), users.map((u) => `${u}:{PLAIN}${password}::::::\n`).join(''), { mode: 0o644 });
 
   const [port, plainPort] = (await freePorts(2)) as [number, number];
   const confFile = join(dir, 'dovecot.conf');
@@ -160,8 +166,10 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
     }
   }
 
-  function folderDir(folder: string): string {
-    return folder.toUpperCase() === 'INBOX' ? maildir : join(maildir, '.' + folder.replace(/\//g, '.'));
+  function folderDir(folder: string, u = user): string {
+    if (!users.includes(u)) throw new Error(`no such test user: ${u}`);
+    const root = maildirOf(u);
+    return folder.toUpperCase() === 'INBOX' ? root : join(root, '.' + folder.replace(/\//g, '.'));
   }
 
   let seq = 0;
@@ -177,8 +185,8 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
     dir,
     ...(opts.sasl ? { saslSocket: join(dir, 'run', SASL_SOCKET) } : {}),
     version,
-    async deliver(folder, messages) {
-      const fdir = folderDir(folder);
+    async deliver(folder, messages, u) {
+      const fdir = folderDir(folder, u);
       for (const sub of ['', 'tmp', 'new', 'cur']) {
         const d = join(fdir, sub);
         if (!existsSync(d)) {

@@ -22,7 +22,7 @@ const UNKNOWN_MAX = 500;
 const REFRESH_MS = 30_000;
 
 const SMIME_LABEL = { verify: 'verifies', tolerate: 'tolerates', broken: 'broken', unknown: 'unknown', mixed: 'mixed' };
-const STATE_LABEL = { connecting: 'connecting', backfilling: 'catching up', idle: 'up to date', backoff: 'retrying after error', failed: 'failed', stopped: 'stopped' };
+const STATE_LABEL = { connecting: 'connecting', backfilling: 'catching up', idle: 'up to date', backoff: 'retrying after error', failed: 'failed', stopped: 'stopped', standby: 'held by another poller' };
 
 const fmt = new Intl.NumberFormat();
 const pctFmt = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 });

@@ -104,6 +104,20 @@ export const checkpoints = pgTable(
   (t) => [primaryKey({ columns: [t.account, t.folder] })],
 );
 
+/** Folder leases (owner, fencing token, expiry); see leases.ts and the SQLite schema. */
+export const leases = pgTable(
+  'leases',
+  {
+    account: text('account').notNull(),
+    folder: text('folder').notNull(),
+    owner: text('owner').notNull(),
+    token: bigint('token', { mode: 'number' }).notNull(),
+    expiresAt: ms('expires_at').notNull(),
+    acquiredAt: ms('acquired_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.folder] })],
+);
+
 export const erasures = pgTable('erasures', {
   addressHash: text('address_hash').primaryKey(),
   erasedAt: ms('erased_at').notNull(),

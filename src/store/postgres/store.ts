@@ -33,6 +33,7 @@ import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, ExportFilter,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
+  Lease, LeaseClaim, LeaseKey,
 } from '../contract.js';
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
@@ -40,6 +41,7 @@ import { pgConnection, type PgConnection } from './connection.js';
 import { asDbError, isConflict, isTemporary } from './errors.js';
 import { ADDRESS_LOCK_SPACE, migrateLocked } from './migrate.js';
 import { csvLine, type ExportRow } from './csv.js';
+import * as leases from './leases.js';
 
 type Sql = postgres.Sql;
 type Tx = postgres.TransactionSql;
@@ -254,14 +256,14 @@ export class PostgresStore implements CensusStore {
 
   private async ingestInTransaction<F>(tx: Tx, batch: IngestBatch<F>, fold: IngestFold<F>): Promise<IngestOutcome> {
     const { now } = batch;
-    if (batch.lease && batch.checkpoint) await this.assertLease(tx, batch.checkpoint, batch.lease.owner, now);
+    if (batch.lease && batch.checkpoint) await leases.assertLeaseHeld(tx, batch.checkpoint.account, batch.checkpoint.folder, batch.lease, now);
     const out: IngestOutcome = { stored: 0, duplicates: 0, erased: 0 };
     const batchAddresses = new Set(batch.items.map((i) => i.observation.address));
-    await this.lockAddresses(tx, batchAddresses);
-
     // Erasures: checked with the addresses locked, so an erasure committed before is always seen.
+    // Pipelined (one round trip): the server runs them in order, and under READ COMMITTED the
+    // second statement's snapshot is taken after the first has got the locks.
     const erased = new Set<number>();
-    const [any] = await tx.unsafe(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`);
+    const [, [any]] = await Promise.all([this.lockAddresses(tx, batchAddresses), tx.unsafe(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`)]);
     if (any?.e) {
       const hashOf = new Map([...batchAddresses].map((a) => [a, fold.erasureHash(a)]));
       const erasedAt = new Map<string, number>();
@@ -329,14 +331,12 @@ export class PostgresStore implements CensusStore {
       }
       tally.add(row.address, item.client, row.effectiveAt, item.signable);
     }
-    await this.flushTally(tx, tally);
     const written = [...states.values()].map((s) => fromState({ ...s, ...fold.decide(s) }));
-    await this.putStates(tx, written);
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
-    await this.addCounters(tx, c);
-    if (batch.checkpoint) await this.setCheckpoint(tx, batch.checkpoint, now);
+    // Independent writes, pipelined in one round trip (the transaction's connection runs them in order).
+    await Promise.all([this.flushTally(tx, tally), this.putStates(tx, written), this.addCounters(tx, c), batch.checkpoint ? this.setCheckpoint(tx, batch.checkpoint, now) : undefined]);
     return out;
   }
 
@@ -345,18 +345,20 @@ export class PostgresStore implements CensusStore {
   }
 
   private async flushTally(db: Db, tally: BatchTally): Promise<void> {
+    const writes: Array<Promise<unknown>> = [];
     if (tally.clients.size) {
       const clients = [...tally.clients.values()];
-      await db.unsafe(CLIENT_UPSERT, [
+      writes.push(db.unsafe(CLIENT_UPSERT, [
         clients.map((c) => c.address), clients.map((c) => c.clientKey), clients.map((c) => c.client.family), clients.map((c) => c.client.product),
         clients.map((c) => c.client.version), clients.map((c) => c.client.platform), clients.map((c) => c.client.smime), clients.map((c) => c.n), clients.map((c) => c.at),
-      ] as never[]);
+      ] as never[]));
     }
     if (tally.months.size) {
       const months = [...tally.months.values()];
-      await db.unsafe(MONTH_UPSERT, [months.map((m) => m.month), months.map((m) => m.address), months.map((m) => m.n), months.map((m) => (m.signable ? 1 : 0))] as never[]);
+      writes.push(db.unsafe(MONTH_UPSERT, [months.map((m) => m.month), months.map((m) => m.address), months.map((m) => m.n), months.map((m) => (m.signable ? 1 : 0))] as never[]));
     }
     tally.clear();
+    await Promise.all(writes);
   }
 
   private async putCertificate<F>(tx: Tx, address: string, c: NewCertificate, at: number, fold: IngestFold<F>): Promise<Continuity> {
@@ -377,9 +379,26 @@ export class PostgresStore implements CensusStore {
     await db.unsafe(CHECKPOINT_UPSERT, [c.account, c.folder, c.uidValidity, c.lastUid, now]);
   }
 
-  /* ---- leases (filled in by the lease support) ---- */
+  /* ---- leases (SQL in leases.ts) ---- */
 
-  private async assertLease(_tx: Tx, _c: Checkpoint, _owner: string, _now: number): Promise<void> {}
+  acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number, takeOver?: LeaseClaim): Promise<Lease | null> {
+    this.writable();
+    return this.run('taking a folder lease', () => leases.acquireLease(this.sql, account, folder, owner, ttlMs, now, takeOver));
+  }
+
+  renewLease(key: LeaseKey, ttlMs: number, now: number): Promise<Lease | null> {
+    this.writable();
+    return this.run('renewing a folder lease', () => leases.renewLease(this.sql, key, ttlMs, now));
+  }
+
+  releaseLease(key: LeaseKey): Promise<void> {
+    this.writable();
+    return this.run('releasing a folder lease', () => leases.releaseLease(this.sql, key));
+  }
+
+  listLeases(): Promise<Lease[]> {
+    return this.run('reading', () => leases.listLeases(this.sql));
+  }
 
   /* ---- lookups ---- */
 

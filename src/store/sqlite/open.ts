@@ -25,8 +25,8 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
  * Opens (creating when needed) the SQLite database, applies pending migrations, and sets the
  * pragmas the workload needs: WAL so readers (lookups, the library) never block the poller,
  * a busy timeout for a second writer, and mmap for fast point lookups. Migrations run in
- * drizzle's migrator transaction; two processes migrating the same file at the same moment are
- * not yet guarded beyond that (a deferred BEGIN can fail with SQLITE_BUSY): see issue #10.
+ * drizzle's migrator transaction, guarded against several processes starting at once (see
+ * migrateGuarded).
  */
 export function openDatabase(path: string, options: OpenOptions = {}): { sqlite: SqliteDb; orm: ReturnType<typeof drizzle<typeof schema>> } {
   let sqlite: SqliteDb;
@@ -55,7 +55,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
     sqlite.pragma(`cache_size = -${options.cacheKiB ?? 65_536}`);
     sqlite.pragma('foreign_keys = ON');
     const orm = drizzle(sqlite, { schema });
-    if (!options.readonly) migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
+    if (!options.readonly) migrateGuarded(orm);
     else {
       const ok = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='addresses'").get();
       if (!ok) throw new Error('not a smime-census database (no addresses table)');
@@ -66,4 +66,34 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
     if (e instanceof AppError) throw e;
     throw new AppError('E_DB', `cannot use database ${path}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** How long a process waits for another one's migration before giving up. */
+const MIGRATION_WAIT_MS = 60_000;
+
+/**
+ * drizzle's migrator reads the last applied migration outside its transaction, then applies
+ * what is newer in a deferred one. Two processes opening a fresh file at once (several pollers
+ * started together) therefore race: the loser meets SQLITE_BUSY (its read snapshot is stale,
+ * or the winner holds the write lock) or "already exists" (it re-applies what the winner just
+ * committed). Its transaction rolls back, so retrying re-reads the applied migrations and finds
+ * nothing left to do. A migration that fails on its own still fails (after a few attempts).
+ */
+function migrateGuarded(orm: ReturnType<typeof drizzle<typeof schema>>): void {
+  const deadline = Date.now() + MIGRATION_WAIT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
+      return;
+    } catch (e) {
+      const code = String((e as { code?: unknown }).code ?? '');
+      const raced = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || (attempt <= 3 && /already exists/.test((e as Error).message));
+      if (!raced || Date.now() > deadline) throw e;
+      sleepSync(20 + Math.floor(Math.random() * 80));
+    }
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

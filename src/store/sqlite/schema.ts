@@ -115,6 +115,24 @@ export const checkpoints = sqliteTable(
   (t) => [primaryKey({ columns: [t.account, t.folder] })],
 );
 
+/**
+ * Folder leases: which poller owns an (account, folder) until when, with a fencing token that
+ * grows at every acquisition. A released lease keeps its row (expires_at 0), so tokens never
+ * start over.
+ */
+export const leases = sqliteTable(
+  'leases',
+  {
+    account: text('account').notNull(),
+    folder: text('folder').notNull(),
+    owner: text('owner').notNull(),
+    token: integer('token').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    acquiredAt: integer('acquired_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.folder] })],
+);
+
 /** Right to erasure: only a keyed hash of the address and when it was erased. */
 export const erasures = sqliteTable('erasures', {
   addressHash: text('address_hash').primaryKey(),

@@ -12,10 +12,12 @@ import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, EmbeddedLookups, ExportFilter,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
+  Lease, LeaseClaim, LeaseKey,
 } from '../contract.js';
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
 import { openDatabase, type SqliteDb } from './open.js';
+import { SqliteLeases } from './leases.js';
 
 /** CSV of one column in SQL: RFC 4180 quoting plus OWASP formula neutralisation (leading = + - @ TAB CR get a '). */
 /** SQLite result codes that mean the database cannot be written now (disk full, I/O, locks), not a bug. */
@@ -55,6 +57,8 @@ export class SqliteStore implements CensusStore {
   private readonly readMany: (addresses: readonly string[], o: LookupOptions) => Array<LookupRow | null>;
   private readonly mmapBytes: number;
   private readonly cacheKiB: number;
+  /** Prepared on first use: a read-only open of a file from before the leases migration still works. */
+  private leasesStatements: SqliteLeases | null = null;
 
   constructor(readonly location: string, options: StoreOptions = {}) {
     this.mmapBytes = options.mmapBytes ?? 268_435_456;
@@ -141,7 +145,7 @@ export class SqliteStore implements CensusStore {
 
   private ingestInTransaction<F>(batch: IngestBatch<F>, fold: IngestFold<F>): IngestOutcome {
     const { now } = batch;
-    if (batch.lease && batch.checkpoint) this.assertLease(batch.checkpoint, batch.lease.owner, now);
+    if (batch.lease && batch.checkpoint) this.leaseTable().assertHeld(batch.checkpoint.account, batch.checkpoint.folder, batch.lease, now);
     const out: IngestOutcome = { stored: 0, duplicates: 0, erased: 0 };
     // Inside the transaction: an erasure committed before this batch is always seen.
     const anyErasure = (this.stmt('anyErasure').get() as { e: number }).e === 1;
@@ -229,9 +233,44 @@ export class SqliteStore implements CensusStore {
     this.stmt('setCheckpoint').run(c.account, c.folder, c.uidValidity, c.lastUid, now);
   }
 
-  /* ---- leases (filled in by the lease support; a single SQLite writer needs none) ---- */
+  /* ---- leases (several pollers on one file: see leases.ts) ---- */
 
-  private assertLease(_c: Checkpoint, _owner: string, _now: number): void {}
+  private leaseTable(): SqliteLeases {
+    if (this.readonly) throw new AppError('E_DB', 'the store is read-only (leases)');
+    return this.leaseStatements();
+  }
+
+  private leaseStatements(): SqliteLeases {
+    return (this.leasesStatements ??= new SqliteLeases(this.sqlite));
+  }
+
+  async acquireLease(account: string, folder: string, owner: string, ttlMs: number, now: number, takeOver?: LeaseClaim): Promise<Lease | null> {
+    try {
+      return this.leaseTable().acquire(account, folder, owner, ttlMs, now, takeOver);
+    } catch (e) {
+      throw asDbError(e);
+    }
+  }
+
+  async renewLease(key: LeaseKey, ttlMs: number, now: number): Promise<Lease | null> {
+    try {
+      return this.leaseTable().renew(key, ttlMs, now);
+    } catch (e) {
+      throw asDbError(e);
+    }
+  }
+
+  async releaseLease(key: LeaseKey): Promise<void> {
+    try {
+      this.leaseTable().release(key);
+    } catch (e) {
+      throw asDbError(e);
+    }
+  }
+
+  async listLeases(): Promise<Lease[]> {
+    return this.leaseStatements().all();
+  }
 
   /* ---- lookups ---- */
 
