@@ -1,12 +1,13 @@
 /**
  * OAuth2 account use cases behind `smime-census auth login|status`: the first consent (device
- * flow) for refresh-token accounts, and each account's token state without any token.
+ * flow, or the browser with a loopback redirect) for refresh-token accounts, and each account's
+ * token state without any token.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../core/index.js';
 import { accountName, type Config, type ImapAccountConfig, type OAuth2AuthConfig } from '../config/index.js';
-import { deviceLogin, readTokenState, tokenStatePath, type DeviceLoginResult, type DevicePrompt, type TokenState } from '../source/imap/index.js';
+import { browserLogin, deviceLogin, readTokenState, tokenStatePath, type BrowserPrompt, type DeviceLoginResult, type DevicePrompt, type TokenState } from '../source/imap/index.js';
 
 /**
  * Folder of the token state files: `auth/` beside the SQLite database (a server database URL
@@ -32,6 +33,15 @@ function oauthAccount(config: Config, name: string): { account: ImapAccountConfi
 export async function authLogin(config: Config, name: string, prompt: (p: DevicePrompt) => void, signal?: AbortSignal): Promise<DeviceLoginResult> {
   const { auth } = oauthAccount(config, name);
   return deviceLogin(name, auth, prompt, signal);
+}
+
+/**
+ * The browser sign-in (authorization code + PKCE, loopback redirect to 127.0.0.1:`port`) for
+ * an account, storing its refresh token: Google's way for the Gmail scope.
+ */
+export async function authBrowserLogin(config: Config, name: string, prompt: (p: BrowserPrompt) => void, o: { port?: number; signal?: AbortSignal } = {}): Promise<DeviceLoginResult> {
+  const { auth } = oauthAccount(config, name);
+  return browserLogin(name, auth, prompt, o);
 }
 
 /** One account's token state, as `auth status` shows it. */

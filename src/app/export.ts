@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { CensusStore, ExportFilter } from '../store/index.js';
 import { EXPORT_COLUMNS } from '../store/index.js';
 import type { PolicyOptions } from '../policy/index.js';
-import { refreshStale } from './lookup.js';
+import { refreshStale } from './refresh.js';
 
 export const CSV_HEADER = EXPORT_COLUMNS.join(',') + '\r\n';
 

@@ -104,10 +104,4 @@ export function lookupManySync(store: EmbeddedLookups, policy: PolicyOptions, ad
   return as.map((a, i) => lookupResult(a, found[i] ?? null, policy, now));
 }
 
-/**
- * Re-decides addresses whose cached decision has expired and stores the new decision, so that
- * exports and statistics (which read the cached column in SQL) are current.
- */
-export function refreshStale(store: CensusStore, policy: PolicyOptions, now = Date.now()): Promise<number> {
-  return store.refreshStale((s) => recommend(s, now, policy), now);
-}
+export { refreshStale } from './refresh.js';

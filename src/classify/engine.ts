@@ -5,7 +5,7 @@
  * Hot path (see scripts/bench/classify.mjs): no regex runs unless the dispatch index says the
  * rule can match (literal prefix/suffix of the value, or presence of a rarely-set field).
  */
-import { MAX_FINGERPRINT_VALUE_CHARS, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
+import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
 import { ruleCapability } from './load.js';
 import type { CompiledRule, CompiledTemplate, RuleSet, TrieNode } from './rule-types.js';
 import { PSEUDO_FIELDS } from './fingerprint-fields.js';
@@ -99,7 +99,10 @@ class Fields {
         if (s !== v) clean ??= list.slice(0, i) as string[];
         if (clean) clean.push(s);
       }
-      const values = clean ?? list;
+      let values: readonly string[] = clean ?? list;
+      // A caller's raw Received headers are matched as parse stores them: `by <host> with <protocol>`.
+      if (name === 'received') values = reduceReceived(values);
+      if (values.length === 0) continue;
       const i = this.names.indexOf(name);
       if (i >= 0) this.values[i] = [...this.values[i]!, ...values];
       else {
@@ -193,6 +196,15 @@ const FIELDS = new Fields();
 export function fieldView(headers: Fingerprint): Map<string, readonly string[]> {
   const f = new Fields().load(headers);
   return new Map(f.names.map((n, i) => [n, [...f.values[i]!]]));
+}
+
+function reduceReceived(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    const hop = receivedHop(v);
+    if (hop !== null) out.push(hop);
+  }
+  return out;
 }
 
 /** The id inside the first <…> of a Message-ID value (or the whole trimmed value without brackets). */

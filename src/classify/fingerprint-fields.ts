@@ -1,3 +1,5 @@
+import { receivedHop } from '../core/index.js';
+
 /**
  * The header fields classify looks at. The parse stage keeps exactly these in the fingerprint
  * and the IMAP poller fetches exactly these (plus from/date/message-id/content-type), so every
@@ -62,6 +64,8 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
   'savedfromemail',
   'x-mailman-version',
   'x-mailing-list',
+  // each hop as `by <host> with <protocol>` only (src/core/received.ts): who accepted the submission
+  'received',
 ].filter((v, i, a) => a.indexOf(v) === i));
 
 /** Pseudo-fields computed by the engine (rules may match them like headers); see rules/README.md. */
@@ -84,7 +88,9 @@ export function fingerprintFromFields(fields: ReadonlyArray<{ readonly name: str
   const fp: Record<string, string[]> = {};
   for (const f of fields) {
     const n = f.name.toLowerCase();
-    if (FIELD_SET.has(n)) (fp[n] ??= []).push(f.value);
+    if (!FIELD_SET.has(n)) continue;
+    const v = n === 'received' ? receivedHop(f.value) : f.value;
+    if (v !== null) (fp[n] ??= []).push(v);
   }
   return fp;
 }

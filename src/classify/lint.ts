@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from './yaml.js';
 import { isAppError, type Fingerprint, type Verdict } from '../core/index.js';
 import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
 import { regexSyntaxProblem } from './regex-dispatch.js';

@@ -31,6 +31,8 @@ export const oauth2AuthSchema = z
     tokenUrl: httpUrl.optional(),
     /** generic only: the device authorization endpoint (RFC 8628), for `auth login`. */
     deviceAuthorizationUrl: httpUrl.optional(),
+    /** generic only: the authorization endpoint, for `auth login --browser` (RFC 8252 loopback redirect). */
+    authorizationUrl: httpUrl.optional(),
     /** microsoft only: the directory (tenant) id or a verified domain; `organizations` for delegated multi-tenant apps. */
     tenantId: z.string().regex(/^[A-Za-z0-9.-]{1,100}$/, 'a tenant id (GUID) or domain').optional(),
     clientId: z.string().min(1).max(500).optional(),
@@ -64,7 +66,10 @@ export const oauth2AuthSchema = z
       if (a[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `not allowed ${why}` });
     };
     if (a.provider === 'generic') need('tokenUrl', 'for provider: generic');
-    else forbid('tokenUrl', `for provider: ${a.provider} (the preset knows its endpoint)`);
+    else {
+      forbid('tokenUrl', `for provider: ${a.provider} (the preset knows its endpoint)`);
+      forbid('authorizationUrl', `for provider: ${a.provider} (the preset knows its endpoint)`);
+    }
     if (a.provider === 'microsoft') need('tenantId', 'for provider: microsoft');
     else forbid('tenantId', 'except for provider: microsoft');
     if (a.provider === 'microsoft' && a.grant === 'jwt_bearer') {

@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './limits.js';
+export * from './received.js';
 export * from './types.js';

@@ -1,4 +1,4 @@
-import { MAX_FINGERPRINT_VALUE_CHARS } from '../core/index.js';
+import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop } from '../core/index.js';
 import type { HeaderField, ParseResult, ParsedMessage, SmimeMessageKind } from '../core/index.js';
 import { decodeWords, parseMailboxes, parseStructured } from './decode.js';
 import { splitHeaderBlock } from './header-block.js';
@@ -142,7 +142,10 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
   const fingerprint: Record<string, string[]> = {};
   for (const f of fields) {
     if (!sel.names.has(f.name) && !sel.prefixes.some((p) => f.name.startsWith(p))) continue;
-    const v = f.value.length > MAX_FINGERPRINT_VALUE_CHARS ? f.value.slice(0, MAX_FINGERPRINT_VALUE_CHARS) : f.value;
+    // A Received header is kept only as `by <host> with <protocol>` (core/received.ts): its from-part and `for` are personal data.
+    const value = f.name === 'received' ? receivedHop(f.value) : f.value;
+    if (value === null) continue;
+    const v = value.length > MAX_FINGERPRINT_VALUE_CHARS ? value.slice(0, MAX_FINGERPRINT_VALUE_CHARS) : value;
     (fingerprint[f.name] ??= []).push(v);
   }
 

@@ -22,6 +22,12 @@ export function postgresPassword(options: StoreOptions, env: Record<string, stri
   }
 }
 
+/** TLS options for a PostgreSQL URL: from options, else the CA file in CENSUS_DB_CA_FILE (the URL's sslrootcert wins over both). */
+export function postgresTls(options: StoreOptions, env: Record<string, string | undefined> = process.env): StoreOptions['tls'] {
+  if (options.tls !== undefined) return options.tls;
+  return env.CENSUS_DB_CA_FILE ? { caFile: env.CENSUS_DB_CA_FILE } : undefined;
+}
+
 /**
  * Opens the census database `db`: a file path selects SQLite (the embedded default), a
  * `postgres://…` / `postgresql://…` URL selects PostgreSQL. Pending migrations are applied
@@ -29,7 +35,7 @@ export function postgresPassword(options: StoreOptions, env: Record<string, stri
  * `store.ready()` to see a connection or migration failure at start).
  */
 export function openStore(db: string, options: StoreOptions = {}): CensusStore {
-  if (isPostgresUrl(db)) return openPostgresStore(db, { ...options, password: postgresPassword(options) });
+  if (isPostgresUrl(db)) return openPostgresStore(db, { ...options, password: postgresPassword(options), tls: postgresTls(options) });
   if (OTHER_URL.test(db)) throw new AppError('E_CONFIG', `db: ${redactDbUrl(db)} is neither a file path nor a postgres:// URL`);
   return new SqliteStore(db, options);
 }

@@ -42,12 +42,18 @@ export interface TestClient {
   grant_types: string[];
   scope?: string;
   jwks?: { keys: object[] };
+  /** `native` for an installed app (RFC 8252: a loopback redirect may use any port). */
+  application_type?: 'web' | 'native';
+  response_types?: string[];
+  redirect_uris?: string[];
 }
 
 export interface OidcServer {
   issuer: string;
   tokenUrl: string;
   deviceAuthorizationUrl: string;
+  /** The authorization endpoint (browser sign-in). */
+  authorizationUrl: string;
   introspectionUrl: string;
   /** The client Dovecot authenticates as when introspecting. */
   introspection: { clientId: string; clientSecret: string };
@@ -68,6 +74,11 @@ export interface OidcServer {
   revokeAccessTokens(): Promise<void>;
   /** Completes the user side of a device authorization (what a person does in a browser). */
   approveDevice(verificationUriComplete: string, login: string): Promise<void>;
+  /**
+   * Opens an authorization URL as a person's browser would: signs in as `login`, consents, and
+   * follows the redirect back to the client (a loopback listener); resolves with that page.
+   */
+  authorizeInBrowser(authorizationUrl: string, login: string): Promise<{ status: number; body: string; redirectedTo: string }>;
   close(): Promise<void>;
 }
 
@@ -168,6 +179,7 @@ export async function startOidcServer(o: OidcServerOptions = {}): Promise<OidcSe
     issuer,
     tokenUrl: `${issuer}/token`,
     deviceAuthorizationUrl: `${issuer}/device/auth`,
+    authorizationUrl: `${issuer}/auth`,
     introspectionUrl: `${issuer}/token/introspection`,
     introspection,
     provider,
@@ -201,7 +213,14 @@ export async function startOidcServer(o: OidcServerOptions = {}): Promise<OidcSe
         }
       }
     },
-    approveDevice: (url, login) => approveDevice(url, login),
+    approveDevice: async (url, login) => {
+      await browse(url, login, issuer);
+    },
+    async authorizeInBrowser(url, login) {
+      const r = await browse(url, login, issuer);
+      if (!r.redirectedTo) throw new Error(`authorization: the provider did not redirect back to the client (ended at ${url})`);
+      return { status: r.status, body: r.body, redirectedTo: r.redirectedTo };
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -250,8 +269,12 @@ function registerJwtBearer(provider: Provider, issuer: string, mailboxes: Map<st
   );
 }
 
-/** A minimal browser: follows redirects with cookies and submits each page's first form. */
-async function approveDevice(start: string, login: string): Promise<void> {
+/**
+ * A minimal browser: follows redirects with cookies and submits each page's first form (login,
+ * then consent). It stops at the device flow's success page, or when a redirect leaves the
+ * provider: that page (the client's redirect URI) is fetched once and returned.
+ */
+async function browse(start: string, login: string, issuer: string): Promise<{ status: number; body: string; redirectedTo?: string }> {
   const jar = new Map<string, string>();
   const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   const remember = (res: Response) => {
@@ -261,10 +284,15 @@ async function approveDevice(start: string, login: string): Promise<void> {
       jar.set(pair!.slice(0, i), pair!.slice(i + 1));
     }
   };
+  const origin = new URL(issuer).origin;
   let url = start;
   let method = 'GET';
   let body: URLSearchParams | undefined;
   for (let step = 0; step < 20; step++) {
+    if (new URL(url).origin !== origin) {
+      const res = await fetch(url);
+      return { status: res.status, body: await res.text(), redirectedTo: url };
+    }
     const res = await fetch(url, { method, body, headers: { cookie: cookieHeader(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) }, redirect: 'manual' });
     remember(res);
     if (res.status >= 300 && res.status < 400) {
@@ -274,10 +302,10 @@ async function approveDevice(start: string, login: string): Promise<void> {
       continue;
     }
     const html = await res.text();
-    if (res.status !== 200) throw new Error(`device approval: HTTP ${res.status} at ${url}: ${html.slice(0, 300)}`);
-    if (/Sign-in Success/.test(html)) return;
+    if (res.status !== 200) throw new Error(`browser: HTTP ${res.status} at ${url}: ${html.slice(0, 300)}`);
+    if (/Sign-in Success/.test(html)) return { status: res.status, body: html };
     const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
-    if (!form) throw new Error(`device approval: no form at ${url}: ${html.slice(0, 300)}`);
+    if (!form) throw new Error(`browser: no form at ${url}: ${html.slice(0, 300)}`);
     const fields = new URLSearchParams();
     for (const m of form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields.set(m[1]!, m[2]!);
     if (/name="login"/.test(form[2]!)) {
@@ -288,5 +316,5 @@ async function approveDevice(start: string, login: string): Promise<void> {
     method = 'POST';
     body = fields;
   }
-  throw new Error('device approval: too many steps');
+  throw new Error('browser: too many steps');
 }

@@ -286,6 +286,85 @@ describe('OAuth2 logins against Dovecot (oauth2 passdb, RFC 7662 introspection) 
   });
 });
 
+/** A public native-app client (RFC 8252): loopback redirect, any port, PKCE. */
+async function browserClient(): Promise<string> {
+  const clientId = `census-native-${++clientSeq}`;
+  await idp.addClient({
+    client_id: clientId,
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    scope: 'offline_access imap',
+  });
+  return clientId;
+}
+
+/** Starts `auth login support --browser` and waits for the URL it asks the person to open. */
+async function browserLoginCli(config: string) {
+  const { spawn } = await import('node:child_process');
+  const { CLI, ROOT } = await import('./helpers.js');
+  const child = spawn(process.execPath, [CLI, '--config', config, 'auth', 'login', 'support', '--browser'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b));
+  child.stderr.on('data', (b: Buffer) => (stderr += b));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const URL_LINE = /on this machine:\n\n {2}(\S+)\n/;
+  expect(await waitFor(() => URL_LINE.test(stderr), 30_000)).toBe(true);
+  return { url: URL_LINE.exec(stderr)![1]!, exited, output: () => ({ stdout, stderr }) };
+}
+
+describe('auth login --browser (authorization code + PKCE, loopback redirect; the built CLI)', () => {
+  it('stores a 0600 refresh token after the browser sign-in, and the poller logs in to Dovecot with it', async () => {
+    const d = dir();
+    const clientId = await browserClient();
+    const tokenFile = join(d, 'support.token');
+    const config = cliConfig(d, { grant: 'refresh_token', clientId, tokenFile, authorizationUrl: idp.authorizationUrl, scope: 'offline_access imap' });
+    const login = await browserLoginCli(config);
+    const asked = new URL(login.url);
+    expect(asked.origin + asked.pathname).toBe(idp.authorizationUrl);
+    expect(asked.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(asked.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    const page = await idp.authorizeInBrowser(login.url, s.user);
+    expect(page.redirectedTo).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
+    expect(page.body).toMatch(/Signed in/);
+    expect(await login.exited).toBe(0);
+    expect(login.output().stdout).toMatch(/signed in: refresh token stored in/);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(idp.tokenRequests.get('authorization_code')).toBeGreaterThanOrEqual(1);
+
+    const polled = await runCli(['--config', config, 'poll', '--once']);
+    expect(polled.stderr.split('\n').filter((l) => /"level":(50|60)/.test(l))).toEqual([]);
+    expect(polled.code).toBe(0);
+  });
+
+  it('a forged redirect (wrong state) and a refused consent end the login with one clear line and no token file', async () => {
+    const d = dir();
+    const clientId = await browserClient();
+    const tokenFile = join(d, 'support.token');
+    const config = cliConfig(d, { grant: 'refresh_token', clientId, tokenFile, authorizationUrl: idp.authorizationUrl, scope: 'offline_access imap' });
+
+    const forged = await browserLoginCli(config);
+    const redirectUri = new URL(forged.url).searchParams.get('redirect_uri')!;
+    const res = await fetch(`${redirectUri}?code=stolen-code&state=not-the-state&iss=${encodeURIComponent(idp.issuer)}`);
+    expect(res.status).toBe(400);
+    expect(await forged.exited).toBe(EXIT_CODES.E_IMAP_AUTH);
+    expect(forged.output().stderr).toMatch(/^smime-census: .*state/m);
+    expect(existsSync(tokenFile)).toBe(false);
+
+    const refused = await browserLoginCli(config);
+    const back = new URL(refused.url).searchParams.get('redirect_uri')!;
+    const state = new URL(refused.url).searchParams.get('state')!;
+    expect((await fetch(`${back}?error=access_denied&error_description=the+user+said+no&state=${state}`)).status).toBe(400);
+    expect(await refused.exited).toBe(EXIT_CODES.E_IMAP_AUTH);
+    expect(refused.output().stderr).toMatch(/^smime-census: .*access_denied: the user said no/m);
+    expect(refused.output().stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(tokenFile)).toBe(false);
+  });
+});
+
 describe('auth login (device flow), refresh-token rotation, revocation, logs (the built CLI)', () => {
   it('auth login stores a 0600 refresh token; poll rotates it atomically; a SIGKILL between token response and file write ends in a clear `auth login` message', async () => {
     const d = dir();

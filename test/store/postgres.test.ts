@@ -220,6 +220,16 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
     } finally {
       await byOption.close();
     }
+    // And from CENSUS_DB_CA_FILE, through the CLI.
+    const pwFile = join(t.dir, 'tls-password');
+    writeFileSync(pwFile, pg.password, { mode: 0o600 });
+    const env = { CENSUS_DB: `${pg.urlWithoutPassword(name)}?sslmode=verify-full`, CENSUS_DB_PASSWORD_FILE: pwFile };
+    const ok = cli(['stats', '--json'], { ...env, CENSUS_DB_CA_FILE: pg.caFile! });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ addresses: 0 });
+    const refused = cli(['stats', '--json'], env);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/self[- ]signed|certificate/i);
   });
 
   it('a URL that would weaken TLS or carries an unknown parameter is a configuration error naming it', () => {

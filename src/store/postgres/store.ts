@@ -259,11 +259,11 @@ export class PostgresStore implements CensusStore {
     if (batch.lease && batch.checkpoint) await leases.assertLeaseHeld(tx, batch.checkpoint.account, batch.checkpoint.folder, batch.lease, now);
     const out: IngestOutcome = { stored: 0, duplicates: 0, erased: 0 };
     const batchAddresses = new Set(batch.items.map((i) => i.observation.address));
-    await this.lockAddresses(tx, batchAddresses);
-
     // Erasures: checked with the addresses locked, so an erasure committed before is always seen.
+    // Pipelined (one round trip): the server runs them in order, and under READ COMMITTED the
+    // second statement's snapshot is taken after the first has got the locks.
     const erased = new Set<number>();
-    const [any] = await tx.unsafe(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`);
+    const [, [any]] = await Promise.all([this.lockAddresses(tx, batchAddresses), tx.unsafe(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`)]);
     if (any?.e) {
       const hashOf = new Map([...batchAddresses].map((a) => [a, fold.erasureHash(a)]));
       const erasedAt = new Map<string, number>();
@@ -331,14 +331,12 @@ export class PostgresStore implements CensusStore {
       }
       tally.add(row.address, item.client, row.effectiveAt, item.signable);
     }
-    await this.flushTally(tx, tally);
     const written = [...states.values()].map((s) => fromState({ ...s, ...fold.decide(s) }));
-    await this.putStates(tx, written);
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
-    await this.addCounters(tx, c);
-    if (batch.checkpoint) await this.setCheckpoint(tx, batch.checkpoint, now);
+    // Independent writes, pipelined in one round trip (the transaction's connection runs them in order).
+    await Promise.all([this.flushTally(tx, tally), this.putStates(tx, written), this.addCounters(tx, c), batch.checkpoint ? this.setCheckpoint(tx, batch.checkpoint, now) : undefined]);
     return out;
   }
 
@@ -347,18 +345,20 @@ export class PostgresStore implements CensusStore {
   }
 
   private async flushTally(db: Db, tally: BatchTally): Promise<void> {
+    const writes: Array<Promise<unknown>> = [];
     if (tally.clients.size) {
       const clients = [...tally.clients.values()];
-      await db.unsafe(CLIENT_UPSERT, [
+      writes.push(db.unsafe(CLIENT_UPSERT, [
         clients.map((c) => c.address), clients.map((c) => c.clientKey), clients.map((c) => c.client.family), clients.map((c) => c.client.product),
         clients.map((c) => c.client.version), clients.map((c) => c.client.platform), clients.map((c) => c.client.smime), clients.map((c) => c.n), clients.map((c) => c.at),
-      ] as never[]);
+      ] as never[]));
     }
     if (tally.months.size) {
       const months = [...tally.months.values()];
-      await db.unsafe(MONTH_UPSERT, [months.map((m) => m.month), months.map((m) => m.address), months.map((m) => m.n), months.map((m) => (m.signable ? 1 : 0))] as never[]);
+      writes.push(db.unsafe(MONTH_UPSERT, [months.map((m) => m.month), months.map((m) => m.address), months.map((m) => m.n), months.map((m) => (m.signable ? 1 : 0))] as never[]));
     }
     tally.clear();
+    await Promise.all(writes);
   }
 
   private async putCertificate<F>(tx: Tx, address: string, c: NewCertificate, at: number, fold: IngestFold<F>): Promise<Continuity> {

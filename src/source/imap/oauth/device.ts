@@ -36,7 +36,7 @@ export async function deviceLogin(account: string, auth: OAuth2AuthConfig, promp
     // not on it (developers.google.com/identity/protocols/oauth2/limited-input-device#allowedscopes).
     throw new AppError(
       'E_USAGE',
-      `account ${account}: Google does not allow the Gmail scope in the device flow; for Google Workspace use a service account (grant jwt_bearer), or write a refresh token obtained with Google's installed-app flow into ${auth.tokenFile} ({"refresh_token": "..."}, mode 0600)`,
+      `account ${account}: Google does not allow the Gmail scope in the device flow: sign in with \`auth login ${account} --browser\` (a desktop-app OAuth client), or for Google Workspace use a service account (grant jwt_bearer)`,
     );
   }
   const ep = endpointsOf(auth);
@@ -66,7 +66,7 @@ export async function deviceLogin(account: string, auth: OAuth2AuthConfig, promp
   return { tokenFile: auth.tokenFile, scope: tokens.scope, accessTokenExpiresInS: tokens.expires_in };
 }
 
-function loginError(account: string, what: string, e: unknown): AppError {
+export function loginError(account: string, what: string, e: unknown): AppError {
   if (e instanceof oidc.ResponseBodyError) {
     return new AppError('E_IMAP_AUTH', `account ${account}: ${what} refused: ${e.error}${e.error_description ? `: ${e.error_description.replace(/\s+/g, ' ').slice(0, 300)}` : ''}`, { cause: e });
   }

@@ -14,6 +14,8 @@ export interface ProviderEndpoints {
   issuer: string;
   tokenUrl: string;
   deviceAuthorizationUrl?: string;
+  /** The authorization endpoint, for the browser (loopback redirect) sign-in. */
+  authorizationUrl?: string;
 }
 
 /** The endpoints of an account's provider (presets know theirs; generic ones are configured). */
@@ -21,17 +23,18 @@ export function endpointsOf(auth: OAuth2AuthConfig, serviceAccountTokenUri?: str
   switch (auth.provider) {
     case 'microsoft': {
       const base = `https://login.microsoftonline.com/${encodeURIComponent(auth.tenantId ?? '')}`;
-      return { issuer: `${base}/v2.0`, tokenUrl: `${base}/oauth2/v2.0/token`, deviceAuthorizationUrl: `${base}/oauth2/v2.0/devicecode` };
+      return { issuer: `${base}/v2.0`, tokenUrl: `${base}/oauth2/v2.0/token`, deviceAuthorizationUrl: `${base}/oauth2/v2.0/devicecode`, authorizationUrl: `${base}/oauth2/v2.0/authorize` };
     }
     case 'google':
       return {
         issuer: 'https://accounts.google.com',
         tokenUrl: serviceAccountTokenUri ?? 'https://oauth2.googleapis.com/token',
         deviceAuthorizationUrl: 'https://oauth2.googleapis.com/device/code',
+        authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
       };
     case 'generic': {
       const url = new URL(auth.tokenUrl!);
-      return { issuer: url.origin, tokenUrl: url.href, deviceAuthorizationUrl: auth.deviceAuthorizationUrl };
+      return { issuer: url.origin, tokenUrl: url.href, deviceAuthorizationUrl: auth.deviceAuthorizationUrl, authorizationUrl: auth.authorizationUrl };
     }
   }
 }
@@ -60,7 +63,7 @@ export function clientConfiguration(
   clientAuth: oidc.ClientAuth,
   timeoutMs: number,
 ): oidc.Configuration {
-  const urls = [ep.tokenUrl, ep.deviceAuthorizationUrl].filter((u): u is string => !!u).map((u) => new URL(u));
+  const urls = [ep.tokenUrl, ep.deviceAuthorizationUrl, ep.authorizationUrl].filter((u): u is string => !!u).map((u) => new URL(u));
   let insecure = false;
   for (const u of urls) {
     if (u.protocol === 'http:') {
@@ -69,7 +72,12 @@ export function clientConfiguration(
     }
   }
   const config = new oidc.Configuration(
-    { issuer: ep.issuer, token_endpoint: ep.tokenUrl, ...(ep.deviceAuthorizationUrl ? { device_authorization_endpoint: ep.deviceAuthorizationUrl } : {}) },
+    {
+      issuer: ep.issuer,
+      token_endpoint: ep.tokenUrl,
+      ...(ep.deviceAuthorizationUrl ? { device_authorization_endpoint: ep.deviceAuthorizationUrl } : {}),
+      ...(ep.authorizationUrl ? { authorization_endpoint: ep.authorizationUrl } : {}),
+    },
     clientId,
     undefined,
     clientAuth,
