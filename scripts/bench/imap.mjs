@@ -32,7 +32,9 @@ async function buildTs(entry, outDir) {
 function runPoll(cfg, extra = []) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), '--config', cfg, '--log-level', 'warn', 'poll', '--once', '--json', ...extra], {
+    // BENCH_IMAP_PROF=DIR writes a V8 CPU profile of every poll process into DIR.
+    const prof = process.env.BENCH_IMAP_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_IMAP_PROF] : [];
+    const child = spawn(process.execPath, [...prof, join(ROOT, 'dist', 'cli', 'main.js'), '--config', cfg, '--log-level', 'warn', 'poll', '--once', '--json', ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -51,6 +51,11 @@ export interface DovecotServer {
   crash(): void;
   /** PIDs of the running IMAP session processes (one per logged-in connection). */
   sessions(): number[];
+  /**
+   * Logged-in connections of the test user as the server counts them against
+   * mail_max_userip_connections (its anvil, read with `doveadm who`). The server must be up.
+   */
+  loggedIn(): number;
   /** halt() then resume(). */
   restart(): Promise<void>;
   /** Stops the server for good and deletes its directory. */
@@ -126,44 +131,73 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
   writeFileSync(confFile, series === '2.4' ? config24(params) : config23(params));
 
   let child: ChildProcess | null = null;
+  /** Settles once every process of the last instance is gone (resume() waits for it). */
+  let gone: Promise<void> = Promise.resolve();
   const logFile = join(dir, 'dovecot.log');
 
   async function launch(): Promise<void> {
-    const p = spawn('dovecot', ['-F', '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await gone;
+    // Its own process group (detached): a crash kills the master and every descendant with one
+    // signal, including a login process the master is forking at that very moment (the kernel
+    // fails a fork that races with a signal to the group). Killing the pids found in /proc one by
+    // one missed those, and the orphan kept the listening socket.
+    const p = spawn('dovecot', ['-F', '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child = p;
     // A test runner that dies must not leave a server behind on the machine.
-    const onExit = () => p.kill('SIGTERM');
+    const onExit = () => killGroup(p, 'SIGKILL');
     process.once('exit', onExit);
     p.once('exit', () => process.off('exit', onExit));
     const exited = new Promise<never>((_, reject) =>
       p.once('exit', (code) => reject(new Error(`dovecot exited (${code}) during start: ${stderr.trim()} ${tail(logFile)}`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([waitForGreeting(host, port, 15_000), exited]);
-    await Promise.race([waitForGreeting(host, plainPort, 15_000), exited]);
+    // An IMAP greeting, not only an accepted TCP connection: the kernel accepts into the backlog
+    // as soon as the master has bound, and the greeting comes once login and auth are up.
+    await Promise.race([waitForGreeting(host, plainPort, START_TIMEOUT_MS), exited]);
+    await Promise.race([waitForListener(host, port, START_TIMEOUT_MS), exited]);
+  }
+
+  /** Sends a signal to the whole server (master and all its descendants); marks it gone once all have exited. */
+  function killGroup(p: ChildProcess, sig: NodeJS.Signals): void {
+    if (!p.pid) return;
+    try {
+      process.kill(-p.pid, sig);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+
+  /** Resolves when the master has been reaped and no process of its group is left. */
+  function groupGone(p: ChildProcess): Promise<void> {
+    const exited = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => p.once('exit', () => r()));
+    return exited.then(async () => {
+      const deadline = Date.now() + 30_000;
+      while (p.pid && groupMembers(p.pid).length) {
+        if (Date.now() > deadline) throw new Error(`dovecot processes of group ${p.pid} outlived SIGKILL: ${groupMembers(p.pid).join(' ')}`);
+        killGroup(p, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
   }
 
   async function halt(): Promise<void> {
     const p = child;
     child = null;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    // The master's children (imap sessions, auth, log…) outlive it for a while; a server that
-    // "went away" must drop its connections at once, so they are killed too.
-    const children = p.pid ? childrenOf(p.pid) : [];
-    const gone = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGTERM');
-    const timer = setTimeout(() => p.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(timer);
-    for (const pid of children) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    if (!p) return gone;
+    if (p.exitCode === null && p.signalCode === null) {
+      // A clean shutdown first (the master logs out its sessions), then nothing may survive: a
+      // server that "went away" must drop its connections at once.
+      const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+      p.kill('SIGTERM');
+      const timer = setTimeout(() => killGroup(p, 'SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
     }
+    killGroup(p, 'SIGKILL');
+    gone = groupGone(p);
+    await gone;
   }
 
   function folderDir(folder: string, u = user): string {
@@ -238,18 +272,20 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
         }
       });
     },
+    loggedIn() {
+      const out = execFileSync('doveadm', ['who', '-1', '-a', join(dir, 'run', 'anvil')], { encoding: 'utf8' });
+      // A header line, then one line per connection: username, service, pid, remote ip.
+      return out.split('\n').filter((l) => l.split(/\s+/)[0] === user).length;
+    },
     crash() {
       const p = child;
       child = null;
-      if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
-      const children = childrenOf(p.pid);
-      for (const pid of [p.pid, ...children]) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      if (!p?.pid) return;
+      killGroup(p, 'SIGKILL');
+      // resume() waits for this: a master not yet reaped still "runs" (its pid answers), and a
+      // new one would refuse to start ("Dovecot is already running").
+      gone = groupGone(p);
+      gone.catch(() => undefined);
     },
     async resume() {
       if (child) return;
@@ -261,6 +297,7 @@ export async function startDovecot(opts: StartDovecotOptions = {}): Promise<Dove
     },
     async stop() {
       await halt();
+      await gone;
       if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -467,7 +504,37 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** How long a (re)start may take on a loaded machine before the harness gives up. */
+const START_TIMEOUT_MS = 60_000;
+
+/** Waits until the plain port answers with an IMAP greeting (`* OK`). */
 async function waitForGreeting(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port });
+      let got = '';
+      const done = (v: boolean) => {
+        s.destroy();
+        resolve(v);
+      };
+      s.setTimeout(5_000);
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n')) done(got.startsWith('* OK'));
+      });
+      s.once('error', () => done(false));
+      s.once('end', () => done(false));
+      s.once('timeout', () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`dovecot did not greet on ${host}:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until a port accepts TCP connections (the implicit-TLS port, once the plain one greeted). */
+async function waitForListener(host: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -487,6 +554,23 @@ async function waitForGreeting(host: string, port: number, timeoutMs: number): P
     if (Date.now() > deadline) throw new Error(`dovecot did not listen on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Live processes whose process group is `pgid` (Linux /proc; zombies count until reaped). */
+function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // fields after comm: state ppid pgrp ...
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid) out.push(Number(name));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
 }
 
 /** Direct children of a process (Linux /proc). */

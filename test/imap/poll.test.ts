@@ -240,6 +240,9 @@ describe('IMAP poller against Dovecot', () => {
         }
       }
       expect(await waitFor(() => poller.status().every((f) => f.state === 'idle'), 15_000)).toBe(true);
+      // The abandoned connections are closed: once the frozen sessions are gone, the server
+      // counts exactly the poller's two connections, not one more per reconnect.
+      expect(await waitFor(() => s.loggedIn() === 2, 15_000)).toBe(true);
       await s.deliver('Dead', makeMessages(templates, 12_050, 1));
       expect(await waitFor(() => poller.status()[0]!.counts.read === 6, 5_000)).toBe(true);
     } finally {
@@ -248,9 +251,11 @@ describe('IMAP poller against Dovecot', () => {
     }
   });
 
-  it('reconnects with backoff when the server goes away mid-backfill and finishes: nothing lost, nothing doubled', async () => {
+  it('reconnects with backoff when the server crashes mid-backfill (three times) and finishes: nothing lost, nothing doubled, no login left behind', async () => {
     const mail = makeMessages(templates, 20_000, 3000);
     await s.deliver('Restart', mail);
+    // Logins of earlier tests are gone before this one counts its own.
+    expect(await waitFor(() => s.loggedIn() === 0, 30_000)).toBe(true);
     const d = dir();
     const app = testApp(d);
     const states: PollerState[] = [];
@@ -258,35 +263,44 @@ describe('IMAP poller against Dovecot', () => {
       accounts: [testAccount(s, { name: 'restart', folders: ['Restart'] })],
       // Short connect and command deadlines: a connection or command that the crash left
       // hanging fails within seconds and is retried, instead of outlasting the test.
-      poll: testPoll({ batchSize: 100, onceMaxAttempts: 20, connectTimeoutMs: 5_000, idleRestartMs: 5_000, socketTimeoutMs: 10_000 }),
+      poll: testPoll({ batchSize: 100, onceMaxAttempts: 30, connectTimeoutMs: 5_000, idleRestartMs: 5_000, socketTimeoutMs: 10_000 }),
       sink: appSink(app),
       logger: silentLogger(),
       env: ENV(s),
       once: true,
     });
-    let bounced: Promise<void> | null = null;
+    const CRASH_AT = [500, 1200, 1900];
+    /** Logins the server counted just before each crash: the poller's one connection, however many reconnects came before. */
+    const loggedInAtCrash: number[] = [];
+    let down = false;
+    const resumes: Array<Promise<void>> = [];
     poller.on('state', (st) => {
       states.push(st.state);
       // The server comes back once the poller has noticed the outage (not after a fixed time).
-      if (st.state === 'backoff' && bounced && !resumed) resumed = s.resume();
+      if (st.state === 'backoff' && down && resumes.length < loggedInAtCrash.length) {
+        resumes.push(s.resume().then(() => void (down = false)));
+      }
     });
-    let resumed: Promise<void> | null = null;
     poller.on('batch', ({ total }) => {
-      if (!bounced && total.read >= 500) {
+      const next = CRASH_AT[loggedInAtCrash.length];
+      if (!down && next !== undefined && total.read >= next) {
+        loggedInAtCrash.push(s.loggedIn());
+        down = true;
         // Synchronous, inside the batch loop: the next FETCH certainly meets a dead server.
         s.crash();
-        bounced = Promise.resolve();
       }
     });
     const summary = await poller.run();
-    await resumed;
-    expect(bounced).not.toBeNull();
-    expect(resumed).not.toBeNull();
+    await Promise.all(resumes);
     expect(summary.failures).toEqual([]);
+    expect(loggedInAtCrash).toEqual([1, 1, 1]);
+    expect(resumes).toHaveLength(3);
     expect(states).toContain('backoff');
+    // Every login ended with the run (LOGOUT, or a closed socket), as the server sees it.
+    expect(await waitFor(() => s.loggedIn() === 0, 30_000)).toBe(true);
     expect((await app.store.getCheckpoint('restart', 'Restart'))?.lastUid).toBe(3000);
     const total = addCounts(emptyCounts(), summary.folders[0]!.counts);
-    // Batches are committed with their checkpoint, so nothing is read twice across the outage.
+    // Batches are committed with their checkpoint, so nothing is read twice across the outages.
     expect(total.read).toBe(3000);
     expect(total.duplicates).toBe(0);
     await app.close();
