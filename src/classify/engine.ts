@@ -376,6 +376,23 @@ function classifyInner(rules: RuleSet, headers: Fingerprint): Verdict {
   return emptyVerdict(fields.warnings);
 }
 
+/**
+ * Whether a Message-ID host is example.com, example.net or example.org or one of their subdomains:
+ * the second-level names RFC 2606 section 3 reserves for documentation. They have no mailboxes, so
+ * no person's mail program mints ids there; spam kits and copied documentation samples do. (The
+ * reserved TLDs .example/.test/.invalid are left alone: they are what synthetic test mail, this
+ * project's included, is made of, and say the same less often about spam.)
+ */
+function isReservedHost(host: string | undefined): boolean {
+  if (host === undefined || host.length < 11) return false;
+  const h = host.toLowerCase();
+  const dot = h.lastIndexOf('.');
+  const tld = h.slice(dot + 1);
+  if (tld !== 'com' && tld !== 'net' && tld !== 'org') return false;
+  const second = h.lastIndexOf('.', dot - 1);
+  return h.slice(second + 1, dot) === 'example';
+}
+
 function fill(t: CompiledTemplate, groups: Record<string, string | undefined>): string | null {
   return t === null || typeof t === 'string' ? t : t(groups);
 }
@@ -416,6 +433,10 @@ function verdictFrom(rules: RuleSet, rule: CompiledRule, fields: Fields, groups:
       for (const f of failed) warnings.push(f);
       confidence = Math.min(confidence, FORGED_CONFIDENCE);
     }
+  }
+  if ((t.kind === 'client' || t.kind === 'webmail') && isReservedHost(fields.get('msgid-host')[0])) {
+    warnings.push('forged:reserved-domain-message-id');
+    confidence = Math.min(confidence, FORGED_CONFIDENCE);
   }
   if (warnings.length && warnings.includes('forged:header-injection')) confidence = Math.min(confidence, INJECTION_CONFIDENCE);
   const smime = capabilityFor(rules, rule, version, platform);

@@ -33,7 +33,7 @@ import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, ExportFilter,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
-  Lease, LeaseClaim, LeaseKey,
+  Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue,
 } from '../contract.js';
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
@@ -42,6 +42,7 @@ import { asDbError, isConflict, isTemporary } from './errors.js';
 import { ADDRESS_LOCK_SPACE, migrateLocked } from './migrate.js';
 import { csvLine, type ExportRow } from './csv.js';
 import * as leases from './leases.js';
+import * as raw from './rows.js';
 
 type Sql = postgres.Sql;
 type Tx = postgres.TransactionSql;
@@ -407,6 +408,26 @@ export class PostgresStore implements CensusStore {
 
   listLeases(): Promise<Lease[]> {
     return this.run('reading', () => leases.listLeases(this.sql));
+  }
+
+  /* ---- raw rows (store copy; SQL in rows.ts) ---- */
+
+  readRows(table: CopyTable, after: readonly RowValue[] | null, limit: number): Promise<RawRow[]> {
+    return this.run('reading', () => raw.readRows(this.sql, table, after, limit));
+  }
+
+  writeRows(table: CopyTable, rows: readonly RawRow[]): Promise<number> {
+    this.writable();
+    // Idempotent (DO NOTHING), so a retried page doubles nothing either.
+    return this.transaction('copying rows', (tx) => raw.writeRows(tx, table, rows));
+  }
+
+  countRows(table: CopyTable): Promise<number> {
+    return this.run('reading', () => raw.countRows(this.sql, table));
+  }
+
+  lastKey(table: CopyTable): Promise<RowValue[] | null> {
+    return this.run('reading', () => raw.lastKey(this.sql, table));
   }
 
   /* ---- lookups ---- */

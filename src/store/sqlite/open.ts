@@ -86,8 +86,10 @@ function migrateGuarded(orm: ReturnType<typeof drizzle<typeof schema>>): void {
       migrate(orm, { migrationsFolder: MIGRATIONS_DIR });
       return;
     } catch (e) {
-      const code = String((e as { code?: unknown }).code ?? '');
-      const raced = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || (attempt <= 3 && /already exists/.test((e as Error).message));
+      // drizzle wraps the driver's error (DrizzleError "Failed to run the query …", cause: SqliteError).
+      const driver = ((e as { cause?: unknown }).cause ?? e) as { code?: unknown; message?: unknown };
+      const code = String(driver.code ?? (e as { code?: unknown }).code ?? '');
+      const raced = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || (attempt <= 3 && /already exists/.test(String(driver.message)));
       if (!raced || Date.now() > deadline) throw e;
       sleepSync(20 + Math.floor(Math.random() * 80));
     }
