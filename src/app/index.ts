@@ -12,4 +12,6 @@ export { exportCsv, writeCsv, CSV_HEADER } from './export.js';
 export { recompute } from './recompute.js';
 export type { RecomputeResult } from './recompute.js';
 export { forget, show } from './privacy.js';
+export { copyCensus, copyErasureKey, COPY_PAGE_ROWS } from './copy.js';
+export type { CopyProgress, CopyReport, CopyOptions } from './copy.js';
 export type { ForgetResult } from './privacy.js';

@@ -7,6 +7,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   E_INPUT: 4,
   E_DB: 5,
   E_LEASE_LOST: 5,
+  E_COPY_MISMATCH: 9,
   E_RULE_INVALID: 6,
   E_RULE_UNSAFE: 6,
   E_IMAP_CONNECT: 10,

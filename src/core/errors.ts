@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   E_INPUT: 'An input path or value is invalid or unreadable',
   E_DB: 'The database cannot be opened, migrated or written',
   E_LEASE_LOST: 'Another poller owns the folder now: this process must stop committing for it',
+  E_COPY_MISMATCH: 'store copy: the copy does not match its source (row counts or export bytes)',
   E_RULE_INVALID: 'A rule file does not follow rules/schema.json',
   E_RULE_UNSAFE: 'A rule regex is unsafe (catastrophic backtracking) or does not compile',
   E_IMAP_CONNECT: 'The IMAP server cannot be reached',

@@ -310,6 +310,17 @@ export interface CensusStore {
   releaseLease(key: LeaseKey): Promise<void>;
   listLeases(): Promise<Lease[]>;
 
+  /**
+   * Moving house (`store copy`): raw rows of one table, snake_case as stored, in primary-key
+   * order after the key `after` (null: from the start), at most `limit`.
+   */
+  readRows(table: CopyTable, after: readonly RowValue[] | null, limit: number): Promise<RawRow[]>;
+  /** Writes raw rows in one transaction; a row whose key is already there is kept as it is (a resumed copy doubles nothing). Returns the rows added. */
+  writeRows(table: CopyTable, rows: readonly RawRow[]): Promise<number>;
+  countRows(table: CopyTable): Promise<number>;
+  /** The greatest primary key of a table (where an interrupted copy stopped), or null when empty. */
+  lastKey(table: CopyTable): Promise<RowValue[] | null>;
+
   getCheckpoint(account: string, folder: string): Promise<{ uidValidity: string; lastUid: number } | null>;
   /** On a UIDVALIDITY change: the folder starts again from UID 0 under the new validity. */
   resetCheckpoint(account: string, folder: string, uidValidity: string): Promise<void>;
@@ -320,6 +331,37 @@ export interface CensusStore {
   /** A point read of a real table: fails when the database is gone, closed or corrupt. */
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
+}
+
+/**
+ * The tables `store copy` moves, in copy order: erasures first (a partial copy never lacks one),
+ * checkpoints last (a partial copy never claims mail it does not hold). Leases are live state
+ * of running pollers and are not copied.
+ */
+export const COPY_TABLES = ['erasures', 'erased_messages', 'observations', 'addresses', 'address_clients', 'address_months', 'certificates', 'counters', 'checkpoints'] as const;
+export type CopyTable = (typeof COPY_TABLES)[number];
+
+/** Primary key of each copied table (keyset pagination, idempotent inserts). */
+export const COPY_KEYS: Record<CopyTable, readonly string[]> = {
+  erasures: ['address_hash'],
+  erased_messages: ['message_hash'],
+  observations: ['id'],
+  addresses: ['address'],
+  address_clients: ['address', 'client_key'],
+  address_months: ['month', 'address'],
+  certificates: ['id'],
+  counters: ['name'],
+  checkpoints: ['account', 'folder'],
+};
+
+export type RowValue = string | number | null;
+export type RawRow = Record<string, RowValue>;
+
+/** Column names come from our own tables; anything else is refused before it reaches SQL. */
+export function assertColumnNames(row: RawRow): string[] {
+  const cols = Object.keys(row);
+  for (const c of cols) if (!/^[a-z][a-z0-9_]*$/.test(c)) throw new Error(`not a census column: ${JSON.stringify(c)}`);
+  return cols;
 }
 
 /** Options of openStore. Tuning belongs here, never in a pragma called from app/. */

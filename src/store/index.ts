@@ -2,7 +2,7 @@ export type {
   CensusStore, StoreOptions, ObservationRow, StoredObservation, VerdictColumns, CertificateRow, NewCertificate, Continuity,
   CachedDecision, ClientIdentity, ClientRow, Checkpoint, CheckpointInfo, ExportFilter, Stats, UnknownFingerprint, LookupRow,
   LookupOptions, DecisionFields, IngestItem, IngestFold, IngestBatch, IngestOutcome, LeaseClaim, Lease, LeaseKey, RecomputeJob,
-  RecomputeResult, StoreHealth, EmbeddedLookups,
+  RecomputeResult, StoreHealth, EmbeddedLookups, CopyTable, RowValue, RawRow,
 } from './contract.js';
-export { EXPORT_COLUMNS, clientKeyOf, monthOf } from './contract.js';
+export { EXPORT_COLUMNS, clientKeyOf, monthOf, COPY_TABLES, COPY_KEYS } from './contract.js';
 export { openStore, openSqliteStore, isPostgresUrl, redactDbUrl } from './open.js';

@@ -44,7 +44,7 @@ async function census(kind: 'sqlite' | 'postgres'): Promise<Census> {
   // The password from a secret file, never in argv or the config file.
   const pw = join(d, 'db-password');
   writeFileSync(pw, decodeURIComponent(new URL(url).password) + '\n', { mode: 0o600 });
-  writeFileSync(cfg, JSON.stringify({ db: pg.urlWithoutPassword(url), erasureKeyFile: join(d, 'erasure.key') }));
+  writeFileSync(cfg, JSON.stringify({ db: pg.urlWithoutPassword(new URL(url).pathname.slice(1)), erasureKeyFile: join(d, 'erasure.key') }));
   return { cfg, env: { CENSUS_LOG_LEVEL: 'warn', CENSUS_DB_PASSWORD_FILE: pw }, sqliteFile: null };
 }
 

@@ -27,6 +27,7 @@ const COMMAND_MODULES: ReadonlyArray<readonly [names: readonly string[], load: L
   [['rules'], () => import('./rules.js')],
   [['eval'], () => import('./eval.js')],
   [['poll'], () => import('./poll.js')],
+  [['store'], () => import('./store.js')],
   [['config'], () => import('./config.js')],
   [['auth'], () => import('./auth.js')],
 ];

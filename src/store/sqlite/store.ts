@@ -12,12 +12,13 @@ import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, EmbeddedLookups, ExportFilter,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
-  Lease, LeaseClaim, LeaseKey,
+  Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue,
 } from '../contract.js';
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
 import { openDatabase, type SqliteDb } from './open.js';
 import { SqliteLeases } from './leases.js';
+import * as raw from './rows.js';
 
 /** CSV of one column in SQL: RFC 4180 quoting plus OWASP formula neutralisation (leading = + - @ TAB CR get a '). */
 /** SQLite result codes that mean the database cannot be written now (disk full, I/O, locks), not a bug. */
@@ -270,6 +271,29 @@ export class SqliteStore implements CensusStore {
 
   async listLeases(): Promise<Lease[]> {
     return this.leaseStatements().all();
+  }
+
+  /* ---- raw rows (store copy; SQL in rows.ts) ---- */
+
+  async readRows(table: CopyTable, after: readonly RowValue[] | null, limit: number): Promise<RawRow[]> {
+    return raw.readRows(this.sqlite, table, after, limit);
+  }
+
+  async writeRows(table: CopyTable, rows: readonly RawRow[]): Promise<number> {
+    if (this.readonly) throw new AppError('E_DB', 'the store is read-only (copy)');
+    try {
+      return raw.writeRows(this.sqlite, table, rows);
+    } catch (e) {
+      throw asDbError(e);
+    }
+  }
+
+  async countRows(table: CopyTable): Promise<number> {
+    return raw.countRows(this.sqlite, table);
+  }
+
+  async lastKey(table: CopyTable): Promise<RowValue[] | null> {
+    return raw.lastKey(this.sqlite, table);
   }
 
   /* ---- lookups ---- */
