@@ -13,8 +13,9 @@ import { tempDir } from '../helpers/tmp.js';
 import { openTestApp } from '../helpers/app.js';
 import { forget } from '../../src/app/index.js';
 import type { SourceItem } from '../../src/core/index.js';
+import { builtCli } from '../helpers/built.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 const t = tempDir('census-privacy-');
 afterAll(() => t.cleanup());
 

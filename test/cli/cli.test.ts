@@ -3,8 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
+import { builtCli } from '../helpers/built.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 const DEMO = join(import.meta.dirname, '..', '..', 'scripts', 'demo', 'sample.mbox');
 const t = tempDir('census-cli-');
 afterAll(() => t.cleanup());

@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/tmp.js';
+import { builtCli } from '../helpers/built.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 const t = tempDir('census-export-hostile-');
 afterAll(() => t.cleanup());
 

@@ -18,11 +18,12 @@ import { loadConfig, imapAccountSchema, pollSchema } from '../../src/config/inde
 import { openApp, importPaths, silentLogger, type AppContext } from '../../src/app/index.js';
 import { Poller, appSink } from '../../src/app/poll.js';
 import { startServer, loadTokens, tokensFrom } from '../../src/http/index.js';
+import { builtCli } from '../helpers/built.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const FIXTURES = [join(ROOT, 'test/fixtures/dashboard/messages'), join(ROOT, 'scripts/demo/sample.mbox'), join(ROOT, 'test/fixtures/dashboard/hostile')];
 const HOSTILE_MAILER = '<img src="http://198.51.100.7/x.png" onerror="document.title=1">Evil<script>document.title=2</script>';
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = builtCli();
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
 const READ_TOKEN = 'dashboard-test-read-token-0123456789';

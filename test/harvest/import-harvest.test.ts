@@ -8,10 +8,11 @@ import { tempDir } from '../helpers/tmp.js';
 import { importPaths, lookupOne, recompute, type AppContext } from '../../src/app/index.js';
 import { canonicalDump } from '../imap/helpers.js';
 import { loadSigner } from '../../src/sign/index.js';
+import { builtCli } from '../helpers/built.js';
 
 let pki: TestPki;
 const t = tempDir('census-harvest-');
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 beforeAll(async () => {
   pki = makeTestPki();
 }, 60_000);

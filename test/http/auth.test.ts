@@ -12,6 +12,7 @@ import { openApp, silentLogger, type AppContext } from '../../src/app/index.js';
 import { assertSafeBinding, authorize, buildServer, isLoopback, loadTokens, startServer, tokensFrom } from '../../src/http/index.js';
 import { bulkAddresses, PEOPLE, seededApp, tempDir, testConfig } from './helpers.js';
 import { rawExec } from '../helpers/app.js';
+import { builtCli } from '../helpers/built.js';
 
 const READ = 'read-token-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -121,7 +122,7 @@ describe('token configuration', () => {
   });
 });
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = builtCli();
 
 function run(args: string[], env: Record<string, string>): { done: Promise<{ code: number | null; stderr: string }>; child: ReturnType<typeof spawn>; stderr: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,7 +2,7 @@
  * Helpers for the IMAP tests: app/DB setup, a canonical dump of what the store learned, a
  * reference ingest of the same bytes without IMAP, and running the built CLI as a child.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,15 +12,14 @@ import { imapAccountSchema, POLL_DEFAULTS, type ImapAccountConfig, type PollConf
 import { openApp, type AppContext } from '../../src/app/context.js';
 import { silentLogger } from '../../src/app/logger.js';
 import type { DovecotServer } from '../helpers/dovecot.js';
+import { built } from '../helpers/built.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
-/** Builds dist/ when the CLI the child-process tests run is missing. */
+/** Fails (with the command to run) when dist/, which the child-process tests run, is missing or older than src/. */
 export function ensureBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'commands', 'poll.js'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  }
+  built('cli/commands/poll.js');
 }
 
 export function tempDir(prefix = 'imap-test-'): string {

@@ -16,8 +16,9 @@ import { freePorts, startPostfix, submittedBytes, type PostfixServer } from '../
 import { makeTestPki, opensslVerifyMessage, type TestPki } from '../helpers/pki.js';
 import { seededApp, PEOPLE } from '../http/helpers.js';
 import { crlf, submit } from './helpers.js';
+import { builtCli } from '../helpers/built.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = builtCli();
 const SENDER = 'alice@example.test';
 
 let pki: TestPki;

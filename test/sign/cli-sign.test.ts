@@ -6,6 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { runSign } from '../../src/cli/commands/sign.js';
 import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, P12_PASSPHRASE, type GpgsmHome, type TestPki } from '../helpers/pki.js';
 import { verifyWithBoth } from './helpers.js';
+import { builtCli } from '../helpers/built.js';
 
 let pki: TestPki;
 let gpg: GpgsmHome;
@@ -51,7 +52,7 @@ describe('smime-census sign', () => {
     await expect(run({ cert: pki.expired.certFile, key: pki.expired.keyFile })).rejects.toMatchObject({ code: 'E_CERT' });
   });
 
-  const cli = join(import.meta.dirname, '../../dist/cli/main.js');
+  const cli = builtCli();
   it.runIf(existsSync(cli))('as a real process (built CLI): stdout verifies, exit 7 on E_CERT, passphrase not needed in argv', () => {
     const ok = spawnSync(process.execPath, [cli, 'sign', '--p12', pki.rsaP12File], { input: MESSAGE, env: { ...process.env, CENSUS_SIGN_PASSPHRASE: P12_PASSPHRASE } });
     expect(ok.status, ok.stderr.toString()).toBe(0);

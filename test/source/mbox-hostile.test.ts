@@ -9,10 +9,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { fromLineDate, readMbox } from '../../src/source/file/index.js';
+import { builtCli } from '../helpers/built.js';
 
 const t = tempDir('census-mbox-hostile-');
 afterAll(() => t.cleanup());
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 const CHUNK = 1 << 20;
 
 function importJson(path: string, db: string) {

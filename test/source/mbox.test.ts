@@ -5,10 +5,11 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { readMbox, fromLineDate } from '../../src/source/file/index.js';
+import { builtCli } from '../helpers/built.js';
 
 const t = tempDir();
 afterAll(() => t.cleanup());
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 
 async function collect(path: string) {
   const out = [];

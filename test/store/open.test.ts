@@ -4,8 +4,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { isPostgresUrl, openStore, redactDbUrl } from '../../src/store/index.js';
+import { builtCli } from '../helpers/built.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 
 describe('openStore: what `db` selects', () => {
   it('postgres:// and postgresql:// (any case) select PostgreSQL; paths and other URLs do not', () => {

@@ -17,9 +17,10 @@ import { configSchema } from '../../src/config/index.js';
 import { openApp, silentLogger, show, forget, type AppContext } from '../../src/app/index.js';
 import { openStore, type CensusStore } from '../../src/store/index.js';
 import type { SourceItem } from '../../src/core/index.js';
+import { builtCli } from '../helpers/built.js';
 
 const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const CLI = builtCli();
 const JOURNAL = join(import.meta.dirname, '..', '..', 'src', 'store', 'postgres', 'migrations', 'meta', '_journal.json');
 const DAY = 86_400_000;
 const NOW = Date.now();
