@@ -126,7 +126,7 @@ export default async function (ctx) {
   bare.pragma('cache_size = -65536');
   const point = bare.prepare('SELECT recommendation, reason, last_seen, decided_until, key_changed FROM addresses WHERE address = ?');
   const census = openCensus({ db, policy: { mode: 'strict', windowDays: 180 } });
-  const OPS = ctx.quick ? 50_000 : 100_000;
+  const OPS = ctx.quick ? 25_000 : 50_000;
   const runBare = () => { let n = 0; for (let i = 0; i < OPS; i++) if (point.get(sample[i % sample.length])) n++; return n; };
   const runRecommend = async () => { let n = 0; for (let i = 0; i < OPS; i++) if ((await census.recommend(sample[i % sample.length])).recommendation === 'sign') n++; };
   const batches = [];
