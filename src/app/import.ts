@@ -1,5 +1,7 @@
 import { AppError, isAppError, MAX_BATCH_BYTES, sourceItemBytes, type SourceItem } from '../core/index.js';
-import { readFileSource } from '../source/file/index.js';
+import type { Readable } from 'node:stream';
+import { readFileSource, readMbox } from '../source/file/index.js';
+import { pushedItem, readPushedMessage, type PushOrigin } from '../source/push.js';
 import type { AppContext } from './context.js';
 import { addCounts, emptyCounts, type IngestCounts } from './ingest.js';
 
@@ -67,4 +69,19 @@ export async function ingestAll(
   }
   await flush();
   return total;
+}
+
+/**
+ * Ingests one message pushed in whole (POST /v1/messages, `import -`): its header block, and
+ * for S/MIME the message itself (`complete: false` when it was cut at the size limit).
+ */
+export function ingestPushed(ctx: AppContext, bytes: Uint8Array, origin: PushOrigin, o: { complete?: boolean } = {}): Promise<IngestCounts> {
+  return ingestAll(ctx, [pushedItem(bytes, origin, o)]);
+}
+
+/** Imports what an MTA pipes in: one message, or with `mbox` an mbox; a message is read whole up to `maxMessageBytes`. */
+export async function importStream(ctx: AppContext, stream: Readable, o: { mbox?: boolean; maxMessageBytes: number }): Promise<IngestCounts> {
+  if (o.mbox) return ingestAll(ctx, readMbox('-', 'stdin', stream));
+  const { bytes, truncated } = await readPushedMessage(stream, o.maxMessageBytes);
+  return ingestPushed(ctx, bytes, 'stdin', { complete: !truncated });
 }

@@ -4,7 +4,7 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { createPipeline, emptyCounts, addCounts, fingerprintSelector, STORED_FINGERPRINT_FIELDS, withoutDkimSignatureBytes } from './ingest.js';
 export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';
-export { importPaths, ingestAll, IMPORT_BATCH } from './import.js';
+export { importPaths, importStream, ingestAll, ingestPushed, IMPORT_BATCH } from './import.js';
 export { lookupOne, lookupMany, lookupOneSync, lookupManySync, lookupResult, checkAddress, refreshStale } from './lookup.js';
 export type { LookupResult, ClientSummary } from './lookup.js';
 export { LookupResultSchema, ClientSummarySchema } from './lookup.js';

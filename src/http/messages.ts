@@ -1,12 +1,11 @@
 /**
  * POST /v1/messages: mail pushed in by a helpdesk or a webhook (issue #13). The body is one
  * RFC 5322 message (`Content-Type: message/rfc822`); only its header block and, for S/MIME,
- * the signed message are kept (source/push.ts). Idempotent on Message-ID like every source.
+ * the signed message are kept (app/import.ts ingestPushed, source/push.ts). Idempotent on Message-ID like every source.
  * Admin token only: it writes evidence that decides whether mail is signed.
  */
 import type { FastifyInstance } from 'fastify';
-import { ingestAll, type AppContext } from '../app/index.js';
-import { pushedItem } from '../source/push.js';
+import { ingestPushed, type AppContext } from '../app/index.js';
 
 const countsSchema = {
   type: 'object',
@@ -31,7 +30,7 @@ export function registerMessageRoutes(fastify: FastifyInstance, app: AppContext,
         if (!Buffer.isBuffer(req.body) || !/^message\/rfc822\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
           return reply.code(415).send({ error: { code: 'E_USAGE', message: 'Content-Type must be message/rfc822' } });
         }
-        const counts = await ingestAll(app, [pushedItem(req.body, 'http')]);
+        const counts = await ingestPushed(app, req.body, 'http');
         req.log.info({ stored: counts.stored, duplicates: counts.duplicates, skipped: counts.skipped }, 'message pushed');
         return reply.code(202).send({ stored: counts.stored, duplicates: counts.duplicates, skipped: counts.skipped });
       },

@@ -14,6 +14,7 @@ import { openTestApp } from '../helpers/app.js';
 import { forget } from '../../src/app/index.js';
 import type { SourceItem } from '../../src/core/index.js';
 import { builtCli } from '../helpers/built.js';
+import { noStackOnFailure } from '../helpers/cli.js';
 
 const CLI = builtCli();
 const t = tempDir('census-privacy-');
@@ -30,7 +31,7 @@ function mail(from: string, id: string, opts: { date?: string | null; ua?: strin
 
 function cli(db: string, args: string[]) {
   const r = spawnSync(process.execPath, [CLI, '--db', db, ...args], { encoding: 'utf8', env: { ...process.env, CENSUS_LOG_LEVEL: 'info' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return noStackOnFailure({ code: r.status, stdout: r.stdout, stderr: r.stderr }, process.env);
 }
 
 /** Every byte sequence that identifies the target: the address and each of its Message-IDs (raw and lower-cased). */

@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtCli } from '../helpers/built.js';
+import { noStackOnFailure } from '../helpers/cli.js';
 
 // These run the built CLI (npm test builds first); they exercise exit codes and a real SQLite file.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = builtCli();
 const fx = (p: string): string => fileURLToPath(new URL(`../fixtures/classify/${p}`, import.meta.url));
-const run = (args: string[], input?: string) => spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8', env: { ...process.env, CENSUS_LOG_LEVEL: 'silent' } });
+const run = (args: string[], input?: string) =>
+  noStackOnFailure(spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8', env: { ...process.env, CENSUS_LOG_LEVEL: 'silent' } }), process.env);
 
 describe.skipIf(!existsSync(cli))('rules CLI (built)', () => {
   it('rules lint exits non-zero with one line per problem naming file and rule id', () => {

@@ -4,6 +4,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { builtCli } from '../helpers/built.js';
+import { noStackOnFailure } from '../helpers/cli.js';
 
 const CLI = builtCli();
 const DEMO = join(import.meta.dirname, '..', '..', 'scripts', 'demo', 'sample.mbox');
@@ -12,7 +13,7 @@ afterAll(() => t.cleanup());
 
 function run(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input: opts.input, env: { ...process.env, CENSUS_LOG_LEVEL: 'warn', ...opts.env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return noStackOnFailure({ code: r.status, stdout: r.stdout, stderr: r.stderr }, { ...process.env, ...opts.env });
 }
 
 describe('CLI contract (built binary)', () => {

@@ -13,6 +13,7 @@ import { openApp, type AppContext } from '../../src/app/context.js';
 import { silentLogger } from '../../src/app/logger.js';
 import type { DovecotServer } from '../helpers/dovecot.js';
 import { built } from '../helpers/built.js';
+import { noStackOnFailure } from '../helpers/cli.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -123,7 +124,14 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; onS
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
-    child.once('exit', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+    // 'close', not 'exit': stderr is complete only once the pipes are closed.
+    child.once('close', (code, signal) => {
+      try {
+        resolvePromise(noStackOnFailure({ code, signal, stdout, stderr }, opts.env));
+      } catch (e) {
+        reject(e);
+      }
+    });
     opts.onSpawn?.(child.pid!, (s) => child.kill(s));
   });
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { fromLineDate, readMbox } from '../../src/source/file/index.js';
 import { builtCli } from '../helpers/built.js';
+import { noStackOnFailure } from '../helpers/cli.js';
 
 const t = tempDir('census-mbox-hostile-');
 afterAll(() => t.cleanup());
@@ -18,7 +19,7 @@ const CHUNK = 1 << 20;
 
 function importJson(path: string, db: string) {
   const r = spawnSync(process.execPath, [CLI, '--db', db, 'import', '--json', path], { encoding: 'utf8', env: { ...process.env, CENSUS_LOG_LEVEL: 'warn' } });
-  return { code: r.status, counts: r.status === 0 ? JSON.parse(r.stdout) : null, stderr: r.stderr };
+  return noStackOnFailure({ code: r.status, counts: r.status === 0 ? JSON.parse(r.stdout) : null, stderr: r.stderr }, process.env);
 }
 
 const msg = (n: number, body = 'body\n') => `From: c${n}@customer.example\nMessage-ID: <m${n}@customer.example>\nDate: Tue, 3 Apr 2012 16:55:26 +0000\n\n${body}`;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { isPostgresUrl, openStore, redactDbUrl } from '../../src/store/index.js';
 import { builtCli } from '../helpers/built.js';
+import { noStackOnFailure } from '../helpers/cli.js';
 
 const CLI = builtCli();
 
@@ -32,6 +33,7 @@ describe('openStore: what `db` selects', () => {
         timeout: 60_000,
       });
       expect(r.status, r.stderr).not.toBe(0);
+      noStackOnFailure(r, process.env);
       expect(r.stderr).toMatch(/postgres/i);
       expect(readdirSync(t.dir)).toEqual([]);
     } finally {

@@ -18,6 +18,7 @@ import { openApp, silentLogger, show, forget, type AppContext } from '../../src/
 import { openStore, type CensusStore } from '../../src/store/index.js';
 import type { SourceItem } from '../../src/core/index.js';
 import { builtCli } from '../helpers/built.js';
+import { noStackOnFailure } from '../helpers/cli.js';
 
 const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
 const CLI = builtCli();
@@ -166,7 +167,7 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
       env: { ...process.env, CENSUS_LOG_LEVEL: 'info', CENSUS_ERASURE_KEY_FILE: join(t.dir, 'cli-erasure.key'), ...env },
       timeout: 90_000,
     });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    return noStackOnFailure({ code: r.status, stdout: r.stdout, stderr: r.stderr }, { ...process.env, ...env });
   }
 
   it('--db postgres://… imports into PostgreSQL, with the password from CENSUS_DB_PASSWORD_FILE, never shown', async () => {

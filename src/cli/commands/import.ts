@@ -22,14 +22,8 @@ export function register(program: Command, globals: () => GlobalOptions): void {
           throw new AppError('E_USAGE', 'import: - (standard input) cannot be combined with paths');
         }
         const counts = await withApp(globals(), {}, async (ctx) => {
-          const { ingestAll } = await import('../../app/import.js');
-          if (opts.mbox) {
-            const { readMbox } = await import('../../source/file/mbox.js');
-            return ingestAll(ctx, readMbox('-', 'stdin', process.stdin));
-          }
-          const { pushedItem, readPushedMessage } = await import('../../source/push.js');
-          const { bytes, truncated } = await readPushedMessage(process.stdin, MAX_STDIN_MESSAGE_BYTES);
-          return ingestAll(ctx, [pushedItem(bytes, 'stdin', { complete: !truncated })]);
+          const { importStream } = await import('../../app/import.js');
+          return importStream(ctx, process.stdin, { mbox: opts.mbox, maxMessageBytes: MAX_STDIN_MESSAGE_BYTES });
         });
         await out(opts.json ? JSON.stringify(counts) + '\n' : formatCounts(counts));
         return;

@@ -51,12 +51,13 @@ type Db = Sql | Tx;
 type Row = Record<string, unknown>;
 
 /**
- * Back-off of the retries of a temporary failure (ms). A write waits up to about 16 s in all,
- * longer than a server restart or a fail-over usually takes, so a poller's batch survives one;
+ * Back-off of the retries of a temporary failure (ms). A write waits up to about 30 s in all,
+ * longer than a server restart or a fail-over usually takes (also on a loaded host), so a
+ * poller's batch survives one;
  * a read gives up after about 2 s (a lookup should answer 503 soon rather than hang), which is
  * still enough to replace every pooled connection that a restart cut.
  */
-const WRITE_RETRY_MS: readonly number[] = [100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000];
+const WRITE_RETRY_MS: readonly number[] = [100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000, 5_000, 10_000];
 const READ_RETRY_MS: readonly number[] = [50, 400, 1_500];
 /** A health check answers within this, whatever the network does. */
 const HEALTH_TIMEOUT_MS = 5_000;
