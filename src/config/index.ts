@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { DocumentOptions, ParseOptions, SchemaOptions, ToJSOptions } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
+import { OTHER_URL } from '../store/db-url.js';
 import { imapAccountSchema, pollSchema, accountFromEnv, OAUTH_PATH_KEYS } from './imap.js';
 import { relaySchema } from './relay.js';
 
@@ -158,7 +159,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const merged: Record<string, unknown> = { ...fileParsed.data };
   const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(baseDir, p));
   if (file) {
-    merged.db = base.db !== undefined ? rel(fileParsed.data.db) : fileParsed.data.db;
+    // A database URL (postgres://…) is not a path: resolving it against the config's folder
+    // would turn it into a SQLite file named after the URL, password and all.
+    const db = fileParsed.data.db;
+    merged.db = base.db !== undefined && !OTHER_URL.test(db) && db !== ':memory:' ? rel(db) : db;
     merged.rulesDirs = fileParsed.data.rulesDirs.map((d) => rel(d)!);
     if (fileParsed.data.erasureKeyFile) merged.erasureKeyFile = rel(fileParsed.data.erasureKeyFile);
     merged.accounts = fileParsed.data.accounts.map((a) => ({

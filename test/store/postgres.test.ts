@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { headerBlock } from '../helpers/app.js';
@@ -194,6 +194,23 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
     expect(refused.code).toBe(5);
     expect(refused.stderr).toMatch(/password authentication failed/);
     expect(refused.stderr).not.toContain('not-the-password');
+  });
+
+  it('db: postgres://… in a config file selects PostgreSQL (it was resolved against the config folder as a SQLite path)', async () => {
+    const name = `cfg_${++seq}`;
+    await pg.createDatabase(name);
+    const d = join(t.dir, 'cfg-url');
+    mkdirSync(join(d, 'mail'), { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(d, 'mail', `m${i}.eml`), headerBlock({ From: `f${i}@cfg.example`, Date: new Date(NOW - i * DAY).toUTCString(), 'Message-ID': `<cfg-${i}@test>`, 'X-Mailer': MAILERS[i % 2]! }));
+    const pwFile = join(d, 'db-password');
+    writeFileSync(pwFile, pg.password + '\n', { mode: 0o600 });
+    const config = join(d, 'census.json');
+    writeFileSync(config, JSON.stringify({ db: pg.urlWithoutPassword(name) }));
+    const imported = cli(['--config', config, 'import', '--json', join(d, 'mail')], { CENSUS_DB_PASSWORD_FILE: pwFile });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect((await pg.psql(name, 'SELECT count(*) FROM observations')).trim()).toBe('3');
+    // nothing but what the test wrote: no SQLite file named after the URL beside the config
+    expect(readdirSync(d).sort()).toEqual(['census.json', 'db-password', 'mail']);
   });
 
   it('TLS is verified: sslmode=verify-full with the CA connects over TLS, sslmode=require without the CA is refused', async () => {
