@@ -1,12 +1,13 @@
 import { openApp, createLogger, type AppContext } from '../app/index.js';
 import type { GlobalOptions } from './options.js';
-import { configFrom } from './light.js';
+import { assertDatabaseExists, configFrom } from './light.js';
 
-export { configFrom, out } from './light.js';
+export { assertDatabaseExists, configFrom, out } from './light.js';
 
-/** Opens the app for one command and always closes it. */
-export async function withApp<T>(g: GlobalOptions, opts: { readonly?: boolean }, fn: (ctx: AppContext) => Promise<T> | T): Promise<T> {
+/** Opens the app for one command and always closes it (`existing`: see assertDatabaseExists). */
+export async function withApp<T>(g: GlobalOptions, opts: { readonly?: boolean; existing?: boolean }, fn: (ctx: AppContext) => Promise<T> | T): Promise<T> {
   const config = configFrom(g);
+  if (opts.existing) assertDatabaseExists(config.db);
   const ctx = openApp({ config, logger: createLogger(config.logLevel), readonly: opts.readonly });
   try {
     // A PostgreSQL store connects and migrates here: an unreachable database fails at once.

@@ -2,12 +2,25 @@
  * The light half of the CLI context: config loading and output, without the use cases, so a
  * command that only reads the store (export) starts without loading rules, parsers and CMS.
  */
+import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import { isPostgresUrl } from '../store/db-url.js';
 import type { GlobalOptions } from './options.js';
 
 /** Loads the configuration from --config/env/flags (E_CONFIG names the bad key). */
 export function configFrom(g: GlobalOptions): Config {
   return loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel } });
+}
+
+/**
+ * For commands that only read the census (lookup, stats, export, show, certs, recompute): a
+ * missing SQLite file is far more often a wrong --db than an empty census, so it is an error,
+ * and opening it must not create the file (or its folders) as a side effect.
+ */
+export function assertDatabaseExists(db: string): void {
+  if (isPostgresUrl(db) || db === ':memory:') return;
+  if (!existsSync(db)) throw new AppError('E_DB', `no database at ${db} (import mail or start the poller first, or pass --db)`);
 }
 
 /** Writes to stdout, awaiting drain (large outputs to a pipe). */

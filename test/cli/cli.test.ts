@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { builtCli } from '../helpers/built.js';
@@ -102,5 +102,18 @@ describe('CLI contract (built binary)', () => {
     expect(JSON.parse(run(['--db', db, 'show', 'grace@customer-g.example']).stdout)).toMatchObject({ state: null, observations: [] });
     const re = JSON.parse(run(['--db', db, 'import', '--json', DEMO], { env: { CENSUS_OWN_DOMAINS: 'our-company.example' } }).stdout);
     expect(re.skipped.erased).toBe(1);
+  });
+});
+
+describe('read-only commands on a missing database', () => {
+  it('stats, export, show, certs and recompute refuse a --db that does not exist (E_DB, exit 5) and create nothing', () => {
+    const missing = join(t.dir, 'no-such-dir', 'census.db');
+    for (const args of [['stats'], ['export'], ['show', 'a@example.test'], ['certs', 'a@example.test'], ['recompute'], ['lookup', 'a@example.test']]) {
+      const r = run(['--db', missing, ...args]);
+      expect(r.code, args.join(' ')).toBe(5);
+      expect(r.stderr).toMatch(/^smime-census: no database at .*no-such-dir.*\[E_DB\]$/m);
+      // before, stats (and the others) created the folder and an empty census, and printed zeros
+      expect(existsSync(join(t.dir, 'no-such-dir')), args.join(' ')).toBe(false);
+    }
   });
 });

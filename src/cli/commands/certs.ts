@@ -14,7 +14,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--json', 'print JSON')
     .action(async (address: string, opts: { pem?: boolean; json?: boolean }) => {
       const a = checkAddress(address);
-      await withApp(globals(), {}, async (ctx) => {
+      await withApp(globals(), { existing: true }, async (ctx) => {
         const rows = await ctx.store.certificatesOf(a);
         if (opts.pem) {
           if (rows.length === 0) throw new AppError('E_NOT_FOUND', `no certificate harvested for ${a}`);

@@ -6,7 +6,7 @@ import type { Recommendation } from '../../core/index.js';
 import type { GlobalOptions } from '../options.js';
 import { writeCsv } from '../../app/export.js';
 import { openStore } from '../../store/index.js';
-import { configFrom } from '../light.js';
+import { assertDatabaseExists, configFrom } from '../light.js';
 
 /** Parses --since: an ISO date or date-time. */
 export function parseSince(v: string | undefined): number | undefined {
@@ -33,6 +33,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const filter = { recommendation: opts.recommendation as Recommendation | undefined, family: opts.family, since: parseSince(opts.since) };
       // Only the store: an export needs no rules, parsers or CMS code (faster start, less memory).
       const config = configFrom(globals());
+      assertDatabaseExists(config.db);
       const store = openStore(config.db);
       try {
         await store.ready();

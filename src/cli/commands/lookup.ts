@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
 import { lookupOne } from '../../app/index.js';
-import { isPostgresUrl, openStore } from '../../store/index.js';
-import { configFrom, out } from '../context.js';
+import { openStore } from '../../store/index.js';
+import { assertDatabaseExists, configFrom, out } from '../context.js';
 import { formatLookups } from '../format.js';
-import { existsSync } from 'node:fs';
-import { AppError } from '../../core/index.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
@@ -15,9 +13,9 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--json', 'print a JSON array of {address, recommendation, reason, lastSeen, clients}')
     .action(async (addresses: string[], opts: { json?: boolean }) => {
       const config = configFrom(globals());
-      // Lookups never write (read-only beside a running poller). A missing file is far more often
-      // a wrong --db than an empty census, so it is an error rather than "unknown" for everyone.
-      if (!isPostgresUrl(config.db) && !existsSync(config.db)) throw new AppError('E_DB', `no database at ${config.db} (import mail or start the poller first, or pass --db)`);
+      // Lookups never write (read-only beside a running poller), and answer no "unknown for
+      // everyone" from a wrong --db.
+      assertDatabaseExists(config.db);
       const store = openStore(config.db, { readonly: true });
       try {
         const results = await Promise.all(addresses.map((a) => lookupOne(store, config.policy, a)));

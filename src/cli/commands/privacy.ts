@@ -9,7 +9,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .description('everything stored about an address (right of access), as JSON')
     .argument('<address>')
     .action(async (address: string) => {
-      await withApp(globals(), {}, async (ctx) => out(JSON.stringify(await show(ctx, address), null, 2) + '\n'));
+      await withApp(globals(), { existing: true }, async (ctx) => out(JSON.stringify(await show(ctx, address), null, 2) + '\n'));
     });
   program
     .command('forget')

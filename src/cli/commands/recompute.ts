@@ -8,7 +8,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .command('recompute')
     .description('re-run the current rules over all stored fingerprints and rebuild every recommendation (no mail is read)')
     .action(async () => {
-      await withApp(globals(), {}, async (ctx) => {
+      await withApp(globals(), { existing: true }, async (ctx) => {
         const r = await recompute(ctx);
         await out(`observations ${r.observations}\nchanged      ${r.changed}\naddresses    ${r.addresses}\n`);
       });

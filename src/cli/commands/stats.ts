@@ -9,7 +9,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .description('counts by recommendation and by client family')
     .option('--json', 'print JSON (the same object as GET /v1/stats)')
     .action(async (opts: { json?: boolean }) => {
-      await withApp(globals(), {}, async (ctx) => {
+      await withApp(globals(), { existing: true }, async (ctx) => {
         await refreshStale(ctx.store, ctx.config.policy);
         const s = await ctx.store.stats();
         if (opts.json) return out(JSON.stringify(s, null, 2) + '\n');
