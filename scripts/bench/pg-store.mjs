@@ -44,12 +44,13 @@ async function buildTs(entry, outDir) {
 
 /**
  * The rows of http.mjs's generator (N addresses, one client each, 10% expired decisions), as one
- * SELECT that both dialects run: SQLite through a recursive CTE, PostgreSQL through generate_series.
+ * SELECT that both dialects run: SQLite through a recursive CTE, PostgreSQL through generate_series
+ * (bigint: `i * 7919` passes int4's range from about 271k addresses on, and the 1M run failed).
  */
 function rowsSql(N, now, dialect) {
   const i = 'i';
   const addr = dialect === 'sqlite' ? `printf('user%07d@customer%03d.example', i, i % 997)` : `'user' || lpad(i::text, 7, '0') || '@customer' || lpad((i % 997)::text, 3, '0') || '.example'`;
-  const src = dialect === 'sqlite' ? `(WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${N - 1}) SELECT i FROM n)` : `(SELECT generate_series(0, ${N - 1}) AS i)`;
+  const src = dialect === 'sqlite' ? `(WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${N - 1}) SELECT i FROM n)` : `(SELECT generate_series(0::bigint, ${N - 1}) AS i)`;
   return `INSERT INTO addresses (address, first_seen, last_seen, messages, last_verify_at, family, product, version, smime, client_at, recommendation, reason, decided_until, key_changed)
     SELECT ${addr}, ${now - 86_400_000}, ${now}, 1 + ${i} % 7, ${now},
            CASE ${i} % 4 WHEN 0 THEN 'thunderbird' WHEN 1 THEN 'apple-mail' WHEN 2 THEN 'gmail' ELSE 'outlook-windows' END,
