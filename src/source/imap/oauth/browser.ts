@@ -7,15 +7,13 @@
  * Gmail scope (its device flow does not allow that scope); Microsoft and generic servers
  * accept it too. openid-client builds the URL and checks state, issuer and PKCE.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { AppError } from '../../../core/index.js';
 import type { OAuth2AuthConfig } from '../../../config/oauth.js';
-import { clientConfiguration, endpointsOf, scopeOf } from './endpoints.js';
-import { loginError, type DeviceLoginResult } from './device.js';
-import { writeRefreshToken } from './files.js';
+import { endpointsOf } from './endpoints.js';
+import { loginClient, loginError, loginTokenFile, storeLogin, type DeviceLoginResult } from './device.js';
 
 export interface BrowserPrompt {
   /** Open this in a browser on the machine where the census runs. */
@@ -39,16 +37,12 @@ const CALLBACK_PATH = '/callback';
  * once the refresh token is stored in auth.tokenFile (0600, atomically).
  */
 export async function browserLogin(account: string, auth: OAuth2AuthConfig, prompt: (p: BrowserPrompt) => void, o: BrowserLoginOptions = {}): Promise<DeviceLoginResult> {
-  if (auth.grant !== 'refresh_token' || !auth.tokenFile) {
-    throw new AppError('E_USAGE', `account ${account}: auth login is for grant refresh_token (this account uses ${auth.grant}, which needs no sign-in)`);
-  }
+  const tokenFile = loginTokenFile(account, auth);
   const ep = endpointsOf(auth);
   if (!ep.authorizationUrl) {
     throw new AppError('E_CONFIG', `account ${account}: auth.authorizationUrl is required for \`auth login --browser\` with provider generic`);
   }
-  const clientAuth = auth.clientSecretFile ? oidc.ClientSecretPost(readFileSync(auth.clientSecretFile, 'utf8').replace(/\r?\n$/, '')) : oidc.None();
-  const config = clientConfiguration(account, ep, auth.clientId!, clientAuth, auth.requestTimeoutMs);
-  const scope = scopeOf(auth);
+  const { config, scope } = loginClient(account, auth, ep);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
 
@@ -75,13 +69,15 @@ export async function browserLogin(account: string, auth: OAuth2AuthConfig, prom
       reached.done(false);
       throw redirectError(account, e);
     }
-    if (!tokens.refresh_token) {
+    let stored: DeviceLoginResult;
+    try {
+      stored = storeLogin(account, auth, tokenFile, tokens, scope);
+    } catch (e) {
       reached.done(false);
-      throw new AppError('E_IMAP_AUTH', `account ${account}: the server issued no refresh token (the scope must allow offline access, e.g. offline_access)`);
+      throw e;
     }
-    writeRefreshToken(auth.tokenFile, { refresh_token: tokens.refresh_token, updated_at: new Date().toISOString(), client_id: auth.clientId, scope: tokens.scope ?? scope });
     reached.done(true);
-    return { tokenFile: auth.tokenFile, scope: tokens.scope, accessTokenExpiresInS: tokens.expires_in };
+    return stored;
   } finally {
     callback.close();
   }

@@ -6,7 +6,7 @@
 import * as oidc from 'openid-client';
 import { AppError } from '../../../core/index.js';
 import type { OAuth2AuthConfig } from '../../../config/oauth.js';
-import { clientConfiguration, endpointsOf, scopeOf } from './endpoints.js';
+import { clientConfiguration, endpointsOf, scopeOf, type ProviderEndpoints } from './endpoints.js';
 import { writeRefreshToken } from './files.js';
 import { readFileSync } from 'node:fs';
 
@@ -28,9 +28,7 @@ export interface DeviceLoginResult {
  * person; resolves once the refresh token is stored in auth.tokenFile (0600, atomically).
  */
 export async function deviceLogin(account: string, auth: OAuth2AuthConfig, prompt: (p: DevicePrompt) => void, signal?: AbortSignal): Promise<DeviceLoginResult> {
-  if (auth.grant !== 'refresh_token' || !auth.tokenFile) {
-    throw new AppError('E_USAGE', `account ${account}: auth login is for grant refresh_token (this account uses ${auth.grant}, which needs no sign-in)`);
-  }
+  const tokenFile = loginTokenFile(account, auth);
   if (auth.provider === 'google') {
     // Google's device flow grants only a short list of scopes, and https://mail.google.com/ is
     // not on it (developers.google.com/identity/protocols/oauth2/limited-input-device#allowedscopes).
@@ -43,9 +41,7 @@ export async function deviceLogin(account: string, auth: OAuth2AuthConfig, promp
   if (!ep.deviceAuthorizationUrl) {
     throw new AppError('E_CONFIG', `account ${account}: auth.deviceAuthorizationUrl is required for \`auth login\` with provider generic`);
   }
-  const clientAuth = auth.clientSecretFile ? oidc.ClientSecretPost(readFileSync(auth.clientSecretFile, 'utf8').replace(/\r?\n$/, '')) : oidc.None();
-  const config = clientConfiguration(account, ep, auth.clientId!, clientAuth, auth.requestTimeoutMs);
-  const scope = scopeOf(auth);
+  const { config, scope } = loginClient(account, auth, ep);
   let da: oidc.DeviceAuthorizationResponse;
   try {
     da = await oidc.initiateDeviceAuthorization(config, { scope });
@@ -59,11 +55,32 @@ export async function deviceLogin(account: string, auth: OAuth2AuthConfig, promp
   } catch (e) {
     throw loginError(account, 'sign-in', e);
   }
+  return storeLogin(account, auth, tokenFile, tokens, scope);
+}
+
+/* ---- shared by the device flow and the browser flow (browser.ts) ---- */
+
+/** The token file of a refresh-token account: only those need a first sign-in. */
+export function loginTokenFile(account: string, auth: OAuth2AuthConfig): string {
+  if (auth.grant !== 'refresh_token' || !auth.tokenFile) {
+    throw new AppError('E_USAGE', `account ${account}: auth login is for grant refresh_token (this account uses ${auth.grant}, which needs no sign-in)`);
+  }
+  return auth.tokenFile;
+}
+
+/** The account's client (secret from clientSecretFile, else a public client) and the scope to ask for. */
+export function loginClient(account: string, auth: OAuth2AuthConfig, ep: ProviderEndpoints): { config: oidc.Configuration; scope: string } {
+  const clientAuth = auth.clientSecretFile ? oidc.ClientSecretPost(readFileSync(auth.clientSecretFile, 'utf8').replace(/\r?\n$/, '')) : oidc.None();
+  return { config: clientConfiguration(account, ep, auth.clientId!, clientAuth, auth.requestTimeoutMs), scope: scopeOf(auth) };
+}
+
+/** Stores the refresh token of a completed sign-in (0600, atomically); refuses a response without one. */
+export function storeLogin(account: string, auth: OAuth2AuthConfig, tokenFile: string, tokens: oidc.TokenEndpointResponse, scope: string): DeviceLoginResult {
   if (!tokens.refresh_token) {
     throw new AppError('E_IMAP_AUTH', `account ${account}: the server issued no refresh token (the scope must allow offline access, e.g. offline_access)`);
   }
-  writeRefreshToken(auth.tokenFile, { refresh_token: tokens.refresh_token, updated_at: new Date().toISOString(), client_id: auth.clientId, scope: tokens.scope ?? scope });
-  return { tokenFile: auth.tokenFile, scope: tokens.scope, accessTokenExpiresInS: tokens.expires_in };
+  writeRefreshToken(tokenFile, { refresh_token: tokens.refresh_token, updated_at: new Date().toISOString(), client_id: auth.clientId, scope: tokens.scope ?? scope });
+  return { tokenFile, scope: tokens.scope, accessTokenExpiresInS: tokens.expires_in };
 }
 
 export function loginError(account: string, what: string, e: unknown): AppError {
