@@ -114,6 +114,8 @@ export function createUpstream(config: RelayConfig, secrets: UpstreamSecrets): U
         const acceptedSet = new Set(info.accepted as string[]);
         return { accepted: to.filter((r) => acceptedSet.has(r) || !refused.some((x) => x.recipient === r)), refused, seconds: seconds() };
       } catch (e) {
+        /** Every copy refused with one reply (`code` null: the upstream gave no SMTP reply, treated as temporary). */
+        const refuseAll = (code: number | null, text: string) => ({ accepted: [], refused: to.map((r) => ({ recipient: r, code, text })), seconds: seconds() });
         const err = e as { responseCode?: number; response?: string; message?: string; code?: string; rejected?: string[]; rejectedErrors?: Array<{ recipient?: string; responseCode?: number; response?: string }> };
         // every recipient refused at RCPT: each has its own reply
         if (err.code === 'EENVELOPE' && err.rejectedErrors && err.rejectedErrors.length > 0) {
@@ -129,17 +131,14 @@ export function createUpstream(config: RelayConfig, secrets: UpstreamSecrets): U
         // A refused login is the relay's configuration problem, not the message's: the
         // application keeps the message queued (4xx) until the operator fixes the credentials.
         if (err.code === 'EAUTH' || err.code === 'ENOAUTH') {
-          const text = `upstream refused the relay's login (${err.response ?? err.message ?? 'authentication failed'})`;
-          return { accepted: [], refused: to.map((r) => ({ recipient: r, code: null, text })), seconds: seconds() };
+          return refuseAll(null, `upstream refused the relay's login (${err.response ?? err.message ?? 'authentication failed'})`);
         }
         // STARTTLS refused or failed: a property of the connection, never of the message
         if (err.code === 'ETLS') {
-          const text = `STARTTLS with the upstream failed (${err.response ?? err.message ?? 'no TLS'})`;
-          return { accepted: [], refused: to.map((r) => ({ recipient: r, code: null, text })), seconds: seconds() };
+          return refuseAll(null, `STARTTLS with the upstream failed (${err.response ?? err.message ?? 'no TLS'})`);
         }
         const code = typeof err.responseCode === 'number' && err.responseCode >= 400 ? err.responseCode : null;
-        const text = code !== null ? (err.response ?? err.message ?? 'refused') : `${err.code ?? 'error'}: ${err.message ?? 'upstream unavailable'}`;
-        return { accepted: [], refused: to.map((r) => ({ recipient: r, code, text })), seconds: seconds() };
+        return refuseAll(code, code !== null ? (err.response ?? err.message ?? 'refused') : `${err.code ?? 'error'}: ${err.message ?? 'upstream unavailable'}`);
       }
     },
     async check() {
