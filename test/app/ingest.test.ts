@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { openTestApp, headerBlock, rawQuery, rawExec, collect } from '../helpers/app.js';
+import { openTestApp, headerBlock, mailItem, rawQuery, rawExec, collect } from '../helpers/app.js';
 import { tempDir } from '../helpers/tmp.js';
 import { importPaths, lookupOne, recompute, forget, show, exportCsv, type AppContext } from '../../src/app/index.js';
 import { MAX_BATCH_BYTES, MAX_SMIME_MESSAGE_BYTES, type SourceItem } from '../../src/core/index.js';
@@ -10,14 +10,7 @@ const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
 const DAY = 86_400_000;
 const NOW = Date.now();
 
-function item(key: string, from: string, mailer: string, daysAgo: number, extra: Record<string, string> = {}): SourceItem {
-  const date = new Date(NOW - daysAgo * DAY);
-  return {
-    sourceKey: key,
-    headerBytes: headerBlock({ From: from, Date: date.toUTCString(), 'Message-ID': `<${key}@test>`, 'X-Mailer': mailer, ...extra }),
-    receivedAt: date,
-  };
-}
+const item = (key: string, from: string, mailer: string, daysAgo: number, extra: Record<string, string> = {}): SourceItem => mailItem(NOW, key, from, mailer, daysAgo, extra);
 
 let t: ReturnType<typeof tempDir>;
 let ctx: AppContext;

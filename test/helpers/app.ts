@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { configSchema, type Config } from '../../src/config/index.js';
 import { openApp, silentLogger, type AppContext } from '../../src/app/index.js';
+import type { SourceItem } from '../../src/core/index.js';
 
 /** An AppContext on a real SQLite file in `dir`, with a validated config (overrides merged). */
 export function openTestApp(dir: string, overrides: Record<string, unknown> = {}, name = 'census.db'): AppContext {
@@ -14,6 +15,19 @@ export function headerBlock(fields: Record<string, string | string[]>, body = 'h
   const lines: string[] = [];
   for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`);
   return Buffer.from(lines.join('\r\n') + '\r\n\r\n' + body);
+}
+
+/**
+ * One message as a source yields it: From, a Date `daysAgo` days before `now`, a Message-ID
+ * made from `key`, and an X-Mailer (plus `extra` header fields).
+ */
+export function mailItem(now: number, key: string, from: string, mailer: string, daysAgo: number, extra: Record<string, string> = {}): SourceItem {
+  const date = new Date(now - daysAgo * 86_400_000);
+  return {
+    sourceKey: key,
+    headerBytes: headerBlock({ From: from, Date: date.toUTCString(), 'Message-ID': `<${key}@test>`, 'X-Mailer': mailer, ...extra }),
+    receivedAt: date,
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
-import { headerBlock, collect } from '../helpers/app.js';
+import { headerBlock, mailItem, collect } from '../helpers/app.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { makeTestPki, type TestPki, type TestLeaf } from '../helpers/pki.js';
 import { configSchema } from '../../src/config/index.js';
@@ -77,14 +77,7 @@ const kinds: StoreKind[] = [
   },
 ];
 
-function item(key: string, from: string, mailer: string, daysAgo: number, extra: Record<string, string> = {}): SourceItem {
-  const date = new Date(NOW - daysAgo * DAY);
-  return {
-    sourceKey: key,
-    headerBytes: headerBlock({ From: from, Date: date.toUTCString(), 'Message-ID': `<${key}@test>`, 'X-Mailer': mailer, ...extra }),
-    receivedAt: date,
-  };
-}
+const item = (key: string, from: string, mailer: string, daysAgo: number, extra: Record<string, string> = {}): SourceItem => mailItem(NOW, key, from, mailer, daysAgo, extra);
 
 /** A varied census: clients of every S/MIME level, automated mail, unrecognised programs, addresses that need CSV care. */
 function mixedMail(): SourceItem[] {
