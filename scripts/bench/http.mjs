@@ -12,20 +12,16 @@
 // The server runs in a child process pinned to CPU 0 and autocannon in another pinned to CPU 1
 // (taskset, when the machine allows); every comparison is made round by round and the median of
 // the per-round ratios is reported.
-import { join, dirname } from 'node:path';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { configSchema } from '../../dist/config/index.js';
 import { openApp, silentLogger } from '../../dist/app/index.js';
 import { openCensus } from '../../dist/index.js';
-import { cpuMicros, pinned, tasksetWorks } from './_proc.mjs';
+import { tasksetWorks } from './_proc.mjs';
+import { load, startServerProcess } from './_server.mjs';
 
-const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-const LOADGEN = join(dirname(fileURLToPath(import.meta.url)), '_loadgen.mjs');
 const EXPIRED_SHARE = 0.1;
 
 /** Bulk-generates N addresses and one client row each (what a lookup with clients reads). */
@@ -53,44 +49,6 @@ function generate(db, N) {
     PRAGMA wal_checkpoint(TRUNCATE);
   `);
   d.close();
-}
-
-/** Starts `smime-census`'s HTTP server on the database in a child process (pinned to CPU 0). */
-async function startServerProcess(db) {
-  const script = `
-    const { configSchema } = await import(${JSON.stringify(DIST + 'config/index.js')});
-    const { openApp, createLogger } = await import(${JSON.stringify(DIST + 'app/index.js')});
-    const { startServer, tokensFrom } = await import(${JSON.stringify(DIST + 'http/index.js')});
-    const config = configSchema.parse({ db: ${JSON.stringify(db)}, logLevel: 'warn' });
-    const app = openApp({ config, logger: createLogger('warn') });
-    const { server, url } = await startServer({ app, tokens: tokensFrom({}), host: '127.0.0.1', port: 0, publicDir: null });
-    process.stdout.write(url + '\\n');
-    process.on('SIGTERM', async () => { await server.close(); app.close(); process.exit(0); });
-  `;
-  const [cmd, args] = pinned(0, process.execPath, ['--input-type=module', '-e', script]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  while (!out.includes('\n')) {
-    const [ev] = await Promise.race([once(child.stdout, 'data').then(() => ['data']), once(child, 'exit').then(() => ['exit'])]);
-    if (ev === 'exit') throw new Error('server process exited');
-  }
-  return { url: out.trim(), pid: child.pid, stop: async () => { child.kill('SIGTERM'); await once(child, 'exit'); } };
-}
-
-/** One autocannon run in its own process (pinned to CPU 1); returns its summary and the server's CPU µs per request. */
-async function load(server, o) {
-  const [cmd, args] = pinned(1, process.execPath, [LOADGEN, JSON.stringify({ url: server.url, ...o })]);
-  const cpu0 = cpuMicros(server.pid);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const [code] = await once(child, 'exit');
-  const cpu = cpuMicros(server.pid) - cpu0;
-  if (code !== 0) throw new Error(`load generator exited ${code}`);
-  const r = JSON.parse(out);
-  if (r.non2xx || r.errors) throw new Error(`${o.route}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { ...r, cpuPerRequest: cpu / Math.max(1, r.total) };
 }
 
 export default async function (ctx) {

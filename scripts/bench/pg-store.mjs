@@ -28,13 +28,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { writeMbox } from './_data.mjs';
 import { smimePool } from './_smime.mjs';
-import { cpuMicros, pinned } from './_proc.mjs';
+import { load, startServerProcess } from './_server.mjs';
 import { configSchema } from '../../dist/config/index.js';
 import { openApp, silentLogger, importPaths } from '../../dist/app/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'dist') + '/';
-const LOADGEN = join(dirname(fileURLToPath(import.meta.url)), '_loadgen.mjs');
 
 async function buildTs(entry, outDir) {
   const outfile = join(outDir, entry.replace(/[/.]/g, '_') + '.mjs');
@@ -92,43 +91,6 @@ async function importers(groups, env) {
     if (code !== 0) throw new Error(`import exited ${code}: ${err.slice(-2000)}`);
   }));
   return performance.now() - t0;
-}
-
-async function startServerProcess(db, erasureKeyFile) {
-  const script = `
-    const { configSchema } = await import(${JSON.stringify(DIST + 'config/index.js')});
-    const { openApp, createLogger } = await import(${JSON.stringify(DIST + 'app/index.js')});
-    const { startServer, tokensFrom } = await import(${JSON.stringify(DIST + 'http/index.js')});
-    const config = configSchema.parse({ db: ${JSON.stringify(db)}, erasureKeyFile: ${JSON.stringify(erasureKeyFile)}, logLevel: 'warn' });
-    const app = openApp({ config, logger: createLogger('warn') });
-    await app.store.ready();
-    const { server, url } = await startServer({ app, tokens: tokensFrom({}), host: '127.0.0.1', port: 0, publicDir: null });
-    process.stdout.write(url + '\\n');
-    process.on('SIGTERM', async () => { await server.close(); await app.close(); process.exit(0); });
-  `;
-  const [cmd, args] = pinned(0, process.execPath, ['--input-type=module', '-e', script]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  while (!out.includes('\n')) {
-    const [ev] = await Promise.race([once(child.stdout, 'data').then(() => ['data']), once(child, 'exit').then(() => ['exit'])]);
-    if (ev === 'exit') throw new Error('server process exited');
-  }
-  return { url: out.trim(), pid: child.pid, stop: async () => { child.kill('SIGTERM'); await once(child, 'exit'); } };
-}
-
-async function load(server, o) {
-  const [cmd, args] = pinned(1, process.execPath, [LOADGEN, JSON.stringify({ url: server.url, ...o })]);
-  const cpu0 = cpuMicros(server.pid);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const [code] = await once(child, 'exit');
-  const cpu = cpuMicros(server.pid) - cpu0;
-  if (code !== 0) throw new Error(`load generator exited ${code}`);
-  const r = JSON.parse(out);
-  if (r.non2xx || r.errors) throw new Error(`${o.route}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { ...r, cpuPerRequest: cpu / Math.max(1, r.total) };
 }
 
 export default async function pgStoreBench(ctx) {
