@@ -19,7 +19,7 @@
  * errors, which carry no code; those are given the code CONNECTION_CLOSED here (ConnectionLost),
  * so that errors.ts can tell a temporary failure from a bug by its code alone.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { createHash } from 'node:crypto';
 
 export type Row = Record<string, unknown>;
@@ -88,18 +88,33 @@ function serial(client: pg.PoolClient | pg.Client): Db {
   };
 }
 
-/** int8 (times in ms, counts) as JS numbers, as SQLite returns them; everything else as node-postgres parses it. */
+type Driver = typeof pg;
+let loading: Promise<Driver> | undefined;
+
+/**
+ * node-postgres on first use: a process on SQLite (store/open.ts loads this module either way)
+ * never needs it, and `import -` runs once per delivered message, where start-up time counts.
+ */
+function driver(): Promise<Driver> {
+  return (loading ??= import('pg').then((m) => m.default));
+}
+
 const INT8_OID = 20;
-const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
-};
+
+/** int8 (times in ms, counts) as JS numbers, as SQLite returns them; everything else as node-postgres parses it. */
+function types(d: Driver): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? (v: string) => Number(v) : d.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
 
 export type DriverConfig = Omit<pg.ClientConfig, 'types'>;
 
 /** One statement on a connection of its own (the migrator's, under its session lock). */
 export async function withClient<T>(config: DriverConfig, fn: (client: pg.Client, db: Db) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ ...config, types: TYPES });
+  const d = await driver();
+  const client = new d.Client({ ...config, types: types(d) });
   // A connection the server drops is reported by the query that was running; without a listener
   // the client's 'error' event would be thrown as an uncaught exception.
   client.on('error', () => {});
@@ -117,19 +132,22 @@ export async function withClient<T>(config: DriverConfig, fn: (client: pg.Client
 
 /** A pool of connections to one database. */
 export class Pool implements Db {
-  private readonly pool: pg.Pool;
+  private readonly pool: Promise<pg.Pool>;
 
   constructor(config: DriverConfig, max: number, idleTimeoutMs: number) {
-    this.pool = new pg.Pool({ ...config, types: TYPES, max, idleTimeoutMillis: idleTimeoutMs });
-    // An idle connection that the server closes (a restart, a fail-over, idle_session_timeout)
-    // is dropped from the pool, which then emits 'error'; the next statement opens a new
-    // connection, so there is nothing to do — but an EventEmitter without a listener would
-    // throw it as an uncaught exception and end the process.
-    this.pool.on('error', () => {});
+    this.pool = driver().then((d) => {
+      const pool = new d.Pool({ ...config, types: types(d), max, idleTimeoutMillis: idleTimeoutMs });
+      // An idle connection that the server closes (a restart, a fail-over, idle_session_timeout)
+      // is dropped from the pool, which then emits 'error'; the next statement opens a new
+      // connection, so there is nothing to do — but an EventEmitter without a listener would
+      // throw it as an uncaught exception and end the process.
+      pool.on('error', () => {});
+      return pool;
+    });
   }
 
-  query(text: string, params?: readonly unknown[], prepare?: boolean): Promise<Result> {
-    return run(this.pool, text, params, prepare);
+  async query(text: string, params?: readonly unknown[], prepare?: boolean): Promise<Result> {
+    return run(await this.pool, text, params, prepare);
   }
 
   /**
@@ -140,7 +158,7 @@ export class Pool implements Db {
   async transaction<T>(begin: string, fn: (tx: Db) => Promise<T>, onCommit: () => void): Promise<T> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await (await this.pool).connect();
     } catch (e) {
       throw driverError(e);
     }
@@ -173,7 +191,7 @@ export class Pool implements Db {
     }
   }
 
-  end(): Promise<void> {
-    return this.pool.end();
+  async end(): Promise<void> {
+    await (await this.pool).end();
   }
 }

@@ -5,8 +5,6 @@
  * unguarded processes would both see "none applied" and the second would fail on CREATE TABLE;
  * behind the lock the second one waits, then finds everything applied and does nothing.
  */
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { fileURLToPath } from 'node:url';
 import { withClient, type DriverConfig } from './driver.js';
 
@@ -22,6 +20,9 @@ export const ADDRESS_LOCK_SPACE = 0x43454e41; // 'CENA'
 
 /** Applies pending migrations on a dedicated connection under the migration lock. */
 export async function migrateLocked(config: DriverConfig): Promise<void> {
+  // drizzle on first use (~80 files): migrations run once per process, and a process on SQLite
+  // (store/open.ts loads this module either way) never needs them.
+  const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
   await withClient(config, async (client, db) => {
     await db.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
     try {
