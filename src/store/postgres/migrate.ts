@@ -6,8 +6,6 @@
  * behind the lock the second one waits, then finds everything applied and does nothing.
  */
 import postgres from 'postgres';
-import { drizzle } from 'drizzle-orm/postgres-js';
-import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { fileURLToPath } from 'node:url';
 
 /** Migrations sit next to this module both in src/ (tests) and dist/ (copied by post-build). */
@@ -22,6 +20,9 @@ export const ADDRESS_LOCK_SPACE = 0x43454e41; // 'CENA'
 
 /** Applies pending migrations on a dedicated connection under the migration lock. */
 export async function migrateLocked(options: postgres.Options<Record<string, postgres.PostgresType>>): Promise<void> {
+  // drizzle on first use (~80 files): migrations run once per process, and a process on SQLite
+  // (store/open.ts loads this module either way) never needs them.
+  const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/postgres-js'), import('drizzle-orm/postgres-js/migrator')]);
   const sql = postgres({ ...options, max: 1, onnotice: () => {} });
   try {
     await sql.unsafe('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
