@@ -153,6 +153,19 @@ export const unknownResponseSchema = {
   required: ['unknown'],
 } as const;
 
+/** POST /v1/messages: what became of the pushed message. */
+export const pushCountsSchema = {
+  type: 'object',
+  required: ['stored', 'duplicates', 'skipped'],
+  properties: {
+    stored: { type: 'integer' },
+    duplicates: { type: 'integer' },
+    skipped: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const;
+
+export const pingResponseSchema = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
+
 export const forgetResponseSchema = {
   type: 'object',
   properties: { address: { type: 'string' }, rowsDeleted: { type: 'integer' }, erasedAt: { type: 'string' } },

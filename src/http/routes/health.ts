@@ -15,7 +15,7 @@ export function registerHealthRoutes(fastify: FastifyInstance, d: RouteDeps): vo
     return st ? { signer: { notAfter: st.notAfter.toISOString(), daysLeft: st.daysLeft, expiringSoon: st.expiringSoon, subject: st.subject } } : {};
   };
 
-  fastify.get('/v1/ping', { config: { access: 'open' }, schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+  fastify.get('/v1/ping', { config: { access: 'open' }, schema: { response: { 200: S.pingResponseSchema } } }, async () => ({ ok: true }));
 
   fastify.get('/healthz', { config: { access: 'open' }, schema: { response: { 200: S.healthResponseSchema, 503: S.healthResponseSchema } } }, async (_req, reply) => {
     const health = await app.store.health();

@@ -6,17 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ingestPushed } from '../../app/index.js';
+import * as S from '../schemas.js';
 import type { RouteDeps } from './deps.js';
-
-const countsSchema = {
-  type: 'object',
-  required: ['stored', 'duplicates', 'skipped'],
-  properties: {
-    stored: { type: 'integer' },
-    duplicates: { type: 'integer' },
-    skipped: { type: 'object', additionalProperties: { type: 'integer' } },
-  },
-} as const;
 
 /** Registers the route; http.maxMessageBytes is its own body limit (mail is larger than API requests). */
 export function registerMessageRoutes(fastify: FastifyInstance, d: RouteDeps): void {
@@ -27,7 +18,7 @@ export function registerMessageRoutes(fastify: FastifyInstance, d: RouteDeps): v
     scope.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
     scope.post<{ Body: Buffer }>(
       '/v1/messages',
-      { config: { access: 'admin' }, bodyLimit: maxBytes, schema: { response: { 202: countsSchema } } },
+      { config: { access: 'admin' }, bodyLimit: maxBytes, schema: { response: { 202: S.pushCountsSchema } } },
       async (req, reply) => {
         // Other types have fastify's default parsers (JSON, text): refuse them here.
         if (!Buffer.isBuffer(req.body) || !/^message\/rfc822\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
