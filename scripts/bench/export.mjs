@@ -20,7 +20,7 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 // days in which neither lookups nor ingest touched those addresses.
 const STALE_SHARE = 0.02;
 
-function generate(db, N) {
+export function generate(db, N) {
   openApp({ config: configSchema.parse({ db }), logger: silentLogger() }).close();
   const d = new Database(db);
   d.pragma('journal_mode = WAL');

@@ -25,7 +25,7 @@ import { load, startServerProcess } from './_server.mjs';
 const EXPIRED_SHARE = 0.1;
 
 /** Bulk-generates N addresses and one client row each (what a lookup with clients reads). */
-function generate(db, N) {
+export function generate(db, N) {
   openApp({ config: configSchema.parse({ db }), logger: silentLogger() }).close();
   const d = new Database(db);
   d.pragma('journal_mode = WAL');
