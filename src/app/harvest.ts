@@ -1,6 +1,9 @@
 import type { SourceItem } from '../core/index.js';
 import { parseHeaderBlock, parseMailboxes, normalizeAddress } from '../parse/index.js';
-import { harvestFromMessage, harvestFromParts, loadTrustedCaPems, compareCertificates, type HarvestResult } from '../sign/index.js';
+import type { HarvestResult } from '../sign/index.js';
+// Continuity alone, not sign/'s index: it is pure and runs in the store's sync transaction,
+// while the index pulls in the CMS library (pkijs, asn1js), which only signed mail needs.
+import { compareCertificates } from '../sign/continuity.js';
 import type { CertificateRow, Continuity, NewCertificate } from '../store/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from './logger.js';
@@ -16,6 +19,7 @@ export async function harvestItems(ctx: { readonly logger: Logger }, items: read
   for (const item of items) {
     const b = item.smimeBytes;
     if (!b) continue;
+    const { harvestFromMessage, harvestFromParts } = await loadSign();
     try {
       const opts = { trustedCaPems, useSystemTrust: true };
       const r = b.kind === 'message' ? await harvestFromMessage(b.message, opts) : await harvestFromParts(b.signedPart, b.signature, { ...opts, from: fromOf(item) });
@@ -36,9 +40,17 @@ function fromOf(item: SourceItem): string | undefined {
   return mailboxes.length === 1 ? normalizeAddress(mailboxes[0]!) : undefined;
 }
 
+/**
+ * sign/ on first use: most mail is unsigned, and an MTA starts one `import -` process per
+ * message, which should not pay ~60 ms for loading the CMS library it does not need.
+ */
+function loadSign(): Promise<typeof import('../sign/index.js')> {
+  return import('../sign/index.js');
+}
+
 /** Loads the configured CA set once per process. */
-export function trustedCas(ctx: { readonly config: Config }): Promise<string[]> {
-  return loadTrustedCaPems(ctx.config.sign.trustedCaFiles);
+export async function trustedCas(ctx: { readonly config: Config }): Promise<string[]> {
+  return (await loadSign()).loadTrustedCaPems(ctx.config.sign.trustedCaFiles);
 }
 
 /**

@@ -8,7 +8,7 @@
 import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
 import { ruleCapability } from './load.js';
 import type { CompiledRule, CompiledTemplate, RuleSet, TrieNode } from './rule-types.js';
-import { PSEUDO_FIELDS } from './fingerprint-fields.js';
+import { PSEUDO_FIELDS, PSEUDO_SOURCES } from './fingerprint-fields.js';
 import type { Capability } from './smime.js';
 
 /** Confidence cap for a verdict whose genuineness check failed (the policy ignores < 0.5). */
@@ -17,6 +17,10 @@ const FORGED_CONFIDENCE = 0.3;
 const INJECTION_CONFIDENCE = 0.2;
 // Tab is legal in unfolded values; every other C0 control and DEL is not.
 const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/;
+// Unfolding keeps the folding white space (RFC 5322 2.2.3), so a long User-Agent that Thunderbird
+// folded reads "Gecko/20100101<TAB>Thunderbird/91.6.1": rules are written with one space, and a run
+// of blanks with a tab in it is matched as one space (linear: one character class, no nesting).
+const FOLDED_BLANKS = /[ \t]*\t[ \t]*/g;
 const UPPER = /[A-Z]/;
 const EMPTY: readonly string[] = [];
 /** Longest literal key the index holds (load.ts MAX_KEY_CHARS). */
@@ -47,6 +51,8 @@ class Fields {
   readonly names: string[] = [];
   readonly values: Array<readonly string[]> = [];
   warnings: string[] = [];
+  /** Real fields whose every value a replacing stamp hid (stampReplaces: a check on them proves nothing). */
+  readonly hidden: string[] = [];
   private readonly msgidBox: string[] = [''];
   private readonly localBox: string[] = [''];
   private readonly hostBox: string[] = [''];
@@ -63,6 +69,7 @@ class Fields {
   load(headers: Fingerprint): this {
     this.names.length = 0;
     this.values.length = 0;
+    this.hidden.length = 0;
     this.warnings = [];
     let injected = false;
     let truncated = false;
@@ -96,6 +103,7 @@ class Fields {
         }
         if (CONTROL_CHARS.test(s)) injected = true;
         if (s.length && (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1)))) s = s.trim();
+        if (s.indexOf('\t') >= 0) s = s.replace(FOLDED_BLANKS, ' ');
         if (s !== v) clean ??= list.slice(0, i) as string[];
         if (clean) clean.push(s);
       }
@@ -160,12 +168,15 @@ class Fields {
    * Drops the values of `field` that `re` matches (a provider's server wrote them, not the
    * client) and derives the pseudo-fields again, so the other signals decide.
    */
-  hide(field: string, re: RegExp): void {
+  hide(field: string, re: RegExp, replaced: boolean): void {
     const i = this.names.indexOf(field);
     if (i < 0) return;
     const kept = this.values[i]!.filter((v) => !re.test(v));
     if (kept.length) this.values[i] = kept;
-    else this.remove(field);
+    else {
+      this.remove(field);
+      if (replaced) this.hidden.push(field);
+    }
     this.derive(true);
   }
 
@@ -179,6 +190,14 @@ class Fields {
   private find(name: string): readonly string[] | undefined {
     const i = this.names.indexOf(name);
     return i >= 0 ? this.values[i] : undefined;
+  }
+
+  /** Whether `name` (a header, or a pseudo-field through its headers) lost all its values to a stamp. */
+  wasHidden(name: string): boolean {
+    if (this.hidden.length === 0) return false;
+    if (this.hidden.includes(name)) return true;
+    const src = PSEUDO_SOURCES[name];
+    return src !== undefined && src.some((f) => this.hidden.includes(f)) && this.get(name).length === 0;
   }
 
   get(name: string): readonly string[] {
@@ -264,6 +283,9 @@ function failedChecks(rule: CompiledRule, fields: Fields, groups: Record<string,
       ok = c.re ? v !== undefined && c.re.test(v) : (v === undefined) === (c.absent === true);
     } else {
       const vals = fields.get(c.field!);
+      // A list replaced the program's own value (stampReplaces): its absence is not evidence of
+      // forgery, so the check is not run. (An MTA that ADDED a missing id is: real clients write one.)
+      if (vals.length === 0 && fields.wasHidden(c.field!)) continue;
       ok = c.re ? vals.some((v) => c.re!.test(v)) : (vals.length === 0) === (c.absent === true);
     }
     if (!ok) (failed ??= []).push(c.code);
@@ -338,7 +360,7 @@ function classifyInner(rules: RuleSet, headers: Fingerprint): Verdict {
       stampGroups = { ...groups };
     }
     for (const w of rule.warnings) fields.warnings.push(w);
-    fields.hide(rule.stamp!.field, rule.stamp!.re);
+    fields.hide(rule.stamp!.field, rule.stamp!.re, rule.stamp!.replaces);
   }
   const marks = rules.marks;
   lo = rules.rules.length;

@@ -229,7 +229,7 @@ function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
     references: r.references ?? [],
     examples: r.examples ?? [],
     fixedValue: r.fixedValue ?? null,
-    stamp: r.stamp !== undefined ? { field: r.stamp, re: conditions.find((c) => c.field === r.stamp)!.re } : null,
+    stamp: r.stamp !== undefined ? { field: r.stamp, re: conditions.find((c) => c.field === r.stamp)!.re, replaces: r.stampReplaces === true } : null,
     fixedSmime: null,
   };
 }

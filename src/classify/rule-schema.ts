@@ -94,6 +94,12 @@ export const RuleSchema = z
      */
     stamp: FieldName.optional(),
     /**
+     * With `stamp`: the server REPLACED the program's own value (a mailing list re-issuing a post
+     * under its own Message-ID) instead of adding a missing one. The program did write one, so the
+     * winning rule's genuineness checks on that field are not run (a missing value proves nothing).
+     */
+    stampReplaces: z.literal(true).optional(),
+    /**
      * Why the rule rightly matches a constant the program always writes (a product name with a digit,
      * a fixed MIME-Version): exempts it from the generalisation check of `rules lint`.
      */
@@ -102,6 +108,7 @@ export const RuleSchema = z
   })
   .strict()
   .refine((r) => r.stamp === undefined || (r.match !== undefined && r.stamp in r.match), { message: 'stamp must name one of the match fields' })
+  .refine((r) => r.stampReplaces === undefined || r.stamp !== undefined, { message: 'stampReplaces needs stamp' })
   .refine((r) => (r.match && Object.keys(r.match).length > 0) || (r.absent && r.absent.length > 0), {
     message: 'a rule needs at least one match or absent condition',
   });

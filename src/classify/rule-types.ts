@@ -42,7 +42,7 @@ export interface CompiledRule {
   readonly references: readonly string[];
   readonly examples: readonly ExampleInput[];
   /** A provider stamp (rules/README.md): the field whose matching values the provider wrote, hidden before the other rules run. */
-  readonly stamp: { readonly field: string; readonly re: RegExp } | null;
+  readonly stamp: { readonly field: string; readonly re: RegExp; readonly replaces: boolean } | null;
   /** Why the rule matches a constant value (exempt from the generalisation check), or null. */
   readonly fixedValue: string | null;
   /**

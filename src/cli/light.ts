@@ -3,14 +3,17 @@
  * command that only reads the store (export) starts without loading rules, parsers and CMS.
  */
 import { existsSync } from 'node:fs';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfig, type Config, type FlagValue } from '../config/index.js';
 import { AppError } from '../core/index.js';
 import { isPostgresUrl } from '../store/db-url.js';
 import type { GlobalOptions } from './options.js';
 
-/** Loads the configuration from --config/env/flags (E_CONFIG names the bad key). */
-export function configFrom(g: GlobalOptions): Config {
-  return loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel } });
+/**
+ * Loads the configuration from --config/env/flags (E_CONFIG names the bad key). `flags`: a
+ * command's own options that set config keys (`serve --port` is `http.port`), by config key.
+ */
+export function configFrom(g: GlobalOptions, flags: Readonly<Record<string, FlagValue>> = {}): Config {
+  return loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel, ...flags } });
 }
 
 /**

@@ -9,7 +9,8 @@ import type { DocumentOptions, ParseOptions, SchemaOptions, ToJSOptions } from '
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
 import { OTHER_URL } from '../store/db-url.js';
-import { imapAccountSchema, pollSchema, accountFromEnv, OAUTH_PATH_KEYS } from './imap.js';
+import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';
+import { CONFIG_KEYS, type ConfigKey } from './keys.js';
 import { relaySchema } from './relay.js';
 
 type YamlModule = typeof import('yaml');
@@ -25,6 +26,7 @@ function parseYaml(text: string, options: ParseOptions & DocumentOptions & Schem
 
 export * from './imap.js';
 export * from './relay.js';
+export * from './keys.js';
 
 const domain = z
   .string()
@@ -96,25 +98,29 @@ export const configSchema = z.strictObject({
       trustedCaFiles: z.array(z.string().min(1)).default([]),
     })
     .default({ chainFiles: [], trustedCaFiles: [] }),
+  serve: z
+    .strictObject({
+      /** `serve` runs the configured IMAP pollers (false: an API-only instance). */
+      poll: z.boolean().default(true),
+    })
+    .default({ poll: true }),
   /** The signing SMTP relay (`smime-census relay`; `serve` runs it too when this is set). */
   relay: relaySchema.optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
+/** A flag value as the CLI parser gives it: the option's text, or false for a `--no-x` flag. */
+export type FlagValue = string | boolean | undefined;
+
 export interface LoadOptions {
   configFile?: string;
   env?: Record<string, string | undefined>;
-  /** Flag values (highest precedence); undefined entries are ignored. */
-  flags?: { db?: string; logLevel?: string };
-}
-
-function formatIssues(error: z.ZodError, origin: string): string {
-  return error.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`)
-    .slice(0, 10)
-    .map((s) => `${origin}: ${s}`)
-    .join('; ');
+  /**
+   * Command-line values (highest precedence), by config key (`db`, `logLevel`, `http.port`, …:
+   * the keys whose table row names a flag); undefined entries are ignored.
+   */
+  flags?: Readonly<Record<string, FlagValue>>;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -135,88 +141,132 @@ function readConfigFile(path: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
-function envList(v: string | undefined): string[] | undefined {
-  return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Calls `fn` with the object holding a table key's last segment and that segment, for every
+ * place the key occurs in `data` (`accounts[].caFile`: once per account). With `create`,
+ * missing objects on the way are made (a key set from the environment or a flag).
+ */
+function visitKey(data: Obj, key: string, fn: (holder: Obj, name: string) => void, create = false): void {
+  const segments = key.split('.');
+  const walk = (node: Obj, i: number): void => {
+    const seg = segments[i]!;
+    if (i === segments.length - 1) return fn(node, seg);
+    if (seg.endsWith('[]')) {
+      const list = node[seg.slice(0, -2)];
+      if (Array.isArray(list)) for (const el of list) if (isObj(el)) walk(el, i + 1);
+      return;
+    }
+    if (!isObj(node[seg])) {
+      if (!create) return;
+      node[seg] = {};
+    }
+    walk(node[seg] as Obj, i + 1);
+  };
+  walk(data, 0);
 }
 
-function envInt(env: Record<string, string | undefined>, name: string): number | undefined {
-  const v = env[name];
-  if (v === undefined || v === '') return undefined;
-  // Strict: "12abc", "0x10" or "" are errors, never a silent fallback.
-  if (!/^\d+$/.test(v)) throw new AppError('E_CONFIG', `${name}: must be a whole number, got "${v}"`);
-  return Number(v);
+/**
+ * A path from a config file, relative to that file's folder. A URL (`postgres://…`) or
+ * `:memory:` is not a path: resolving it would turn a database URL into a SQLite file named
+ * after it, password and all. Anything not a non-empty string is left for the schema to refuse.
+ */
+function resolveFrom(baseDir: string, v: unknown): unknown {
+  if (typeof v !== 'string' || v === '' || OTHER_URL.test(v) || v === ':memory:') return v;
+  return resolve(baseDir, v);
 }
 
-/** Loads and validates the configuration. Throws AppError E_CONFIG naming the bad key. */
+/** Resolves every path key of a config file's data against the file's folder (the table says which keys are paths). */
+function resolvePaths(data: Obj, baseDir: string): void {
+  for (const k of CONFIG_KEYS) {
+    if (k.type !== 'path' && k.type !== 'path list') continue;
+    visitKey(data, k.key, (holder, name) => {
+      const v = holder[name];
+      if (v === undefined) return;
+      holder[name] = k.type === 'path list' && Array.isArray(v) ? v.map((x) => resolveFrom(baseDir, x)) : resolveFrom(baseDir, v);
+    });
+  }
+}
+
+/**
+ * A value written as text (environment, command line) in the key's type. Strict: "12abc",
+ * "0x10" or "yes" are errors naming where they came from, never a silent fallback.
+ */
+function fromText(k: ConfigKey, text: string, origin: string, code: 'E_CONFIG' | 'E_USAGE'): unknown {
+  switch (k.type) {
+    case 'integer':
+      if (!/^\d+$/.test(text)) throw new AppError(code, `${origin}: must be a whole number, got "${text}"`);
+      return Number(text);
+    case 'boolean':
+      if (text !== 'true' && text !== 'false') throw new AppError(code, `${origin}: must be true or false, got "${text}"`);
+      return text === 'true';
+    case 'list':
+    case 'path list':
+      return text.split(',').map((s) => s.trim()).filter(Boolean);
+    default:
+      return text;
+  }
+}
+
+/** The flag as named in messages (`--port`), for a key set on the command line. */
+function flagName(k: ConfigKey): string {
+  return k.flag?.name ?? k.key;
+}
+
+/** Loads and validates the configuration: defaults < file < environment < flags. Throws AppError E_CONFIG (E_USAGE for a flag) naming the bad key. */
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const file = options.configFile ?? env.CENSUS_CONFIG;
-  const base: Record<string, unknown> = file ? readConfigFile(file) : {};
+  const fromFile: Obj = file ? readConfigFile(file) : {};
   // Relative paths in a config file are relative to that file, not to the working directory.
-  const baseDir = file ? dirname(resolve(file)) : process.cwd();
-  const fileParsed = configSchema.safeParse(base);
-  if (!fileParsed.success) throw new AppError('E_CONFIG', formatIssues(fileParsed.error, file ?? 'config'));
-  const merged: Record<string, unknown> = { ...fileParsed.data };
-  const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(baseDir, p));
-  if (file) {
-    // A database URL (postgres://…) is not a path: resolving it against the config's folder
-    // would turn it into a SQLite file named after the URL, password and all.
-    const db = fileParsed.data.db;
-    merged.db = base.db !== undefined && !OTHER_URL.test(db) && db !== ':memory:' ? rel(db) : db;
-    merged.rulesDirs = fileParsed.data.rulesDirs.map((d) => rel(d)!);
-    if (fileParsed.data.erasureKeyFile) merged.erasureKeyFile = rel(fileParsed.data.erasureKeyFile);
-    merged.accounts = fileParsed.data.accounts.map((a) => ({
-      ...a,
-      ...(a.passwordFile ? { passwordFile: rel(a.passwordFile) } : {}),
-      ...(a.accessTokenFile ? { accessTokenFile: rel(a.accessTokenFile) } : {}),
-      ...(a.caFile ? { caFile: rel(a.caFile) } : {}),
-      ...(a.auth?.type === 'oauth2' ? { auth: { ...a.auth, ...Object.fromEntries(OAUTH_PATH_KEYS.filter((k) => a.auth?.type === 'oauth2' && a.auth[k]).map((k) => [k, rel((a.auth as Record<string, string>)[k])])) } } : {}),
-    }));
-    const http = fileParsed.data.http;
-    merged.http = { ...http, readTokenFile: rel(http.readTokenFile), adminTokenFile: rel(http.adminTokenFile) };
-    const relay = fileParsed.data.relay;
-    if (relay) {
-      merged.relay = {
-        ...relay,
-        upstreamPasswordFile: rel(relay.upstreamPasswordFile),
-        upstreamCaFile: rel(relay.upstreamCaFile),
-        usersFile: rel(relay.usersFile),
-        ...(relay.dkim ? { dkim: { ...relay.dkim, keyFile: rel(relay.dkim.keyFile) } } : {}),
-        ...(relay.tls ? { tls: { certFile: rel(relay.tls.certFile), keyFile: rel(relay.tls.keyFile) } } : {}),
-      };
-    }
-  }
+  if (file) resolvePaths(fromFile, dirname(resolve(file)));
+  const fileParsed = configSchema.safeParse(fromFile);
+  if (!fileParsed.success) throw new AppError('E_CONFIG', formatIssues(fileParsed.error, () => file ?? 'config'));
+  // Plain data (strings, numbers, booleans, arrays, objects): a deep copy to write into.
+  const merged = structuredClone(fileParsed.data) as Obj;
 
-  // Environment overrides.
-  const e = (k: string): string | undefined => (env[k] === '' ? undefined : env[k]);
-  if (e('CENSUS_DB')) merged.db = e('CENSUS_DB');
-  if (e('CENSUS_OWN_DOMAINS') !== undefined) merged.ownDomains = envList(e('CENSUS_OWN_DOMAINS'));
-  const policy = { ...(merged.policy as object) } as Record<string, unknown>;
-  if (e('CENSUS_POLICY')) policy.mode = e('CENSUS_POLICY');
-  const wd = envInt(env, 'CENSUS_WINDOW_DAYS');
-  if (wd !== undefined) policy.windowDays = wd;
-  merged.policy = policy;
-  if (e('CENSUS_RULES_DIRS') !== undefined) merged.rulesDirs = envList(e('CENSUS_RULES_DIRS'));
-  if (e('CENSUS_TRUSTED_AUTHSERV_ID')) merged.trustedAuthservId = e('CENSUS_TRUSTED_AUTHSERV_ID');
-  if (e('CENSUS_ERASURE_KEY_FILE')) merged.erasureKeyFile = e('CENSUS_ERASURE_KEY_FILE');
-  if (e('CENSUS_LOG_LEVEL')) merged.logLevel = e('CENSUS_LOG_LEVEL');
-  const http = { ...(merged.http as object) } as Record<string, unknown>;
-  if (e('CENSUS_HTTP_HOST')) http.host = e('CENSUS_HTTP_HOST');
-  const port = envInt(env, 'CENSUS_HTTP_PORT');
-  if (port !== undefined) http.port = port;
-  if (e('CENSUS_READ_TOKEN_FILE')) http.readTokenFile = e('CENSUS_READ_TOKEN_FILE');
-  if (e('CENSUS_ADMIN_TOKEN_FILE')) http.adminTokenFile = e('CENSUS_ADMIN_TOKEN_FILE');
-  merged.http = http;
+  // Where each key set above the file came from, to name it if the result is invalid.
+  const origins = new Map<string, { origin: string; flag: boolean }>();
+  const set = (k: ConfigKey, value: unknown, origin: string, flag: boolean): void => {
+    visitKey(merged, k.key, (holder, name) => (holder[name] = value), true);
+    origins.set(k.key, { origin, flag });
+  };
+  for (const k of CONFIG_KEYS) {
+    if (!k.env) continue;
+    const text = env[k.env];
+    // Empty means unset: `CENSUS_DB= smime-census …` must not select a database named "".
+    if (text !== undefined && text !== '') set(k, fromText(k, text, k.env, 'E_CONFIG'), k.env, false);
+  }
   const envAccount = accountFromEnv(env);
   if (envAccount) merged.accounts = [...(merged.accounts as unknown[]), envAccount];
-
-  // Flags.
-  if (options.flags?.db) merged.db = options.flags.db;
-  if (options.flags?.logLevel) merged.logLevel = options.flags.logLevel;
+  for (const [key, value] of Object.entries(options.flags ?? {})) {
+    if (value === undefined) continue;
+    const k = CONFIG_KEYS.find((row) => row.key === key && row.flag);
+    if (!k) throw new AppError('E_INTERNAL', `loadConfig: ${key} has no command-line flag in the config table`);
+    set(k, typeof value === 'boolean' ? value : fromText(k, value, flagName(k), 'E_USAGE'), flagName(k), true);
+  }
 
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) throw new AppError('E_CONFIG', formatIssues(parsed.error, file ? `${file} (+ environment)` : 'environment'));
+  if (!parsed.success) {
+    const originOf = (key: string) => origins.get(key);
+    const first = parsed.error.issues[0];
+    const code = first && originOf(first.path.join('.'))?.flag ? 'E_USAGE' : 'E_CONFIG';
+    throw new AppError(code, formatIssues(parsed.error, (key) => originOf(key)?.origin ?? (file ? `${file} (+ environment)` : 'environment')));
+  }
   return deepFreeze(parsed.data);
+}
+
+/** "origin: key: message" per issue (at most 10), so every message names the bad key and where it was set. */
+function formatIssues(error: z.ZodError, originOf: (key: string) => string): string {
+  return error.issues
+    .slice(0, 10)
+    .map((i) => {
+      const key = i.path.length ? i.path.join('.') : '(top level)';
+      return `${originOf(key)}: ${key}: ${i.message}`;
+    })
+    .join('; ');
 }
 
 function deepFreeze<T>(o: T): T {

@@ -105,5 +105,3 @@ export type OAuth2AuthConfig = z.infer<typeof oauth2AuthSchema>;
 export const accountAuthSchema = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('password') }), oauth2AuthSchema]);
 export type AccountAuthConfig = z.infer<typeof accountAuthSchema>;
 
-/** Path keys of the oauth2 block, resolved against the config file's folder by loadConfig. */
-export const OAUTH_PATH_KEYS = ['clientSecretFile', 'certificateFile', 'privateKeyFile', 'serviceAccountKeyFile', 'tokenFile'] as const;

@@ -12,6 +12,13 @@ export type Scope = 'read' | 'admin';
 /** What a route requires; `open` routes (healthz, the dashboard's static files) need no token. */
 export type RouteAccess = Scope | 'open';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Token scope the route needs (default `read`). */
+    access?: RouteAccess;
+  }
+}
+
 /** The shortest token accepted: a guessable token is no access control. */
 export const MIN_TOKEN_LENGTH = 16;
 

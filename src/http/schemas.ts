@@ -15,6 +15,9 @@ export const errorSchema = {
   required: ['error'],
 } as const;
 
+/** The error responses every API route may give, for its `response` schema. */
+export const withErrors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 413: errorSchema, 503: errorSchema } as const;
+
 /** JSON Schema (draft-07: what fastify's ajv and fast-json-stringify read) of a zod type, for embedding. */
 export function jsonSchemaOf(type: z.ZodType): Record<string, unknown> {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(type, { target: 'draft-7', io: 'output' });
@@ -149,6 +152,19 @@ export const unknownResponseSchema = {
   },
   required: ['unknown'],
 } as const;
+
+/** POST /v1/messages: what became of the pushed message. */
+export const pushCountsSchema = {
+  type: 'object',
+  required: ['stored', 'duplicates', 'skipped'],
+  properties: {
+    stored: { type: 'integer' },
+    duplicates: { type: 'integer' },
+    skipped: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const;
+
+export const pingResponseSchema = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
 
 export const forgetResponseSchema = {
   type: 'object',

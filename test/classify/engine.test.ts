@@ -117,6 +117,38 @@ describe('engine: genuineness checks', () => {
   });
 });
 
+describe('engine: folded values and replaced Message-IDs', () => {
+  // source: linux-mailinglist-archives/blinux-list.redhat.com.0@beec9480a25b:m (Thunderbird folded its
+  // User-Agent; unfolding keeps the tab, RFC 5322 2.2.3)
+  it('a User-Agent folded with a tab reads like one with a space', () => {
+    const ua = 'Mozilla/5.0 (X11; Linux x86_64; rv:91.0) Gecko/20100101\tThunderbird/91.6.1';
+    const v = classify(shipped, { 'user-agent': [ua], 'message-id': ['<8682c221-924e-6c20-8595-4f4fd9c3ff37@gmail.com>'] });
+    expect(v).toMatchObject({ family: 'thunderbird', version: '91.6.1', platform: 'Linux/Unix', ruleId: 'thunderbird-gecko-ua' });
+    expect(v.confidence).toBeGreaterThanOrEqual(0.5);
+    expect(v.warnings).not.toContain('forged:header-injection');
+  });
+
+  it('a blank run with a tab in a raw block folds to one space too', () => {
+    const raw = 'User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:102.0) Gecko/20100101\r\n \tThunderbird/102.4.2\r\n\r\n';
+    const lines = raw.split('\r\n');
+    const value = (lines[0]! + lines[1]!).slice('User-Agent: '.length);
+    expect(classify(shipped, { 'user-agent': [value] })).toMatchObject({ family: 'thunderbird', version: '102.4.2', platform: 'Windows' });
+  });
+
+  // source: linux-mailinglist-archives/blinux-list.redhat.com.0@63bdb63571cd:m
+  it('a Message-ID a list re-issued does not make the program look forged; one an MTA added still does', () => {
+    const listed = classify(shipped, { 'user-agent': ['Mozilla Thunderbird'], 'message-id': ['<mailman.408.1697484687.843864.blinux-list@redhat.com>'] });
+    expect(listed).toMatchObject({ family: 'thunderbird', ruleId: 'thunderbird-115-plus' });
+    expect(listed.confidence).toBeGreaterThanOrEqual(0.5);
+    expect(listed.warnings).toContain('provider:list-assigned-message-id');
+    expect(listed.warnings).not.toContain('forged:thunderbird-message-id');
+    // Postfix added an id because the "Thunderbird" wrote none: a real Thunderbird always writes one.
+    const added = classify(shipped, { 'user-agent': ['Mozilla Thunderbird'], 'message-id': ['<20240627163811.05F6140875@relay.example.net>'] });
+    expect(added.warnings).toContain('forged:thunderbird-message-id');
+    expect(added.confidence).toBeLessThan(0.5);
+  });
+});
+
 describe('engine: hostile input never throws', () => {
   it.each([
     ['empty', {}],

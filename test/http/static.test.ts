@@ -64,3 +64,44 @@ describe('static dashboard folder', () => {
     }
   });
 });
+
+describe('the shipped dashboard (src/http/public)', () => {
+  const t = tempDir();
+  let app: AppContext;
+  let server: FastifyInstance;
+  beforeAll(async () => {
+    app = openApp({ config: testConfig(join(t.dir, 'census.db')), logger: silentLogger() });
+    // The default folder: the one `serve` ships.
+    server = await buildServer({ app, tokens: tokensFrom({}) });
+  });
+  afterAll(async () => {
+    await server.close();
+    app.close();
+    t.cleanup();
+  });
+
+  const IMPORT = /^\s*import\s[^'"]*from\s+'\.\/([a-z-]+\.js)';/gm;
+
+  test('every ES module the page loads is served as JavaScript (module scripts refuse any other type under nosniff), and each is preloaded by index.html', async () => {
+    const index = (await server.inject('/')).body;
+    const entry = /<script type="module" src="([a-z-]+\.js)"><\/script>/.exec(index)?.[1];
+    expect(entry).toBe('app.js');
+    // The module graph as the browser walks it: the entry, then each module's static imports.
+    const seen = new Set<string>();
+    const queue = [entry!];
+    while (queue.length) {
+      const name = queue.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const r = await server.inject('/' + name);
+      expect(r.statusCode, name).toBe(200);
+      expect(r.headers['content-type'], name).toMatch(/^(text|application)\/javascript; charset=utf-8$/);
+      expect(r.headers['x-content-type-options'], name).toBe('nosniff');
+      for (const m of r.body.matchAll(IMPORT)) queue.push(m[1]!);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    const preloaded = [...index.matchAll(/<link rel="modulepreload" href="([a-z-]+\.js)">/g)].map((m) => m[1]);
+    // A module missing here would load one round trip late; one listed but not imported is dead weight.
+    expect(new Set(preloaded)).toEqual(new Set([...seen].filter((n) => n !== entry)));
+  });
+});

@@ -25,7 +25,7 @@ import { silentLogger } from '../../src/app/logger.js';
 import { POLL_DEFAULTS } from '../../src/config/imap.js';
 import { pino, type Logger } from 'pino';
 import { addCounts, emptyCounts } from '../../src/app/ingest.js';
-import type { SourceItem } from '../../src/core/index.js';
+import { MAX_HEADER_BYTES, type SourceItem } from '../../src/core/index.js';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
 
 const ENV = (s: DovecotServer) => ({ CENSUS_TEST_IMAP_PASSWORD: s.password });
@@ -469,6 +469,48 @@ describe('IMAP poller against Dovecot', () => {
     expect(second.cp!.lastUid).toBe(300);
     // Same observations and address state; only the source keys moved to the new UIDVALIDITY.
     expect(canonicalDump(join(d, 'census.db'))).toEqual(dump1);
+  });
+
+  it('reads whole header blocks: one past MAX_HEADER_BYTES is skipped as too-large (as from a file), one just within it is stored as an import of the whole message stores it', async () => {
+    const mail = makeMessages(templates, 45_000, 3).map((m) => Buffer.from(m));
+    // Pads the header block of a message to `target` bytes with X-Padding fields (1,000 bytes each).
+    const padded = (m: Buffer, target: number): Buffer => {
+      const text = m.toString('latin1');
+      const end = text.indexOf('\r\n\r\n') + 2;
+      let pad = '';
+      while (end + pad.length + 1012 <= target) pad += `X-Padding: ${'p'.repeat(1000)}\r\n`;
+      pad += `X-Padding: ${'p'.repeat(Math.max(1, target - end - pad.length - 13))}\r\n`;
+      return Buffer.from(text.slice(0, end) + pad + text.slice(end), 'latin1');
+    };
+    const headerBytes = (m: Buffer): number => {
+      const end = m.indexOf('\r\n\r\n');
+      expect(end).toBeGreaterThan(0);
+      return end + 2;
+    };
+    const big = padded(mail[0]!, MAX_HEADER_BYTES + 500);
+    const within = padded(mail[1]!, MAX_HEADER_BYTES - 500);
+    expect(headerBytes(big)).toBeGreaterThan(MAX_HEADER_BYTES);
+    expect(headerBytes(within)).toBeLessThanOrEqual(MAX_HEADER_BYTES);
+    await s.deliver('Headers', [big, within, mail[2]!]);
+    const d = dir();
+    const app = testApp(d);
+    try {
+      const summary = await new Poller({
+        accounts: [testAccount(s, { name: 'hdr', folders: ['Headers'] })],
+        poll: testPoll(),
+        sink: appSink(app),
+        logger: silentLogger(),
+        env: ENV(s),
+        once: true,
+      }).run();
+      expect(summary.failures).toEqual([]);
+      expect(summary.folders[0]!.counts).toMatchObject({ read: 3, stored: 2, skipped: { 'too-large': 1 } });
+      // The same two observations an import of the whole messages stores.
+      const want = await referenceDump([big, within, mail[2]!], 'headers');
+      expect(canonicalDump(join(d, 'census.db')).observations).toEqual(want.observations);
+    } finally {
+      await app.close();
+    }
   });
 
   it('reports a wrong password, an unknown folder, an untrusted certificate and a dead server with their codes; other accounts still finish', async () => {

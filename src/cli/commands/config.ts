@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { AppError, isAppError } from '../../core/index.js';
-import { loadConfig, redactAccount, accountName, type Config } from '../../config/index.js';
+import { redactAccount, accountName, type Config } from '../../config/index.js';
+import { configFrom } from '../light.js';
 import { createLogger } from '../../app/logger.js';
 import { ImapSession, toImapError } from '../../source/imap/index.js';
 import type { GlobalOptions } from '../options.js';
@@ -18,7 +19,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--no-login', 'only validate and print; do not connect')
     .action(async (flags: { login?: boolean }) => {
       const g = globals();
-      const cfg = loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel } });
+      const cfg = configFrom(g);
       process.stdout.write(JSON.stringify(effective(cfg), null, 2) + '\n');
       if (flags.login === false) return;
       const logger = createLogger(g.logLevel ?? (cfg.logLevel === 'info' ? 'warn' : cfg.logLevel));

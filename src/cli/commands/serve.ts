@@ -3,7 +3,6 @@
  * API — in one process. A thin adapter: config, binding checks, signals, graceful shutdown.
  */
 import type { Command } from 'commander';
-import { AppError } from '../../core/index.js';
 import { openApp, createLogger } from '../../app/index.js';
 import { createPoller } from '../../app/poll.js';
 import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js';
@@ -22,13 +21,6 @@ interface ServeFlags {
   poll?: boolean;
 }
 
-/** Parses --port strictly: "80x", "" or 70000 are usage errors, never a silent default. */
-function parsePort(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new AppError('E_USAGE', `--port: must be a whole number 0-65535, got "${v}"`);
-  return Number(v);
-}
-
 /** Registers `serve`. */
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
@@ -36,11 +28,11 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .description('run the HTTP API (and the configured IMAP pollers and signing relay) until SIGTERM/SIGINT')
     .option('--host <host>', 'address to bind (env CENSUS_HTTP_HOST, default 127.0.0.1); anything but loopback needs tokens')
     .option('--port <port>', 'port to bind (env CENSUS_HTTP_PORT, default 8025; 0 = any free port)')
-    .option('--no-poll', 'serve only; do not run the configured IMAP pollers')
+    .option('--no-poll', 'serve only; do not run the configured IMAP pollers (config serve.poll, env CENSUS_SERVE_POLL)')
     .action(async (flags: ServeFlags) => {
-      const config = configFrom(globals());
-      const host = flags.host ?? config.http.host;
-      const port = parsePort(flags.port) ?? config.http.port;
+      // The flags are config keys (table in config/keys.ts): "80x" or 70000 for --port is a usage error there.
+      const config = configFrom(globals(), { 'http.host': flags.host, 'http.port': flags.port, 'serve.poll': flags.poll === false ? false : undefined });
+      const { host, port } = config.http;
       const tokens = loadTokens(config.http);
       // Refuse before touching the database: a misconfigured exposure must not start at all.
       assertSafeBinding(host, tokens);
@@ -51,7 +43,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       if (signerState?.expiringSoon) logger.warn({ component: 'sign', notAfter: signerState.notAfter, daysLeft: signerState.daysLeft }, 'the signing certificate expires soon: renew it');
       const app = openApp({ config, logger });
       const poller =
-        flags.poll !== false && config.accounts.length > 0
+        config.serve.poll && config.accounts.length > 0
           ? createPoller(app)
           : null;
       let server: Awaited<ReturnType<typeof startServer>>['server'] | undefined;

@@ -41,8 +41,8 @@ export interface SyncOptions {
    */
   resumeAfter(info: FolderInfo): number | Promise<number>;
   batchSize: number;
-  /** Lower-case header field names to fetch. */
-  fields: readonly string[];
+  /** HEADER.FIELDS to fetch; default the whole header block (folder.ts). */
+  fields?: readonly string[] | undefined;
   /** Checked between windows; when it returns true no further window is requested. */
   shouldStop?: () => boolean;
   /** A message whose signed parts could not be fetched (it is still classified from its headers). */

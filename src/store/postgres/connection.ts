@@ -24,8 +24,8 @@ import { redactDbUrl } from '../db-url.js';
 export interface PgConnection {
   host: string;
   port: number;
-  /** Unix socket path (`?host=/dir`), instead of TCP. */
-  path?: string;
+  /** Directory of the server's Unix socket (`?host=/dir`), instead of TCP. */
+  socketDir?: string;
   database: string;
   user: string;
   password?: string;
@@ -105,7 +105,7 @@ export function pgConnection(url: string, options: StoreOptions): PgConnection {
   return {
     host: host || 'localhost',
     port,
-    ...(socketDir !== undefined ? { path: `${socketDir}/.s.PGSQL.${port}` } : {}),
+    ...(socketDir !== undefined ? { socketDir } : {}),
     database,
     user,
     ...(password !== undefined ? { password } : {}),

@@ -2,14 +2,15 @@
  * Which driver errors mean "the database cannot do this now" (E_DB, exit code 5, HTTP 503) and
  * which of those are worth retrying at once, as sqlite/store.ts does for SQLITE_BUSY and kin.
  * PostgreSQL errors carry a SQLSTATE (`code`, e.g. 57P01); the driver's own connection errors
- * carry a Node or postgres.js code (ECONNREFUSED, CONNECTION_CLOSED, ...).
+ * carry a Node code (ECONNREFUSED, ECONNRESET, ...) or CONNECTION_CLOSED (driver.ts: node-postgres's
+ * own connection errors, which have none).
  */
 import { AppError } from '../../core/index.js';
 
 /** The connection went away or could not be made; the server may be restarting. A retry reconnects. */
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
-  'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
 ]);
 
 /**

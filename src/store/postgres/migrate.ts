@@ -5,10 +5,8 @@
  * unguarded processes would both see "none applied" and the second would fail on CREATE TABLE;
  * behind the lock the second one waits, then finds everything applied and does nothing.
  */
-import postgres from 'postgres';
-import { drizzle } from 'drizzle-orm/postgres-js';
-import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { fileURLToPath } from 'node:url';
+import { withClient, type DriverConfig } from './driver.js';
 
 /** Migrations sit next to this module both in src/ (tests) and dist/ (copied by post-build). */
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -21,16 +19,16 @@ export const MIGRATION_LOCK: readonly [number, number] = [0x43454e53, 1]; // 'CE
 export const ADDRESS_LOCK_SPACE = 0x43454e41; // 'CENA'
 
 /** Applies pending migrations on a dedicated connection under the migration lock. */
-export async function migrateLocked(options: postgres.Options<Record<string, postgres.PostgresType>>): Promise<void> {
-  const sql = postgres({ ...options, max: 1, onnotice: () => {} });
-  try {
-    await sql.unsafe('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
+export async function migrateLocked(config: DriverConfig): Promise<void> {
+  // drizzle on first use (~80 files): migrations run once per process, and a process on SQLite
+  // (store/open.ts loads this module either way) never needs them.
+  const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
+  await withClient(config, async (client, db) => {
+    await db.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
     try {
-      await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS_DIR });
+      await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_DIR });
     } finally {
-      await sql.unsafe('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]);
+      await db.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]);
     }
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  });
 }

@@ -24,7 +24,6 @@
  * retried a few times with back-off when it is safe (the transaction had not reached COMMIT, so
  * it was rolled back); otherwise, and after the retries, it is E_DB, as for SQLite.
  */
-import postgres from 'postgres';
 import { createHash } from 'node:crypto';
 import type { AddressState } from '../../policy/index.js';
 import type { Recommendation, SmimeLevel } from '../../core/index.js';
@@ -38,17 +37,15 @@ import type {
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
 import { pgConnection, type PgConnection } from './connection.js';
+import { Pool, type Db, type DriverConfig, type Row } from './driver.js';
 import { asDbError, isConflict, isTemporary } from './errors.js';
 import { ADDRESS_LOCK_SPACE, migrateLocked } from './migrate.js';
 import { csvLine, type ExportRow } from './csv.js';
 import * as leases from './leases.js';
 import * as raw from './rows.js';
 
-type Sql = postgres.Sql;
-type Tx = postgres.TransactionSql;
-type DriverOptions = postgres.Options<Record<string, postgres.PostgresType>>;
-type Db = Sql | Tx;
-type Row = Record<string, unknown>;
+/** A transaction's connection (the same interface as the pool; the name says where a statement runs). */
+type Tx = Db;
 
 /**
  * Back-off of the retries of a temporary failure (ms). A write waits up to about 30 s in all,
@@ -116,12 +113,17 @@ const LOOKUP_MANY_WITH_CLIENTS = `SELECT q.i, a.*, c.family AS c_family, c.produ
 const ADDRESS_TABLES = ['observations', 'address_clients', 'address_months', 'certificates', 'addresses'] as const;
 
 /**
- * A statement, prepared once per connection when it has parameters (postgres.js's unsafe() sends
- * every statement unprepared unless told: the server would parse and plan each lookup again,
- * which cost about a third of a point lookup's time).
+ * A statement's rows, the statement prepared once per connection when it has parameters
+ * (unprepared, the server would parse and plan each lookup again, which cost about a third of a
+ * point lookup's time).
  */
-function q(db: Db, text: string, params: readonly unknown[] = []): postgres.PendingQuery<postgres.Row[]> {
-  return db.unsafe(text, params as never[], { prepare: params.length > 0 });
+async function q(db: Db, text: string, params: readonly unknown[] = []): Promise<Row[]> {
+  return (await db.query(text, params, params.length > 0)).rows;
+}
+
+/** A statement's count of rows changed. */
+async function changed(db: Db, text: string, params: readonly unknown[] = []): Promise<number> {
+  return (await db.query(text, params, params.length > 0)).rowCount;
 }
 
 /** The advisory-lock key of an address: 32 bits of its SHA-256 (an int4, the second key of the two-key form). */
@@ -151,9 +153,9 @@ export class PostgresStore implements CensusStore {
   readonly dialect = 'postgres' as const;
   readonly location: string;
   readonly readonly: boolean;
-  private readonly sql: Sql;
+  private readonly sql: Pool;
   private readonly conn: PgConnection;
-  private readonly driverOptions: DriverOptions;
+  private readonly driverConfig: DriverConfig;
   private readying: Promise<void> | null = null;
   private closed = false;
 
@@ -163,26 +165,22 @@ export class PostgresStore implements CensusStore {
     this.readonly = !!options.readonly;
     const poolSize = options.poolSize ?? 4;
     if (!Number.isInteger(poolSize) || poolSize < 1) throw new AppError('E_CONFIG', `db: poolSize must be a whole number of at least 1, not ${String(poolSize)}`);
-    this.driverOptions = {
-      host: this.conn.host,
+    this.driverConfig = {
+      // A socket directory (`?host=/dir`) or a host name; node-postgres tells them apart by the leading '/'.
+      host: this.conn.socketDir ?? this.conn.host,
       port: this.conn.port,
-      ...(this.conn.path ? { path: this.conn.path } : {}),
       database: this.conn.database,
-      username: this.conn.user,
+      user: this.conn.user,
       ...(this.conn.password !== undefined ? { password: this.conn.password } : {}),
       ssl: this.conn.ssl,
-      connect_timeout: this.conn.connectTimeoutS,
-      // Idle connections are closed after a minute: API instances behind a load balancer idle a lot.
-      idle_timeout: 60,
-      onnotice: () => {},
-      // int8 (times in ms, counts) as JS numbers, as SQLite returns them.
-      types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-      connection: {
-        application_name: this.conn.applicationName,
-        ...(this.readonly ? { default_transaction_read_only: true } : {}),
-      },
+      connectionTimeoutMillis: this.conn.connectTimeoutS * 1000,
+      // A peer that vanished without closing (a host gone, a partition) is noticed by TCP keepalive.
+      keepAlive: true,
+      application_name: this.conn.applicationName,
+      ...(this.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
     };
-    this.sql = postgres({ ...this.driverOptions, max: poolSize }) as unknown as Sql;
+    // Idle connections are closed after a minute: API instances behind a load balancer idle a lot.
+    this.sql = new Pool(this.driverConfig, poolSize, 60_000);
     // Start at once (the contract: "applied before the first query"); a failure is reported by ready().
     this.ready().catch(() => {});
   }
@@ -200,7 +198,7 @@ export class PostgresStore implements CensusStore {
 
   private async prepare(): Promise<void> {
     if (this.closed) throw new AppError('E_DB', `database ${this.location}: the store is closed`);
-    if (!this.readonly) return migrateLocked(this.driverOptions);
+    if (!this.readonly) return migrateLocked(this.driverConfig);
     const [r] = await q(this.sql, `SELECT to_regclass('addresses') IS NOT NULL AS ok`);
     if (!r?.ok) throw new AppError('E_DB', `database ${this.location}: not a smime-census database (no addresses table)`);
   }
@@ -234,12 +232,7 @@ export class PostgresStore implements CensusStore {
       doing,
       () => {
         committing = false;
-        const body = async (tx: Tx): Promise<T> => {
-          const r = await fn(tx);
-          committing = true;
-          return r;
-        };
-        return (options ? this.sql.begin(options, body) : this.sql.begin(body)) as Promise<T>;
+        return this.sql.transaction(options ? `BEGIN ${options}` : 'BEGIN', fn, () => (committing = true));
       },
       (e) => !committing && isTemporary(e),
       WRITE_RETRY_MS,
@@ -271,8 +264,8 @@ export class PostgresStore implements CensusStore {
     const out: IngestOutcome = { stored: 0, duplicates: 0, erased: 0 };
     const batchAddresses = new Set(batch.items.map((i) => i.observation.address));
     // Erasures: checked with the addresses locked, so an erasure committed before is always seen.
-    // Pipelined (one round trip): the server runs them in order, and under READ COMMITTED the
-    // second statement's snapshot is taken after the first has got the locks.
+    // In order on the transaction's connection: under READ COMMITTED the second statement's
+    // snapshot is taken after the first has got the locks.
     const erased = new Set<number>();
     const [, [any]] = await Promise.all([this.lockAddresses(tx, batchAddresses), q(tx, `SELECT EXISTS (SELECT 1 FROM erasures) AS e`)]);
     if (any?.e) {
@@ -346,7 +339,7 @@ export class PostgresStore implements CensusStore {
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
-    // Independent writes, pipelined in one round trip (the transaction's connection runs them in order).
+    // Independent writes, queued at once on the transaction's connection (it runs them in order).
     await Promise.all([this.flushTally(tx, tally), this.putStates(tx, written), this.addCounters(tx, c), batch.checkpoint ? this.setCheckpoint(tx, batch.checkpoint, now) : undefined]);
     return out;
   }
@@ -623,7 +616,7 @@ export class PostgresStore implements CensusStore {
         }
       }
       for (const table of ADDRESS_TABLES) {
-        const k = (await q(tx, `DELETE FROM ${table} WHERE address = $1`, [address])).count;
+        const k = await changed(tx, `DELETE FROM ${table} WHERE address = $1`, [address]);
         if (k > 0) touched.add(table);
         deleted += k;
       }
@@ -738,6 +731,6 @@ export class PostgresStore implements CensusStore {
     if (this.closed) return;
     this.closed = true;
     await this.readying?.catch(() => {});
-    await this.sql.end({ timeout: 5 });
+    await this.sql.end();
   }
 }

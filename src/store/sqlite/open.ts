@@ -1,11 +1,9 @@
 import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { mkdirSync, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../core/index.js';
-import * as schema from './schema.js';
 
 export type SqliteDb = Database.Database;
 
@@ -28,7 +26,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
  * drizzle's migrator transaction, guarded against several processes starting at once (see
  * migrateGuarded).
  */
-export function openDatabase(path: string, options: OpenOptions = {}): { sqlite: SqliteDb; orm: ReturnType<typeof drizzle<typeof schema>> } {
+export function openDatabase(path: string, options: OpenOptions = {}): { sqlite: SqliteDb } {
   let sqlite: SqliteDb;
   try {
     if (options.readonly) {
@@ -54,13 +52,13 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
     sqlite.pragma(`mmap_size = ${options.mmapBytes ?? 268_435_456}`);
     sqlite.pragma(`cache_size = -${options.cacheKiB ?? 65_536}`);
     sqlite.pragma('foreign_keys = ON');
-    const orm = drizzle(sqlite, { schema });
-    if (!options.readonly) migrateGuarded(orm);
-    else {
+    if (!options.readonly) {
+      if (migrationsPending(sqlite)) migrateGuarded(sqlite);
+    } else {
       const ok = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='addresses'").get();
       if (!ok) throw new Error('not a smime-census database (no addresses table)');
     }
-    return { sqlite, orm };
+    return { sqlite };
   } catch (e) {
     sqlite.close();
     if (e instanceof AppError) throw e;
@@ -79,7 +77,9 @@ const MIGRATION_WAIT_MS = 60_000;
  * committed). Its transaction rolls back, so retrying re-reads the applied migrations and finds
  * nothing left to do. A migration that fails on its own still fails (after a few attempts).
  */
-function migrateGuarded(orm: ReturnType<typeof drizzle<typeof schema>>): void {
+function migrateGuarded(sqlite: SqliteDb): void {
+  const { drizzle, migrate } = loadMigrator();
+  const orm = drizzle(sqlite);
   const deadline = Date.now() + MIGRATION_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -94,6 +94,45 @@ function migrateGuarded(orm: ReturnType<typeof drizzle<typeof schema>>): void {
       sleepSync(20 + Math.floor(Math.random() * 80));
     }
   }
+}
+
+/**
+ * Whether drizzle's migrator would apply anything: it applies each journal entry newer than
+ * the last applied migration's `created_at` (its folder time), so with none newer it would
+ * only read the journal, hash every migration file and find nothing to do. Checking that
+ * here lets an up-to-date census open without loading drizzle at all (~150 files, most of the
+ * start-up of a one-message `import -`). A missing or unreadable journal counts as pending:
+ * the migrator then reports the problem.
+ */
+function migrationsPending(sqlite: SqliteDb): boolean {
+  let newest = -Infinity;
+  try {
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries?: Array<{ when?: unknown }> };
+    for (const e of journal.entries ?? []) newest = Math.max(newest, Number(e.when));
+  } catch {
+    return true;
+  }
+  if (!Number.isFinite(newest)) return true;
+  const table = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='__drizzle_migrations'").get();
+  if (!table) return true;
+  const last = sqlite.prepare('SELECT created_at FROM __drizzle_migrations ORDER BY created_at DESC LIMIT 1').get() as { created_at: unknown } | undefined;
+  return !last || !(Number(last.created_at) >= newest);
+}
+
+type Migrator = { drizzle: typeof import('drizzle-orm/better-sqlite3').drizzle; migrate: typeof import('drizzle-orm/better-sqlite3/migrator').migrate };
+
+/**
+ * drizzle's migrator, loaded on first need through its CommonJS build: opening is synchronous
+ * (the Node library's sync API), and an ESM import cannot be. Only the migrator is used from it
+ * (no schema objects cross), so the second copy of drizzle that a process holding the ESM one
+ * would get is harmless.
+ */
+function loadMigrator(): Migrator {
+  const require = createRequire(import.meta.url);
+  return {
+    drizzle: (require('drizzle-orm/better-sqlite3') as typeof import('drizzle-orm/better-sqlite3')).drizzle,
+    migrate: (require('drizzle-orm/better-sqlite3/migrator') as typeof import('drizzle-orm/better-sqlite3/migrator')).migrate,
+  };
 }
 
 function sleepSync(ms: number): void {

@@ -5,26 +5,20 @@
  * Admin token only: it writes evidence that decides whether mail is signed.
  */
 import type { FastifyInstance } from 'fastify';
-import { ingestPushed, type AppContext } from '../app/index.js';
+import { ingestPushed } from '../../app/index.js';
+import * as S from '../schemas.js';
+import type { RouteDeps } from './deps.js';
 
-const countsSchema = {
-  type: 'object',
-  required: ['stored', 'duplicates', 'skipped'],
-  properties: {
-    stored: { type: 'integer' },
-    duplicates: { type: 'integer' },
-    skipped: { type: 'object', additionalProperties: { type: 'integer' } },
-  },
-} as const;
-
-/** Registers the route; `maxBytes` is its own body limit (mail is larger than API requests). */
-export function registerMessageRoutes(fastify: FastifyInstance, app: AppContext, o: { maxBytes: number }): void {
+/** Registers the route; http.maxMessageBytes is its own body limit (mail is larger than API requests). */
+export function registerMessageRoutes(fastify: FastifyInstance, d: RouteDeps): void {
+  const { app } = d;
+  const maxBytes = app.config.http.maxMessageBytes;
   fastify.register(async (scope) => {
     // Encapsulated: the raw-bytes parser exists only for this route's content type.
-    scope.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: o.maxBytes }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('message/rfc822', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
     scope.post<{ Body: Buffer }>(
       '/v1/messages',
-      { config: { access: 'admin' }, bodyLimit: o.maxBytes, schema: { response: { 202: countsSchema } } },
+      { config: { access: 'admin' }, bodyLimit: maxBytes, schema: { response: { 202: S.pushCountsSchema } } },
       async (req, reply) => {
         // Other types have fastify's default parsers (JSON, text): refuse them here.
         if (!Buffer.isBuffer(req.body) || !/^message\/rfc822\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {

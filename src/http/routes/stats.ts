@@ -1,0 +1,27 @@
+/**
+ * The dashboard's data: server-side aggregates only, so the page stays fast whatever the size
+ * of the database. GET /v1/stats, /v1/unknown-headers and /v1/pollers.
+ */
+import type { FastifyInstance } from 'fastify';
+import * as S from '../schemas.js';
+import { folderView, type RouteDeps } from './deps.js';
+
+export function registerStatsRoutes(fastify: FastifyInstance, d: RouteDeps): void {
+  const { app } = d;
+
+  fastify.get('/v1/stats', { schema: { response: { 200: S.statsResponseSchema } } }, async () => ({
+    generatedAt: new Date(d.now()).toISOString(),
+    ...(await app.store.stats()),
+    pollers: d.pollerStatus().map(folderView),
+  }));
+
+  fastify.get<{ Querystring: { top: number } }>('/v1/unknown-headers', { schema: { querystring: S.unknownQuerySchema, response: { 200: S.unknownResponseSchema } } }, async (req) => ({
+    unknown: await app.store.unknownFingerprints(req.query.top),
+  }));
+
+  fastify.get('/v1/pollers', { schema: { response: { 200: S.pollersResponseSchema } } }, async () => ({
+    polling: d.polling,
+    pollers: d.pollerStatus().map(folderView),
+    checkpoints: (await app.store.listCheckpoints()).map((c) => ({ ...c, updatedAt: new Date(c.updatedAt).toISOString() })),
+  }));
+}
