@@ -4,7 +4,8 @@
  * Vendor facts behind each mapping are cited in rules/README.md.
  */
 
-import { UAParser } from 'ua-parser-js';
+import { createRequire } from 'node:module';
+import type UAParserModule from 'ua-parser-js';
 
 export type Filter = (value: string) => string | null;
 
@@ -84,7 +85,12 @@ function platformName(os: string): string | null {
 // Gecko "rv:" token says nothing about the OS and varies with every release: it is dropped, so the
 // filter memo (compileTemplateParts) sees a handful of distinct platform strings, not one per version.
 const RV_TOKEN = /;\s*rv:[0-9.a-z]{1,20}/g;
-function parseUa(v: string): UAParser.IResult {
+// ua-parser-js on first use (a CommonJS package: require is synchronous, as filters are): most
+// messages never reach a platform filter, and an MTA's one-process-per-message `import -`
+// should not pay for compiling its regex tables at start-up.
+let UAParser: typeof UAParserModule | undefined;
+function parseUa(v: string): UAParserModule.IResult {
+  UAParser ??= createRequire(import.meta.url)('ua-parser-js') as typeof UAParserModule;
   return new UAParser(/^Mozilla\//.test(v) ? v : `Mozilla/5.0 (${v})`).getResult();
 }
 function platformKey(v: string): string {
