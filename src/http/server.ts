@@ -16,13 +16,17 @@ import { trackConnections } from './connections.js';
 import { errorHandler } from './errors.js';
 import { httpLogger } from './log.js';
 import { Metrics } from './metrics.js';
-import type { RelayStatusSource, RouteDeps, SignerStatus } from './routes/deps.js';
-import { registerExportRoutes } from './routes/export.js';
-import { registerHealthRoutes } from './routes/health.js';
-import { registerLookupRoutes } from './routes/lookup.js';
-import { registerMessageRoutes } from './routes/messages.js';
-import { registerPrivacyRoutes } from './routes/privacy.js';
-import { registerStatsRoutes } from './routes/stats.js';
+import {
+  registerExportRoutes,
+  registerHealthRoutes,
+  registerLookupRoutes,
+  registerMessageRoutes,
+  registerPrivacyRoutes,
+  registerStatsRoutes,
+  type RelayStatusSource,
+  type RouteDeps,
+  type SignerStatus,
+} from './routes/index.js';
 import { registerStatic } from './static.js';
 
 export { pathOf, redactUrl } from './log.js';
