@@ -12,7 +12,7 @@ import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, EmbeddedLookups, ExportFilter,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
-  Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue,
+  Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue, ObservationRow,
 } from '../contract.js';
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
@@ -31,6 +31,27 @@ function asDbError(e: unknown): unknown {
     return new AppError('E_DB', `database write failed: ${e.message} [${code}]`, { cause: e });
   }
   return e;
+}
+
+/** The observation row's values in OBSERVATION_COLUMNS order (positional binding). */
+const OBS_KEYS: ReadonlyArray<keyof ObservationRow> = OBSERVATION_COLUMNS.map((c) => OBS_PARAMS[c]);
+function obsParams(row: ObservationRow): unknown[] {
+  const out = new Array<unknown>(OBS_KEYS.length);
+  for (let i = 0; i < OBS_KEYS.length; i++) out[i] = row[OBS_KEYS[i]!];
+  return out;
+}
+
+/** An address row's values in ADDRESS_COLUMNS order (putState). */
+function stateParams(r: AddressRow): unknown[] {
+  return ADDRESS_COLUMNS.map((c) => r[c]);
+}
+
+/** The columns updateState sets, then the address (its WHERE). */
+const STATE_UPDATE_COLUMNS = ADDRESS_COLUMNS.filter((c) => c !== 'address');
+function stateUpdateParams(r: AddressRow): unknown[] {
+  const out = STATE_UPDATE_COLUMNS.map((c) => r[c] as unknown);
+  out.push(r.address);
+  return out;
 }
 
 /**
@@ -88,17 +109,17 @@ export class SqliteStore implements CensusStore {
     };
     if (!this.readonly) {
       Object.assign(this.st, {
-        insertObservation: p(
-          `INSERT OR IGNORE INTO observations (${OBSERVATION_COLUMNS.join(', ')}) VALUES (${OBSERVATION_COLUMNS.map((c) => '@' + OBS_PARAMS[c]).join(', ')})`,
-        ),
-        putState: p(`INSERT OR REPLACE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) VALUES (${ADDRESS_COLUMNS.map((c) => '@' + c).join(', ')})`),
+        // The per-message and per-address writes bind positionally (obsParams, stateParams): binding
+        // 20 named parameters from an object costs a property lookup by name each, ~15% of an insert.
+        insertObservation: p(`INSERT OR IGNORE INTO observations (${OBSERVATION_COLUMNS.join(', ')}) VALUES (${OBSERVATION_COLUMNS.map(() => '?').join(', ')})`),
+        putState: p(`INSERT OR REPLACE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) VALUES (${ADDRESS_COLUMNS.map(() => '?').join(', ')})`),
         // An address already stored is updated in place: REPLACE deletes and re-inserts the row
         // and every index entry of it, UPDATE touches only the indexes whose columns changed.
-        updateState: p(`UPDATE addresses SET ${ADDRESS_COLUMNS.filter((c) => c !== 'address').map((c) => `${c} = @${c}`).join(', ')} WHERE address = @address`),
+        updateState: p(`UPDATE addresses SET ${STATE_UPDATE_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE address = ?`),
         putDecision: p(`UPDATE addresses SET recommendation = @recommendation, reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
         bumpClient: p(
           `INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
-           VALUES (@address, @clientKey, @family, @product, @version, @platform, @smime, @n, @at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (address, client_key) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)`,
         ),
         setCheckpoint: p(
@@ -106,7 +127,7 @@ export class SqliteStore implements CensusStore {
            ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
         ),
         bumpMonth: p(
-          `INSERT INTO address_months (month, address, messages, signable) VALUES (@month, @address, @n, @signable)
+          `INSERT INTO address_months (month, address, messages, signable) VALUES (?, ?, ?, ?)
            ON CONFLICT (month, address) DO UPDATE SET messages = messages + excluded.messages, signable = max(signable, excluded.signable)`,
         ),
         addCounter: p(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`),
@@ -177,7 +198,7 @@ export class SqliteStore implements CensusStore {
           continue;
         }
       }
-      if (insert.run(row).changes !== 1) {
+      if (insert.run(obsParams(row)).changes !== 1) {
         out.duplicates++;
         continue;
       }
@@ -201,7 +222,11 @@ export class SqliteStore implements CensusStore {
     this.flushTally(tally);
     const put = this.stmt('putState');
     const update = this.stmt('updateState');
-    for (const state of states.values()) (stored.has(state.address) ? update : put).run(fromState({ ...state, ...fold.decide(state) }));
+    for (const state of states.values()) {
+      const r = fromState({ ...state, ...fold.decide(state) });
+      if (stored.has(state.address)) update.run(stateUpdateParams(r));
+      else put.run(stateParams(r));
+    }
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
@@ -213,8 +238,8 @@ export class SqliteStore implements CensusStore {
   private flushTally(tally: BatchTally): void {
     const client = this.stmt('bumpClient');
     const month = this.stmt('bumpMonth');
-    for (const c of tally.clients.values()) client.run({ address: c.address, clientKey: c.clientKey, family: c.client.family, product: c.client.product, version: c.client.version, platform: c.client.platform, smime: c.client.smime, at: c.at, n: c.n });
-    for (const m of tally.months.values()) month.run({ address: m.address, month: m.month, signable: m.signable ? 1 : 0, n: m.n });
+    for (const c of tally.clients.values()) client.run(c.address, c.clientKey, c.client.family, c.client.product, c.client.version, c.client.platform, c.client.smime, c.n, c.at);
+    for (const m of tally.months.values()) month.run(m.month, m.address, m.n, m.signable ? 1 : 0);
     tally.clear();
   }
 
@@ -446,7 +471,7 @@ export class SqliteStore implements CensusStore {
       this.flushTally(tally);
       if (current) {
         if (keyChanged.has(current.address)) current = { ...current, keyChanged: true };
-        put.run(fromState({ ...current, ...job.decide(current) }));
+        put.run(stateParams(fromState({ ...current, ...job.decide(current) })));
         result.addresses++;
       }
     };
