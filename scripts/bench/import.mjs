@@ -77,6 +77,8 @@ export default async function (ctx) {
   // (3) on 20k header blocks: each round opens the app (rules, migrations) as an import does,
   // and that fixed cost weighs twice as much on 10k: 10k only looked worse, for no saved minute.
   const ITEMS = ctx.quick ? 5_000 : 20_000;
+  const began = performance.now();
+  const at = () => `${((performance.now() - began) / 1000).toFixed(0)} s in`;
   const dir = ctx.tmp('import-');
   const pool = smimePool(ctx.cacheDir ?? ctx.tmp('pki-'), { signers: ctx.quick ? 40 : 80 });
   const mbox = await writeMbox(join(dir, 'bench.mbox'), N, { pool });
@@ -88,7 +90,7 @@ export default async function (ctx) {
   ctx.size('signedMessages', mbox.signed);
   ctx.size('signers', pool.signers.length);
   ctx.size('mboxBytes', statSync(mbox.path).size);
-  ctx.log(`mbox of ${N} messages (${mbox.addresses} addresses, ${mbox.signed} signed by ${pool.signers.length} signers) written`);
+  ctx.log(`mbox of ${N} messages (${mbox.addresses} addresses, ${mbox.signed} signed by ${pool.signers.length} signers) written (${at()})`);
   const config = (db) => configSchema.parse({ db, sign: { trustedCaFiles: [pool.rootCertFile] } });
   const validSigners = [...mbox.validSigners];
   const results = [];
@@ -141,7 +143,7 @@ export default async function (ctx) {
   const rateRatios = p.a.map((ta, i) => (N / ta) / (NAIVE / p.b[i]));
   const oursRate = N / (p.medianA / 1000);
   const naiveRate = NAIVE / (p.medianB / 1000);
-  ctx.log(`ours ${oursRate.toFixed(0)} msg/s, naive ${naiveRate.toFixed(0)} msg/s; ${certAddrs.size} certificates harvested (${mbox.signers.size} signers in the data, ${validSigners.length} with valid, trusted certificates)`);
+  ctx.log(`ours ${oursRate.toFixed(0)} msg/s, naive ${naiveRate.toFixed(0)} msg/s; ${certAddrs.size} certificates harvested (${mbox.signers.size} signers in the data, ${validSigners.length} with valid, trusted certificates) (${at()})`);
   results.push({ name: `import ${N} msgs (5% signed) vs naive simpleParser + INSERT per row (WAL, NORMAL)`, value: oursRate, unit: 'msg/s', baseline: naiveRate, ratio: ctx.median(rateRatios), samples: rateRatios, target: '>= 5x', pass: ctx.median(rateRatios) >= 5 });
 
   // (2) harvesting on its own, on the signed messages of the same mailbox.
@@ -187,6 +189,7 @@ export default async function (ctx) {
   };
   const q = await ctx.pairs(full, parseOnly, ctx.quick ? 3 : 5);
   const added = q.ratios.map((r) => (r - 1) * 100);
+  ctx.log(`classify+store: full ${q.medianA.toFixed(0)} ms, parse ${q.medianB.toFixed(0)} ms (${at()})`);
   results.push({ name: `classify+store added to parse (${items.length} msgs)`, value: ctx.median(added), unit: '% of parse', baseline: (q.medianB * 1000) / items.length, ratio: q.ratio, samples: q.ratios, target: '<= +50% (ratio <= 1.5)', pass: q.ratio <= 1.5 });
 
   // (4) scaling: into a database that already holds 1M (10M with --scale) observations.
@@ -200,7 +203,7 @@ export default async function (ctx) {
     const work = join(dir, `prefilled-${S}.db`);
     copyFileSync(base, work);
     rmSync(base, { force: true });
-    ctx.log(`database with ${S} observations made in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    ctx.log(`database with ${S} observations made in ${((performance.now() - t0) / 1000).toFixed(0)} s (${at()})`);
     // The next N messages of the same mailbox: new one-off senders, the regular and frequent ones again.
     const again = await writeMbox(join(dir, `again-${S}.mbox`), N, { pool, total: N, offset: N });
     const app = openApp({ config: config(work), logger: silentLogger() });
