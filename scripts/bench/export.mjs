@@ -7,7 +7,7 @@
 // Targets: <= 1.5x the sqlite3 shell's time, peak RSS <= 150 MB. The curve adds 10M rows
 // with --scale (time and peak RSS, one pair).
 import { join } from 'node:path';
-import { copyFileSync, createReadStream, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, fsyncSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -20,7 +20,7 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 // days in which neither lookups nor ingest touched those addresses.
 const STALE_SHARE = 0.02;
 
-function generate(db, N) {
+export function generate(db, N) {
   openApp({ config: configSchema.parse({ db }), logger: silentLogger() }).close();
   const d = new Database(db);
   d.pragma('journal_mode = WAL');
@@ -138,6 +138,14 @@ const SQL = `SELECT address, recommendation, family, product, version, smime, st
 async function pair(pristine, work, outOurs, outPeer) {
   for (const s of ['-wal', '-shm']) rmSync(work + s, { force: true });
   copyFileSync(pristine, work);
+  // The copy is setup, not export: written back to disk before the clock starts. Otherwise the
+  // WAL checkpoint's fsync after the refresh (ours only) would flush the whole fresh copy.
+  const w = openSync(work, 'r+');
+  try {
+    fsyncSync(w);
+  } finally {
+    closeSync(w);
+  }
   const ours = await runMeasured(process.execPath, [CLI, '--db', work, '--log-level', 'warn', 'export', '--out', outOurs]);
   const fd = openSync(outPeer, 'w');
   let peer;
