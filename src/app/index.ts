@@ -15,6 +15,6 @@ export type { OpenStoreOptions } from './open-store.js';
 export { recompute } from './recompute.js';
 export type { RecomputeResult } from './recompute.js';
 export { forget, show } from './privacy.js';
-export { copyCensus, copyErasureKey, COPY_PAGE_ROWS } from './copy.js';
-export type { CopyProgress, CopyReport, CopyOptions } from './copy.js';
+export { copyCensus, copyCensusBetween, copyErasureKey, COPY_PAGE_ROWS } from './copy.js';
+export type { CopyProgress, CopyReport, CopyOptions, CopyBetween, CopyBetweenReport } from './copy.js';
 export type { ForgetResult } from './privacy.js';
