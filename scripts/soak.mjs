@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Long soak of `smime-census serve` with an IMAP poller (issue 17.5): does memory level off?
+// Long soak of `smime-census serve` with an IMAP poller (issues 14 and 17.5): does memory level off?
 //
 //   node scripts/soak.mjs [--minutes 120] [--until ISO-TIME] [--backfill 2000] [--out /tmp/soak]
-//                         [--reconnect-minutes 5] [--lookup-seconds 3] [--append-ms 1000]
+//                         [--reconnect-minutes 5] [--reconnect-mode alternate|kill|restart]
+//                         [--lookup-seconds 3] [--append-ms 1000] [--sample-seconds 10]
+//                         [--warmup-minutes 5] [--window-minutes 10] [--mid-snapshot]
 //
 // What it does, all on loopback:
 //   1. copies the built app (dist/, rules/, drizzle/) to OUT/app, so rebuilding the worktree
@@ -10,16 +12,21 @@
 //   2. starts a throwaway Dovecot (test/helpers/dovecot.ts, built here with esbuild) and delivers
 //      a backfill of generated mail (test/imap/messages.ts: real client fingerprints);
 //   3. starts `serve` (HTTP API + poller on INBOX) with --heapsnapshot-signal=SIGUSR2 and
-//      scripts/soak-probe.mjs preloaded, which writes rss/heapUsed/heapTotal/fds every 30 s to
-//      OUT/memory.csv;
+//      scripts/soak-probe.mjs preloaded, which writes rss/heapUsed/heapTotal/fds every
+//      SAMPLE_SECONDS to OUT/memory.csv;
 //   4. once the backfill is stored: heap snapshot "start"; then one new message per APPEND_MS
-//      by IMAP APPEND, every RECONNECT_MINUTES all IMAP sessions killed (a forced reconnect),
-//      an HTTP lookup every LOOKUP_SECONDS (known and unknown addresses), progress every 30 s
-//      to OUT/progress.csv; heap snapshot "mid" at half time;
+//      by IMAP APPEND, every RECONNECT_MINUTES a forced reconnect (mode `kill`: every IMAP
+//      session process killed; `restart`: Dovecot stopped and started again on the same port;
+//      `alternate`, the default: kill, restart, kill, ...), an HTTP lookup every LOOKUP_SECONDS
+//      (known and unknown addresses), progress every 30 s to OUT/progress.csv; heap snapshot
+//      "mid" at half time only with --mid-snapshot (writing a snapshot raises RSS by tens of MB,
+//      which would show as growth in the last window);
 //   5. at the end: stops appending, waits until every message is stored, heap snapshot "end",
 //      SIGTERM to serve (exit code recorded), counts rows with sqlite3, and writes
 //      OUT/summary.json (RSS start/end/max, heapUsed per hour with its slope, fds, messages
-//      stored vs appended, duplicates, lookups) and OUT/heap-diff.json (object counts and sizes
+//      stored vs appended, duplicates, lookups; `windows`: the medians of the first
+//      WINDOW_MINUTES after WARMUP_MINUTES of steady state against the last WINDOW_MINUTES, with
+//      the least-squares slope between them) and OUT/heap-diff.json (object counts and sizes
 //      by constructor, start vs end).
 //
 // Run it detached so it outlives the shell that started it:
@@ -35,7 +42,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const o = { minutes: 120, until: null, backfill: 2000, out: '/tmp/soak', reconnectMinutes: 5, lookupSeconds: 3, appendMs: 1000 };
+  const o = { minutes: 120, until: null, backfill: 2000, out: '/tmp/soak', reconnectMinutes: 5, reconnectMode: 'alternate', lookupSeconds: 3, appendMs: 1000, sampleSeconds: 10, warmupMinutes: 5, windowMinutes: 10, midSnapshot: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -57,7 +64,15 @@ function parseArgs(argv) {
       o.out = v;
       i++;
     } else if (a === '--reconnect-minutes') o.reconnectMinutes = num(a);
-    else if (a === '--lookup-seconds') o.lookupSeconds = num(a);
+    else if (a === '--reconnect-mode') {
+      if (!['alternate', 'kill', 'restart'].includes(v)) throw new Error(`--reconnect-mode: alternate, kill or restart, got "${v}"`);
+      o.reconnectMode = v;
+      i++;
+    } else if (a === '--lookup-seconds') o.lookupSeconds = num(a);
+    else if (a === '--sample-seconds') o.sampleSeconds = num(a);
+    else if (a === '--warmup-minutes') o.warmupMinutes = num(a);
+    else if (a === '--window-minutes') o.windowMinutes = num(a);
+    else if (a === '--mid-snapshot') o.midSnapshot = true;
     else if (a === '--append-ms') o.appendMs = num(a);
     else throw new Error(`unknown argument ${a}`);
   }
@@ -238,7 +253,7 @@ async function main() {
   const child = spawn(
     process.execPath,
     ['--heapsnapshot-signal=SIGUSR2', '--import', pathToFileURL(join(ROOT, 'scripts', 'soak-probe.mjs')).href, join(app, 'dist', 'cli', 'main.js'), '--config', cfgFile, '--log-level', 'info', 'serve', '--port', String(port)],
-    { cwd: OUT, env: { ...process.env, SOAK_CSV: memCsv, SOAK_SAMPLE_MS: '30000' }, stdio: ['ignore', logFd, logFd] },
+    { cwd: OUT, env: { ...process.env, SOAK_CSV: memCsv, SOAK_SAMPLE_MS: String(Math.max(1000, Math.round(opts.sampleSeconds * 1000))) }, stdio: ['ignore', logFd, logFd] },
   );
   let childExit = null;
   child.once('exit', (code, signal) => {
@@ -315,7 +330,24 @@ async function main() {
   }, opts.appendMs);
 
   let reconnects = 0;
+  let restarting = null;
   const reconnectTimer = setInterval(() => {
+    if (restarting) return;
+    const restart = opts.reconnectMode === 'restart' || (opts.reconnectMode === 'alternate' && reconnects % 2 === 1);
+    reconnects++;
+    if (restart) {
+      const t0 = Date.now();
+      restarting = server
+        .restart()
+        .then(
+          () => log('forced reconnect: Dovecot restarted', { reconnects, ms: Date.now() - t0 }),
+          (e) => log('forced reconnect: Dovecot restart failed', { reconnects, error: String(e?.stack ?? e) }),
+        )
+        .finally(() => {
+          restarting = null;
+        });
+      return;
+    }
     const pids = server.sessions();
     for (const pid of pids) {
       try {
@@ -324,7 +356,6 @@ async function main() {
         // gone
       }
     }
-    reconnects++;
     log('forced reconnect: killed IMAP sessions', { reconnects, sessions: pids.length });
   }, opts.reconnectMinutes * 60_000);
 
@@ -376,7 +407,7 @@ async function main() {
   const midAt = steadyStart + (steadyEnd - steadyStart) / 2;
   while (!stopRequested && !childExit && Date.now() < steadyEnd) {
     await sleep(1000);
-    if (!snapshots.mid && Date.now() >= midAt) {
+    if (opts.midSnapshot && !snapshots.mid && Date.now() >= midAt) {
       try {
         snapshots.mid = await heapSnapshot(child.pid, 'mid', url);
       } catch (e) {
@@ -388,6 +419,7 @@ async function main() {
   // Decided before serve is stopped below (its exit then is the planned end, not an early one).
   const endedEarly = stopRequested || !!childExit;
   for (const t of [appendTimer, reconnectTimer, lookupTimer, progressTimer]) clearInterval(t);
+  await restarting;
   while (appendBusy) await sleep(100);
   try {
     await appender?.logout();
@@ -452,6 +484,31 @@ async function main() {
     });
   }
   const MiB = (b) => (b == null ? null : +(b / 1048576).toFixed(1));
+  // The leak question: after warm-up, is the last window above the first? Medians, so one GC
+  // cycle or a reconnect's buffers at a window's edge cannot decide it.
+  const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : null);
+  const warmEnd = steadyStart + opts.warmupMinutes * 60_000;
+  const measured = steady.filter((m) => m.t >= warmEnd);
+  const winMs = opts.windowMinutes * 60_000;
+  const firstWin = measured.filter((m) => m.t < warmEnd + winMs);
+  const lastWin = measured.length ? measured.filter((m) => m.t > measured[measured.length - 1].t - winMs) : [];
+  const hoursOf = (m) => (m.t - warmEnd) / 3600_000;
+  const win = (key) => {
+    const a = median(firstWin.map((m) => m[key]));
+    const b = median(lastWin.map((m) => m[key]));
+    return { firstMiB: MiB(a), lastMiB: MiB(b), deltaMiB: a == null || b == null ? null : MiB(b - a), slopeMiBPerHour: measured.length > 1 ? MiB(slope(measured.map(hoursOf), measured.map((m) => m[key]))) : null };
+  };
+  const windows = {
+    warmupMinutes: opts.warmupMinutes,
+    windowMinutes: opts.windowMinutes,
+    samples: { first: firstWin.length, last: lastWin.length, measured: measured.length },
+    // Overlapping windows (a run shorter than warm-up + 2 windows) answer nothing.
+    overlapping: !!(firstWin.length && lastWin.length && lastWin[0].t < firstWin[firstWin.length - 1].t),
+    rss: win('rss'),
+    heapUsed: win('heapUsed'),
+    external: win('external'),
+    fds: { first: median(firstWin.map((m) => m.fds)), last: median(lastWin.map((m) => m.fds)) },
+  };
   const first = steady[0];
   const last = steady[steady.length - 1];
   const summary = {
@@ -466,9 +523,11 @@ async function main() {
     serveExit: childExit,
     messages: { backfill: opts.backfill, appended, appendErrors, expected, storedPerStats: finalStored, ...rows, allStoredOnce: rows?.observations === expected && rows?.distinctMessageIds === expected },
     reconnects,
+    reconnectMode: opts.reconnectMode,
     pollerAtEnd: pollers?.pollers?.[0] ?? null,
     lookups: { ok: lookups.ok, notFound: lookups.notFound, failed: lookups.failed, p50Ms: pct(lookups.ms, 50), p99Ms: pct(lookups.ms, 99), maxMs: pct(lookups.ms, 100) },
     rssMiB: { beforeStartSnapshot: MiB(atBackfill.rss), peakDuringBackfill: MiB(atBackfill.hwm), afterBackfill: MiB(first?.rss), end: MiB(last?.rss), max: MiB(Math.max(...mem.map((m) => m.rss))), peakHwmAtEnd: MiB(endStatus.hwm) },
+    windows,
     heapUsedMiB: { afterBackfill: MiB(first?.heapUsed), end: MiB(last?.heapUsed), slopeWholeRunMiBPerHour: steady.length > 1 ? MiB(slope(steady.map((m) => (m.t - steadyStart) / 3600_000), steady.map((m) => m.heapUsed))) : null },
     fds: { afterBackfill: first?.fds ?? null, end: last?.fds ?? null, max: mem.length ? Math.max(...mem.map((m) => m.fds)) : null },
     perHour: hours,

@@ -1,9 +1,9 @@
 // The HTTP server under load and the load generator, each in its own process: shared by the
 // http and pg-store benchmarks, so both measure the server the same way.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, pinned } from './_proc.mjs';
+import { cpuMicros, pinned, tasksetWorks } from './_proc.mjs';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const LOADGEN = fileURLToPath(new URL('./_loadgen.mjs', import.meta.url));
@@ -48,4 +48,22 @@ export async function load(server, o) {
   const r = JSON.parse(out);
   if (r.non2xx || r.errors) throw new Error(`${o.route}: ${r.non2xx} non-2xx, ${r.errors} errors`);
   return { ...r, cpuPerRequest: cpu / Math.max(1, r.total) };
+}
+
+/**
+ * Runs fn with this process (all its threads) pinned to the server's CPU 0, then restores the
+ * affinity. An in-process baseline compared with the pinned server must run on the same core:
+ * left free to float over both cores of a loaded machine it gets a larger share of CPU than the
+ * server can, which flatters the baseline.
+ */
+export async function onServerCpu(fn) {
+  if (!tasksetWorks()) return fn();
+  const pid = String(process.pid);
+  const before = execFileSync('taskset', ['-c', '-p', pid], { encoding: 'utf8' }).trim().split(': ').pop();
+  execFileSync('taskset', ['-a', '-c', '-p', '0', pid], { stdio: 'ignore' });
+  try {
+    return await fn();
+  } finally {
+    execFileSync('taskset', ['-a', '-c', '-p', before, pid], { stdio: 'ignore' });
+  }
 }

@@ -3,7 +3,8 @@ import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { AppError } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import { loadRules, defaultRulesDir, type RuleSet } from '../classify/index.js';
-import { isPostgresUrl, openStore, type CensusStore, type StoreOptions } from '../store/index.js';
+import { isPostgresUrl, type CensusStore } from '../store/index.js';
+import { openCensusStore, type OpenStoreOptions } from './open-store.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPipeline, type Pipeline } from './ingest.js';
 
@@ -21,14 +22,9 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-export interface OpenAppOptions {
+export interface OpenAppOptions extends OpenStoreOptions {
   config: Config;
   logger?: Logger;
-  readonly?: boolean;
-  /** Overrides config.db. */
-  dbPath?: string;
-  /** Store tuning (SQLite cache and mmap sizes, PostgreSQL pool). */
-  store?: Omit<StoreOptions, 'readonly'>;
 }
 
 /**
@@ -74,7 +70,7 @@ export function openApp(options: OpenAppOptions): AppContext {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const dbPath = options.dbPath ?? config.db;
-  const store = openStore(dbPath, { ...options.store, readonly: !!options.readonly });
+  const store = openCensusStore(config, options);
   let key: Buffer;
   try {
     key = loadErasureKey(config, dbPath, !!options.readonly);

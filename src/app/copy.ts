@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { AppError } from '../core/index.js';
-import { COPY_KEYS, COPY_TABLES, type CensusStore, type CopyTable, type RowValue } from '../store/index.js';
+import { COPY_KEYS, COPY_TABLES, isPostgresUrl, openStore, redactDbUrl, type CensusStore, type CopyTable, type RowValue } from '../store/index.js';
 
 export interface CopyProgress {
   table: CopyTable;
@@ -109,4 +109,48 @@ export function copyErasureKey(fromFile: string, toFile: string): 'copied' | 'sa
     rmSync(tmp, { force: true });
   }
   return 'copied';
+}
+
+/** The two databases of a copy, as the user names them, and where each keeps its erasure key. */
+export interface CopyBetween extends CopyOptions {
+  from: string;
+  to: string;
+  /** The source's erasure key file (default: `<from>.key` for SQLite; required for PostgreSQL). */
+  fromKeyFile?: string;
+  /** The target's erasure key file (default: `<to>.key` for SQLite, else `erasureKeyFile`). */
+  toKeyFile?: string;
+  /** The configured erasure key file, the default for a PostgreSQL target. */
+  erasureKeyFile?: string;
+}
+
+export interface CopyBetweenReport extends CopyReport {
+  from: string;
+  to: string;
+  toKeyFile: string;
+  key: 'copied' | 'same' | 'none';
+}
+
+/** Where a census keeps its erasure key: beside a SQLite file, or the given file (required for PostgreSQL). */
+function keyFileOf(db: string, given: string | undefined, configured: string | undefined, flag: string): string {
+  if (given) return given;
+  if (!isPostgresUrl(db)) return `${db}.key`;
+  if (configured) return configured;
+  throw new AppError('E_CONFIG', `${flag}: required for ${redactDbUrl(db)} (the erasure key file every process of that census uses)`);
+}
+
+/** Opens both databases (the source read-only), carries the erasure key over, copies and verifies. */
+export async function copyCensusBetween(o: CopyBetween): Promise<CopyBetweenReport> {
+  if (o.from === o.to) throw new AppError('E_USAGE', '--from and --to name the same database');
+  const fromKey = keyFileOf(o.from, o.fromKeyFile, undefined, '--from-key-file');
+  const toKey = keyFileOf(o.to, o.toKeyFile, o.erasureKeyFile, '--to-key-file');
+  const from = openStore(o.from, { readonly: true });
+  const to = openStore(o.to, {});
+  try {
+    await Promise.all([from.ready(), to.ready()]);
+    const key = copyErasureKey(fromKey, toKey);
+    const report = await copyCensus(from, to, o);
+    return { from: from.location, to: to.location, toKeyFile: toKey, key, ...report };
+  } finally {
+    await Promise.all([from.close(), to.close()]);
+  }
 }

@@ -1,9 +1,20 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { AppError } from '../core/index.js';
+import type { Config } from '../config/index.js';
 import type { CensusStore, ExportFilter } from '../store/index.js';
 import { EXPORT_COLUMNS } from '../store/index.js';
 import type { PolicyOptions } from '../policy/index.js';
 import { refreshStale } from './refresh.js';
+import { openCensusStore } from './open-store.js';
+
+/** A `since` filter value: YYYY-MM-DD (UTC midnight) or an ISO date-time; `name` is how the caller calls it in the error. */
+export function parseSince(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? v + 'T00:00:00Z' : v);
+  if (!Number.isFinite(t)) throw new AppError('E_USAGE', `${name}: not a date: ${JSON.stringify(v)} (use YYYY-MM-DD)`);
+  return t;
+}
 
 export const CSV_HEADER = EXPORT_COLUMNS.join(',') + '\r\n';
 
@@ -23,4 +34,19 @@ export async function writeCsv(out: Writable, store: CensusStore, policy: Policy
     if (!out.write(chunk)) await once(out, 'drain');
   }
   return bytes;
+}
+
+/**
+ * The configured census as CSV (the CLI's `export`): opens only the store (an export needs no
+ * rules, parsers or CMS code), then the output — so a census that cannot be opened leaves no
+ * empty output file behind — and writes every row.
+ */
+export async function exportCensus(config: Config, filter: ExportFilter, output: () => Writable | Promise<Writable>): Promise<number> {
+  const store = openCensusStore(config);
+  try {
+    await store.ready();
+    return await writeCsv(await output(), store, config.policy, filter);
+  } finally {
+    await store.close();
+  }
 }

@@ -1,5 +1,4 @@
 import type { SourceItem } from '../core/index.js';
-import { parseHeaderBlock, parseMailboxes, normalizeAddress } from '../parse/index.js';
 import type { HarvestResult } from '../sign/index.js';
 // Continuity alone, not sign/'s index: it is pure and runs in the store's sync transaction,
 // while the index pulls in the CMS library (pkijs, asn1js), which only signed mail needs.
@@ -10,19 +9,27 @@ import type { Logger } from './logger.js';
 
 export type Harvests = ReadonlyMap<string, HarvestResult>;
 
+/** An item to harvest: its signed bytes and the sender's address as parse found it. */
+export interface HarvestInput {
+  readonly sourceKey: string;
+  readonly smimeBytes: NonNullable<SourceItem['smimeBytes']>;
+  /** parse's address of the message (the one the observation is stored under). */
+  readonly from: string;
+}
+
 /**
- * Verifies the S/MIME signatures of the items that carry their signed bytes and extracts the
- * signers' certificates. Async (WebCrypto), so it runs before the store transaction.
+ * Verifies the S/MIME signatures of the items and extracts the signers' certificates, matched
+ * against parse's address (never a second reading of the From header). Async (WebCrypto), so it
+ * runs before the store transaction.
  */
-export async function harvestItems(ctx: { readonly logger: Logger }, items: readonly SourceItem[], trustedCaPems: readonly string[]): Promise<Harvests> {
+export async function harvestItems(ctx: { readonly logger: Logger }, items: readonly HarvestInput[], trustedCaPems: readonly string[]): Promise<Harvests> {
   const out = new Map<string, HarvestResult>();
   for (const item of items) {
     const b = item.smimeBytes;
-    if (!b) continue;
     const { harvestFromMessage, harvestFromParts } = await loadSign();
     try {
-      const opts = { trustedCaPems, useSystemTrust: true };
-      const r = b.kind === 'message' ? await harvestFromMessage(b.message, opts) : await harvestFromParts(b.signedPart, b.signature, { ...opts, from: fromOf(item) });
+      const opts = { trustedCaPems, useSystemTrust: true, from: item.from };
+      const r = b.kind === 'message' ? await harvestFromMessage(b.message, opts) : await harvestFromParts(b.signedPart, b.signature, opts);
       out.set(item.sourceKey, r);
     } catch (e) {
       // harvest* never throw on hostile input; anything here is a bug, and must not stop ingest.
@@ -30,14 +37,6 @@ export async function harvestItems(ctx: { readonly logger: Logger }, items: read
     }
   }
   return out;
-}
-
-/** The single From mailbox of an item's header block (parse's own From handling), for part-wise harvesting. */
-function fromOf(item: SourceItem): string | undefined {
-  const block = parseHeaderBlock(item.headerBytes);
-  if (!block.ok) return undefined;
-  const mailboxes = block.fields.filter((f) => f.name === 'from').flatMap((f) => parseMailboxes(f.value));
-  return mailboxes.length === 1 ? normalizeAddress(mailboxes[0]!) : undefined;
 }
 
 /**

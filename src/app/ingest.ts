@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SkipReason, SourceItem, Verdict } from '../core/index.js';
+import type { ParsedMessage, SkipReason, SourceItem, Verdict } from '../core/index.js';
 import { FINGERPRINT_FIELDS } from '../classify/index.js';
 import { assess, signatureFacts } from './enrich.js';
 import { parseMessage, effectiveDate, dmarcResult, type FingerprintSelector } from '../parse/index.js';
@@ -141,6 +141,18 @@ export function ingestFold(policy: PolicyOptions, now: number, erasureHash: (add
   };
 }
 
+/** A message that parse accepted, with parse's result. */
+interface ParsedItem {
+  readonly item: SourceItem;
+  readonly message: ParsedMessage;
+}
+
+/** A batch after parse: its counts so far (read, skipped) and the messages to classify and store. */
+interface ParsedBatch {
+  readonly counts: IngestCounts;
+  readonly messages: readonly ParsedItem[];
+}
+
 /** What the pipeline needs from the app, named here so that ingest does not import the composition root (context.ts). */
 export interface PipelineDeps {
   readonly config: Config;
@@ -157,6 +169,79 @@ export function createPipeline(ctx: PipelineDeps): Pipeline {
   const parseOptions = { fingerprint: fingerprintSelector(), ownDomains: config.ownDomains };
   const policy = config.policy;
 
+  /** Parse, once per message: its address is the address harvest, classify and the store use. */
+  const parseBatch = (items: readonly SourceItem[]): ParsedBatch => {
+    const counts = emptyCounts();
+    const skip = (r: SkipReason): void => {
+      counts.skipped[r] = (counts.skipped[r] ?? 0) + 1;
+    };
+    const messages: ParsedItem[] = [];
+    for (const item of items) {
+      counts.read++;
+      if (item.skip) {
+        skip(item.skip.reason);
+        ctx.logger.debug({ sourceKey: item.sourceKey, reason: item.skip.reason, detail: item.skip.detail }, 'message skipped');
+        continue;
+      }
+      const parsed = parseMessage(item.headerBytes, parseOptions);
+      if (!parsed.ok) {
+        skip(parsed.reason);
+        ctx.logger.debug({ sourceKey: item.sourceKey, reason: parsed.reason, detail: parsed.detail }, 'message skipped');
+        continue;
+      }
+      messages.push({ item, message: parsed.message });
+    }
+    return { counts, messages };
+  };
+
+  /** Classify + enrich each parsed message, then policy and store in one transaction. */
+  const commit = async (batch: ParsedBatch, harvests: Harvests | undefined, checkpoint: Checkpoint | undefined, lease: LeaseClaim | undefined): Promise<IngestCounts> => {
+    const { counts } = batch;
+    const now = Date.now();
+    // Pure work (classify + enrich) happens outside the write transaction to keep it short.
+    const prepared: Array<IngestItem<ObservationFacts>> = [];
+    for (const { item, message: m } of batch.messages) {
+      const at = effectiveDate(m.headerDate, item.receivedAt, new Date(now)).getTime();
+      const harvest = harvests?.get(item.sourceKey);
+      const authenticated = dmarcResult(m.fields, config.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
+      // Classify + enrich in one step, the same one recompute runs (app/enrich.ts).
+      const verdict = assess(rules, m.fingerprint, { smimeClaim: m.smime, signature: harvest ? signatureFacts(harvest) : null, authenticated });
+      const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
+      const observation: ObservationRow = {
+        sourceKey: item.sourceKey,
+        address: m.from,
+        messageId,
+        effectiveAt: at,
+        receivedAt: item.receivedAt ? item.receivedAt.getTime() : null,
+        fingerprint: JSON.stringify(storedFingerprint(m.fingerprint)),
+        ...verdictColumns(verdict, authenticated, at),
+        smimeMessage: m.smime,
+        authenticated: authenticated === null ? null : authenticated ? 1 : 0,
+        createdAt: now,
+      };
+      const facts = factsOf(verdict, at, authenticated);
+      prepared.push({
+        observation,
+        facts,
+        client: clientOf(observation, facts),
+        signable: evidenceClass(facts) === 'verify',
+        ...(harvest ? { certificate: certificateOf(observation.address, harvest) } : {}),
+      });
+    }
+    const c: Record<string, number> = { read: counts.read };
+    for (const [k, v] of Object.entries(counts.skipped)) c[`skipped:${k}`] = v ?? 0;
+    // One atomic unit: observations, states, aggregates, certificates, counters, checkpoint;
+    // the erasure check and the lease check run inside it.
+    const out = await store.ingestBatch(
+      { items: prepared, checkpoint, lease, counters: c, now },
+      ingestFold(policy, now, (a) => ctx.erasureHash(a), (id) => ctx.messageErasureHash(id)),
+    );
+    counts.stored = out.stored;
+    counts.duplicates = out.duplicates;
+    if (out.erased) counts.skipped.erased = (counts.skipped.erased ?? 0) + out.erased;
+    return counts;
+  };
+
   let cas: Promise<string[]> | undefined;
   // Async batches commit strictly in call order: a later batch's checkpoint must never be
   // committed before an earlier batch (a crash in between would skip the earlier one).
@@ -164,73 +249,18 @@ export function createPipeline(ctx: PipelineDeps): Pipeline {
   const pipeline: Pipeline = {
     ingestBatchAsync(items, checkpoint, lease) {
       const run = tail.then(async () => {
-        const harvests = items.some((i) => i.smimeBytes) ? await harvestItems(ctx, items, await (cas ??= trustedCas(ctx))) : undefined;
-        return pipeline.ingestBatch(items, checkpoint, harvests, lease);
+        const batch = parseBatch(items);
+        // Harvest after parse, with parse's address: the certificate must be the sender's as
+        // the census knows the sender, not as a second reading of the From header would have it.
+        const signed = batch.messages.filter((p) => p.item.smimeBytes);
+        const harvests = signed.length ? await harvestItems(ctx, signed.map((p) => ({ sourceKey: p.item.sourceKey, smimeBytes: p.item.smimeBytes!, from: p.message.from })), await (cas ??= trustedCas(ctx))) : undefined;
+        return commit(batch, harvests, checkpoint, lease);
       });
       tail = run.catch(() => undefined);
       return run;
     },
-    async ingestBatch(items, checkpoint, harvests, lease) {
-      const counts = emptyCounts();
-      const now = Date.now();
-      const skip = (r: SkipReason): void => {
-        counts.skipped[r] = (counts.skipped[r] ?? 0) + 1;
-      };
-      // Pure work (parse + classify) happens outside the write transaction to keep it short.
-      const prepared: Array<IngestItem<ObservationFacts>> = [];
-      for (const item of items) {
-        counts.read++;
-        if (item.skip) {
-          skip(item.skip.reason);
-          ctx.logger.debug({ sourceKey: item.sourceKey, reason: item.skip.reason, detail: item.skip.detail }, 'message skipped');
-          continue;
-        }
-        const parsed = parseMessage(item.headerBytes, parseOptions);
-        if (!parsed.ok) {
-          skip(parsed.reason);
-          ctx.logger.debug({ sourceKey: item.sourceKey, reason: parsed.reason, detail: parsed.detail }, 'message skipped');
-          continue;
-        }
-        const m = parsed.message;
-        const at = effectiveDate(m.headerDate, item.receivedAt, new Date(now)).getTime();
-        const harvest = harvests?.get(item.sourceKey);
-        const authenticated = dmarcResult(m.fields, config.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
-        // Classify + enrich in one step, the same one recompute runs (app/enrich.ts).
-        const verdict = assess(rules, m.fingerprint, { smimeClaim: m.smime, signature: harvest ? signatureFacts(harvest) : null, authenticated });
-        const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
-        const observation: ObservationRow = {
-          sourceKey: item.sourceKey,
-          address: m.from,
-          messageId,
-          effectiveAt: at,
-          receivedAt: item.receivedAt ? item.receivedAt.getTime() : null,
-          fingerprint: JSON.stringify(storedFingerprint(m.fingerprint)),
-          ...verdictColumns(verdict, authenticated, at),
-          smimeMessage: m.smime,
-          authenticated: authenticated === null ? null : authenticated ? 1 : 0,
-          createdAt: now,
-        };
-        const facts = factsOf(verdict, at, authenticated);
-        prepared.push({
-          observation,
-          facts,
-          client: clientOf(observation, facts),
-          signable: evidenceClass(facts) === 'verify',
-          ...(harvest ? { certificate: certificateOf(observation.address, harvest) } : {}),
-        });
-      }
-      const c: Record<string, number> = { read: counts.read };
-      for (const [k, v] of Object.entries(counts.skipped)) c[`skipped:${k}`] = v ?? 0;
-      // One atomic unit: observations, states, aggregates, certificates, counters, checkpoint;
-      // the erasure check and the lease check run inside it.
-      const out = await store.ingestBatch(
-        { items: prepared, checkpoint, lease, counters: c, now },
-        ingestFold(policy, now, (a) => ctx.erasureHash(a), (id) => ctx.messageErasureHash(id)),
-      );
-      counts.stored = out.stored;
-      counts.duplicates = out.duplicates;
-      if (out.erased) counts.skipped.erased = (counts.skipped.erased ?? 0) + out.erased;
-      return counts;
+    ingestBatch(items, checkpoint, harvests, lease) {
+      return commit(parseBatch(items), harvests, checkpoint, lease);
     },
   };
   return pipeline;

@@ -4,6 +4,8 @@ import type { Recommendation } from '../core/index.js';
 import { isValidAddress, normalizeAddress } from '../parse/index.js';
 import { recommend, type PolicyOptions } from '../policy/index.js';
 import type { CensusStore, ClientRow, EmbeddedLookups, LookupRow } from '../store/index.js';
+import type { Config } from '../config/index.js';
+import { openCensusStore } from './open-store.js';
 
 /**
  * The lookup contract (CLI `lookup --json`, GET /v1/recipients/{address}, the library), written
@@ -70,6 +72,19 @@ export function lookupResult(a: string, found: LookupRow | null, policy: PolicyO
 export async function lookupOne(store: CensusStore | null, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): Promise<LookupResult> {
   const a = checkAddress(address);
   return lookupResult(a, store && (await store.lookup(a, { clients: withClients, now })), policy, now);
+}
+
+/**
+ * Lookups in the configured census, each address decided now (the CLI's `lookup`). Read-only: it
+ * never writes beside a running poller.
+ */
+export async function lookupInCensus(config: Config, addresses: readonly string[]): Promise<LookupResult[]> {
+  const store = openCensusStore(config, { readonly: true });
+  try {
+    return await Promise.all(addresses.map((a) => lookupOne(store, config.policy, a)));
+  } finally {
+    await store.close();
+  }
 }
 
 /** Names the failing index of a batch in an invalid-address error. */

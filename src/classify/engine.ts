@@ -19,8 +19,11 @@ const INJECTION_CONFIDENCE = 0.2;
 const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/;
 // Unfolding keeps the folding white space (RFC 5322 2.2.3), so a long User-Agent that Thunderbird
 // folded reads "Gecko/20100101<TAB>Thunderbird/91.6.1": rules are written with one space, and a run
-// of blanks with a tab in it is matched as one space (linear: one character class, no nesting).
-const FOLDED_BLANKS = /[ \t]*\t[ \t]*/g;
+// of blanks with a tab in it is matched as one space. Linear: every blank run is matched once, greedily,
+// and kept unless it holds a tab (a pattern that must find a tab inside the run backtracks over long
+// space runs, quadratically).
+const BLANK_RUN = /[ \t]+/g;
+const foldBlankRun = (run: string): string => (run.indexOf('\t') >= 0 ? ' ' : run);
 const UPPER = /[A-Z]/;
 const EMPTY: readonly string[] = [];
 /** Longest literal key the index holds (load.ts MAX_KEY_CHARS). */
@@ -103,7 +106,7 @@ class Fields {
         }
         if (CONTROL_CHARS.test(s)) injected = true;
         if (s.length && (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1)))) s = s.trim();
-        if (s.indexOf('\t') >= 0) s = s.replace(FOLDED_BLANKS, ' ');
+        if (s.indexOf('\t') >= 0) s = s.replace(BLANK_RUN, foldBlankRun);
         if (s !== v) clean ??= list.slice(0, i) as string[];
         if (clean) clean.push(s);
       }

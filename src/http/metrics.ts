@@ -38,7 +38,7 @@ export class Metrics {
   /** route -> method -> status -> histogram child; three map lookups per request. */
   private readonly children = new Map<string, Map<string, Map<number, Observer>>>();
   private readonly lookups: Counter<'recommendation'>;
-  private readonly lookupChildren: Record<Recommendation, { inc(): void }>;
+  private readonly lookupChildren: Record<Recommendation, { inc(n?: number): void }>;
   private readonly messages: Counter<'result'>;
   private readonly skipped: Counter<'reason'>;
   private readonly certificates: Counter<'continuity'>;
@@ -88,9 +88,9 @@ export class Metrics {
     child.observe(seconds);
   }
 
-  /** Counts one answered lookup (single or one address of a batch). */
-  countLookup(r: Recommendation): void {
-    this.lookupChildren[r].inc();
+  /** Counts answered lookups (one, or a batch's addresses with this recommendation). */
+  countLookup(r: Recommendation, n = 1): void {
+    this.lookupChildren[r].inc(n);
   }
 
   /** The exposition text, with the store's counters and the pollers' state read now. */

@@ -35,4 +35,17 @@ describe('exportCsv with stale decisions', () => {
     const { recommendation: _r2, reason: _s2, decided_until: _d2, ...evidenceAfter } = after;
     expect(evidenceAfter).toEqual(evidenceBefore);
   });
+
+  test('an expired decision re-decided to the same recommendation gets its new reason and expiry, and filters still find it', async () => {
+    const row = (a: string) => rawQuery(app, 'SELECT * FROM addresses WHERE address = ?', a)[0]!;
+    const before = row(PEOPLE.signer);
+    expect(before.recommendation).toBe('sign');
+    rawExec(app, (db) => db.prepare(`UPDATE addresses SET reason = 'stale, same recommendation', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
+    const csv = await collect(exportCsv(app.store, app.config.policy, {}));
+    expect(csv).not.toContain('stale, same recommendation');
+    const after = row(PEOPLE.signer);
+    expect(after).toEqual(before);
+    const signOnly = await collect(exportCsv(app.store, app.config.policy, { recommendation: 'sign' }));
+    expect(signOnly.split('\r\n').some((l) => l.startsWith(PEOPLE.signer + ',sign,'))).toBe(true);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough, Readable } from 'node:stream';
 import { defaultRulesDir, loadRules } from '../../src/classify/index.js';
-import { classifyStream } from '../../src/cli/commands/classify.js';
+import { classifyStream } from '../../src/app/classify-lines.js';
 
 const rules = loadRules([defaultRulesDir()]);
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PassThrough, Readable } from 'node:stream';
 import { defaultRulesDir, loadRules } from '../../src/classify/index.js';
-import { classifyStream } from '../../src/cli/commands/classify.js';
+import { classifyStream } from '../../src/app/classify-lines.js';
 import { FUZZ_TIMEOUT_MS, FIELD_NAMES, fuzzParams, hostileBlock, hostileValue } from '../helpers/hostile.js';
 
 const rules = loadRules([defaultRulesDir()]);

@@ -1,15 +1,13 @@
 /**
  * `smime-census store copy --from <db> --to <db>`: moves a census between stores (SQLite to
  * PostgreSQL, or any pair), resumable, with a progress bar on a terminal, verified at the end.
- * A thin adapter over app/copy.ts. Exit codes: 0 copied and verified; 2 the target is not
+ * A thin adapter over app/copy.ts (which opens both stores). Exit codes: 0 copied and verified; 2 the target is not
  * empty without --resume; 3 erasure key problem; 5 a database failed (run again with --resume);
  * 9 the copy does not match its source.
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { AppError } from '../../core/index.js';
-import { copyCensus, copyErasureKey, createLogger, type CopyProgress } from '../../app/index.js';
-import { isPostgresUrl, openStore, redactDbUrl } from '../../store/index.js';
+import { copyCensusBetween, createLogger, type CopyProgress } from '../../app/index.js';
 import type { GlobalOptions } from '../options.js';
 import { configFrom, out } from '../context.js';
 
@@ -21,14 +19,6 @@ interface CopyFlags {
   resume?: boolean;
   progress?: boolean;
   json?: boolean;
-}
-
-/** Where a census keeps its erasure key: beside a SQLite file, or the configured file (required for PostgreSQL). */
-function keyFileOf(db: string, given: string | undefined, configured: string | undefined, flag: string): string {
-  if (given) return given;
-  if (!isPostgresUrl(db)) return `${db}.key`;
-  if (configured) return configured;
-  throw new AppError('E_CONFIG', `${flag}: required for ${redactDbUrl(db)} (the erasure key file every process of that census uses)`);
 }
 
 export function register(program: Command, globals: () => GlobalOptions): void {
@@ -46,11 +36,6 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .action(async (flags: CopyFlags) => {
       const config = configFrom(globals());
       const logger = createLogger(config.logLevel).child({ component: 'store-copy' });
-      if (flags.from === flags.to) throw new AppError('E_USAGE', '--from and --to name the same database');
-      const fromKey = keyFileOf(flags.from, flags.fromKeyFile, undefined, '--from-key-file');
-      const toKey = keyFileOf(flags.to, flags.toKeyFile, config.erasureKeyFile, '--to-key-file');
-      const from = openStore(flags.from, { readonly: true });
-      const to = openStore(flags.to, {});
       const tty = flags.progress !== false && !!process.stderr.isTTY;
       const bar = tty ? new cliProgress.SingleBar({ format: '{table} |{bar}| {value}/{total} rows', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
       let current = '';
@@ -64,19 +49,19 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         current = p.table;
       };
       try {
-        await Promise.all([from.ready(), to.ready()]);
-        const key = copyErasureKey(fromKey, toKey);
-        if (key === 'copied') logger.info({ keyFile: toKey }, 'erasure key copied to the target');
-        const report = await copyCensus(from, to, { resume: !!flags.resume, onProgress });
+        const report = await copyCensusBetween({ from: flags.from, to: flags.to, fromKeyFile: flags.fromKeyFile, toKeyFile: flags.toKeyFile, erasureKeyFile: config.erasureKeyFile, resume: !!flags.resume, onProgress });
         bar?.stop();
-        if (flags.json) return out(JSON.stringify({ from: from.location, to: to.location, ...report, verified: true }, null, 2) + '\n');
+        if (report.key === 'copied') logger.info({ keyFile: report.toKeyFile }, 'erasure key copied to the target');
+        if (flags.json) {
+          const { from, to, tables, exportSha256 } = report;
+          return out(JSON.stringify({ from, to, tables, exportSha256, verified: true }, null, 2) + '\n');
+        }
         const lines = ['table\trows\tcopied now'];
         for (const t of report.tables) lines.push(`${t.table}\t${t.rows}\t${t.copied}`);
         lines.push(`verified: row counts equal, export identical (sha256 ${report.exportSha256})`);
         return out(lines.join('\n') + '\n');
       } finally {
         bar?.stop();
-        await Promise.all([from.close(), to.close()]);
       }
     });
 }

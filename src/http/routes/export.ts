@@ -1,19 +1,11 @@
 /** GET /v1/export.csv: the census as CSV for marketing, streamed page by page (app/export.ts). */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { AppError, type Recommendation } from '../../core/index.js';
-import { exportCsv } from '../../app/index.js';
+import type { Recommendation } from '../../core/index.js';
+import { exportCsv, parseSince } from '../../app/index.js';
 import type { ExportFilter } from '../../store/index.js';
 import * as S from '../schemas.js';
 import type { RouteDeps } from './deps.js';
-
-/** Parses `since`: YYYY-MM-DD or an ISO date-time (as the CLI's --since). */
-function parseSince(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? v + 'T00:00:00Z' : v);
-  if (!Number.isFinite(t)) throw new AppError('E_USAGE', `since: not a date: ${JSON.stringify(v)} (use YYYY-MM-DD)`);
-  return t;
-}
 
 export function registerExportRoutes(fastify: FastifyInstance, d: RouteDeps): void {
   const { app, now } = d;
@@ -23,7 +15,7 @@ export function registerExportRoutes(fastify: FastifyInstance, d: RouteDeps): vo
     '/v1/export.csv',
     { schema: { querystring: S.exportQuerySchema } },
     async (req, reply) => {
-      const filter: ExportFilter = { recommendation: req.query.recommendation, family: req.query.family, since: parseSince(req.query.since) };
+      const filter: ExportFilter = { recommendation: req.query.recommendation, family: req.query.family, since: parseSince(req.query.since, 'since') };
       const at = now();
       const day = new Date(at).toISOString().slice(0, 10);
       void reply

@@ -27,7 +27,16 @@ export function registerLookupRoutes(fastify: FastifyInstance, d: RouteDeps): vo
   // All addresses of a batch are read from one snapshot (the store's lookupMany).
   const lookupBatch = async (addresses: readonly string[], clients: boolean): Promise<LookupResult[]> => {
     const results = await lookupMany(app.store, policy, addresses, now(), clients);
-    for (const r of results) metrics.countLookup(r.recommendation);
+    // Three counter increments per batch, not one per address.
+    let sign = 0;
+    let doNotSign = 0;
+    for (const r of results) {
+      if (r.recommendation === 'sign') sign++;
+      else if (r.recommendation === 'do-not-sign') doNotSign++;
+    }
+    if (sign) metrics.countLookup('sign', sign);
+    if (doNotSign) metrics.countLookup('do-not-sign', doNotSign);
+    if (results.length - sign - doNotSign) metrics.countLookup('unknown', results.length - sign - doNotSign);
     return results;
   };
 
