@@ -2,7 +2,7 @@
 // Peak RSS of a poller and of `serve`, this checkout against another build of the project (issue
 // 10: "peak RSS of a poller and of serve unchanged within 10% by the change"), on SQLite and the
 // same workload for both, round by round in alternating order:
-//   poll:  `smime-census poll --once` of one folder of N messages (test/imap/messages.ts's
+//   poll:  `smime-census poll --once` of one folder of N messages (test/source/imap/messages.ts's
 //          generator) on a real Dovecot (test/helpers/dovecot.ts), into a fresh SQLite file;
 //   serve: `smime-census serve --no-poll` on the census that poll wrote (each build on its own
 //          file, so each has its own schema), under GET /v1/recipients/{address} load from
@@ -76,7 +76,7 @@ function cli(root, argv, env) {
 }
 
 const { startDovecot } = await buildTs('test/helpers/dovecot.ts');
-const { loadTemplates, makeMessages, fixturesDir } = await buildTs('test/imap/messages.ts');
+const { loadTemplates, makeMessages, fixturesDir } = await buildTs('test/source/imap/messages.ts');
 const server = await startDovecot();
 const kb = { poll: { other: [], this: [] }, serve: { other: [], this: [] } };
 try {

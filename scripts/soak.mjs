@@ -10,7 +10,7 @@
 //   1. copies the built app (dist/, rules/, drizzle/) to OUT/app, so rebuilding the worktree
 //      during the soak cannot change the code under test;
 //   2. starts a throwaway Dovecot (test/helpers/dovecot.ts, built here with esbuild) and delivers
-//      a backfill of generated mail (test/imap/messages.ts: real client fingerprints);
+//      a backfill of generated mail (test/source/imap/messages.ts: real client fingerprints);
 //   3. starts `serve` (HTTP API + poller on INBOX) with --heapsnapshot-signal=SIGUSR2 and
 //      scripts/soak-probe.mjs preloaded, which writes rss/heapUsed/heapTotal/fds every
 //      SAMPLE_SECONDS to OUT/memory.csv;
@@ -225,7 +225,7 @@ async function main() {
   const buildDir = join(OUT, 'build');
   mkdirSync(buildDir, { recursive: true });
   const { startDovecot } = await buildTs('test/helpers/dovecot.ts', buildDir);
-  const { loadTemplates, makeMessage, fixturesDir } = await buildTs('test/imap/messages.ts', buildDir);
+  const { loadTemplates, makeMessage, fixturesDir } = await buildTs('test/source/imap/messages.ts', buildDir);
   const { ImapFlow } = await import('imapflow');
   const templates = loadTemplates(fixturesDir(ROOT));
   const USERS = 800;

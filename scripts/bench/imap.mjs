@@ -1,6 +1,6 @@
 // IMAP poll throughput and memory against a real Dovecot (test/helpers/dovecot.ts, built here
 // with esbuild into a temp dir), one folder of generated mail from real client fingerprints
-// (test/imap/messages.ts: text, HTML alternatives, attachments), with the sender skew of
+// (test/source/imap/messages.ts: text, HTML alternatives, attachments), with the sender skew of
 // _data.mjs and 5% really signed messages (_smime.mjs; the poller fetches and verifies them).
 //   (a) floor: an imapflow loop fetching the same headers as the poller (UID FETCH 1:* of
 //       BODY.PEEK[HEADER]<0.MAX_HEADER_BYTES+2>), doing nothing else; (a') reported: the same
@@ -93,7 +93,7 @@ export default async function imapBench(ctx) {
   const REPEAT = ctx.quick ? 2 : 3;
   const tmp = ctx.tmp('imap-');
   const { startDovecot } = await buildTs('test/helpers/dovecot.ts', tmp);
-  const { loadTemplates, makeMessage, fixturesDir } = await buildTs('test/imap/messages.ts', tmp);
+  const { loadTemplates, makeMessage, fixturesDir } = await buildTs('test/source/imap/messages.ts', tmp);
   const { ImapFlow } = await import('imapflow');
   const { simpleParser } = await import('mailparser');
   const { imapFetchFields } = await import(pathToFileURL(join(ROOT, 'dist', 'app', 'poll.js')).href);

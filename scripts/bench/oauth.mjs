@@ -67,7 +67,7 @@ export default async function oauth(ctx) {
     // Imported already; the file is not needed any more.
     rmSync(resolvable, { recursive: true, force: true });
   }
-  const { loadTemplates, makeMessages, fixturesDir } = await buildTs('test/imap/messages.ts', tmp);
+  const { loadTemplates, makeMessages, fixturesDir } = await buildTs('test/source/imap/messages.ts', tmp);
   const templates = loadTemplates(fixturesDir(ROOT));
   const rows = [];
 

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { startPostfix, type PostfixServer } from '../helpers/postfix.js';
-import { CLI, ROOT, ensureBuilt, tempDir, waitFor } from '../imap/helpers.js';
-import { loadTemplates, makeMessages } from '../imap/messages.js';
+import { CLI, ROOT, ensureBuilt, tempDir, waitFor } from '../source/imap/helpers.js';
+import { loadTemplates, makeMessages } from '../source/imap/messages.js';
 
 const run = promisify(execFile);
 const EX_TEMPFAIL = 75;

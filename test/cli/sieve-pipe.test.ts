@@ -11,8 +11,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
-import { CLI, ensureBuilt, runCli } from '../imap/helpers.js';
-import { loadTemplates, makeMessages } from '../imap/messages.js';
+import { CLI, ensureBuilt, runCli } from '../source/imap/helpers.js';
+import { loadTemplates, makeMessages } from '../source/imap/messages.js';
 
 let s: DovecotServer;
 let conf: string;

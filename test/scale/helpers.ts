@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { CLI, ROOT } from '../imap/helpers.js';
+import { CLI, ROOT } from '../source/imap/helpers.js';
 
 export interface Child {
   proc: ChildProcess;

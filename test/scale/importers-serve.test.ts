@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
-import { loadTemplates, makeMessages } from '../imap/messages.js';
-import { canonicalDump, ensureBuilt, runCli, tempDir, waitFor } from '../imap/helpers.js';
+import { loadTemplates, makeMessages } from '../source/imap/messages.js';
+import { canonicalDump, ensureBuilt, runCli, tempDir, waitFor } from '../source/imap/helpers.js';
 import { startCli, stopChild, type Child } from './helpers.js';
 
 const FILES = 4;

@@ -15,8 +15,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
-import { loadTemplates, makeMessages } from '../imap/messages.js';
-import { canonicalDump, checkpoints, ensureBuilt, runCli, tempDir, waitFor, writeCliConfig } from '../imap/helpers.js';
+import { loadTemplates, makeMessages } from '../source/imap/messages.js';
+import { canonicalDump, checkpoints, ensureBuilt, runCli, tempDir, waitFor, writeCliConfig } from '../source/imap/helpers.js';
 import { leaseRows, ownerPid, startCli, stopChild, type Child } from './helpers.js';
 import { startPostgres } from '../helpers/postgres.js';
 

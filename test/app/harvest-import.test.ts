@@ -6,7 +6,7 @@ import { makeTestPki, type TestPki, type TestLeaf } from '../helpers/pki.js';
 import { openTestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/tmp.js';
 import { importPaths, lookupOne, recompute, type AppContext } from '../../src/app/index.js';
-import { canonicalDump } from '../imap/helpers.js';
+import { canonicalDump } from '../source/imap/helpers.js';
 import { loadSigner } from '../../src/sign/index.js';
 import { builtCli } from '../helpers/built.js';
 

@@ -28,7 +28,7 @@ const DROPPED = /^(received|return-path|delivered-to|x-original-to|dkim-signatur
 /** The fixtures folder (test/fixtures/imap), resolved from this file or the repo root. */
 export function fixturesDir(root?: string): string {
   if (root) return join(root, 'test', 'fixtures', 'imap');
-  return join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'imap');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'imap');
 }
 
 /** Loads the templates, sorted by name. */

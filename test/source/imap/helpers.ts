@@ -7,15 +7,15 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { loadConfig } from '../../src/config/index.js';
-import { imapAccountSchema, POLL_DEFAULTS, type ImapAccountConfig, type PollConfig } from '../../src/config/imap.js';
-import { openApp, type AppContext } from '../../src/app/context.js';
-import { silentLogger } from '../../src/app/logger.js';
-import type { DovecotServer } from '../helpers/dovecot.js';
-import { built } from '../helpers/built.js';
-import { noStackOnFailure } from '../helpers/cli.js';
+import { loadConfig } from '../../../src/config/index.js';
+import { imapAccountSchema, POLL_DEFAULTS, type ImapAccountConfig, type PollConfig } from '../../../src/config/imap.js';
+import { openApp, type AppContext } from '../../../src/app/context.js';
+import { silentLogger } from '../../../src/app/logger.js';
+import type { DovecotServer } from '../../helpers/dovecot.js';
+import { built } from '../../helpers/built.js';
+import { noStackOnFailure } from '../../helpers/cli.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 /** Fails (with the command to run) when dist/, which the child-process tests run, is missing or older than src/. */

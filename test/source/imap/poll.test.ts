@@ -5,8 +5,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { rmSync, writeFileSync } from 'node:fs';
-import { looksSmime } from '../../src/source/smime-hint.js';
-import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
+import { looksSmime } from '../../../src/source/smime-hint.js';
+import { startDovecot, type DovecotServer } from '../../helpers/dovecot.js';
 import { loadTemplates, makeMessages, type Template } from './messages.js';
 import {
   canonicalDump,
@@ -20,13 +20,13 @@ import {
   waitFor,
   writeCliConfig,
 } from './helpers.js';
-import { Poller, appSink, type PollerState } from '../../src/app/poll.js';
-import { silentLogger } from '../../src/app/logger.js';
-import { POLL_DEFAULTS } from '../../src/config/imap.js';
+import { Poller, appSink, type PollerState } from '../../../src/app/poll.js';
+import { silentLogger } from '../../../src/app/logger.js';
+import { POLL_DEFAULTS } from '../../../src/config/imap.js';
 import { pino, type Logger } from 'pino';
-import { addCounts, emptyCounts } from '../../src/app/ingest.js';
-import { MAX_HEADER_BYTES, type SourceItem } from '../../src/core/index.js';
-import { EXIT_CODES } from '../../src/cli/exit-codes.js';
+import { addCounts, emptyCounts } from '../../../src/app/ingest.js';
+import { MAX_HEADER_BYTES, type SourceItem } from '../../../src/core/index.js';
+import { EXIT_CODES } from '../../../src/cli/exit-codes.js';
 
 const ENV = (s: DovecotServer) => ({ CENSUS_TEST_IMAP_PASSWORD: s.password });
 

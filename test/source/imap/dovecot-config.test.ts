@@ -6,7 +6,7 @@
  * text is checked here without a server.
  */
 import { describe, expect, it } from 'vitest';
-import { DovecotUnavailableError, dovecotConfigFiles, type ConfParams } from '../helpers/dovecot.js';
+import { DovecotUnavailableError, dovecotConfigFiles, type ConfParams } from '../../helpers/dovecot.js';
 
 const params = (oauth2 = true): ConfParams => ({
   dir: '/tmp/dc',

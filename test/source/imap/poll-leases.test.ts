@@ -8,13 +8,13 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
+import { startDovecot, type DovecotServer } from '../../helpers/dovecot.js';
 import { loadTemplates, makeMessages, type Template } from './messages.js';
 import { canonicalDump, checkpoints, tempDir, testAccount, testApp, testPoll, waitFor } from './helpers.js';
-import { Poller, appSink, type PollSink } from '../../src/app/poll.js';
-import { MEMBERS_ACCOUNT } from '../../src/app/poll-leases.js';
-import { silentLogger } from '../../src/app/logger.js';
-import type { AppContext } from '../../src/app/index.js';
+import { Poller, appSink, type PollSink } from '../../../src/app/poll.js';
+import { MEMBERS_ACCOUNT } from '../../../src/app/poll-leases.js';
+import { silentLogger } from '../../../src/app/logger.js';
+import type { AppContext } from '../../../src/app/index.js';
 
 const ENV = (s: DovecotServer) => ({ CENSUS_TEST_IMAP_PASSWORD: s.password });
 /** Short leases so that the tests run in seconds; the defaults are 15 s / 5 s. */

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { accountFromEnv, imapAccountSchema, pollSchema, resolveSecret, accountName, accountPort, POLL_DEFAULTS } from '../../src/config/imap.js';
-import { backoffDelay } from '../../src/app/poll.js';
+import { accountFromEnv, imapAccountSchema, pollSchema, resolveSecret, accountName, accountPort, POLL_DEFAULTS } from '../../../src/config/imap.js';
+import { backoffDelay } from '../../../src/app/poll.js';
 import { tempDir } from './helpers.js';
 
 const base = { host: 'imap.example.com', user: 'support@example.com', passwordEnv: 'PW' };

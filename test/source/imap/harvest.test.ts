@@ -7,12 +7,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
-import { makeTestPki, type TestPki, type TestLeaf } from '../helpers/pki.js';
-import { tempDir } from '../helpers/tmp.js';
+import { startDovecot, type DovecotServer } from '../../helpers/dovecot.js';
+import { makeTestPki, type TestPki, type TestLeaf } from '../../helpers/pki.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { runCli, ensureBuilt } from './helpers.js';
-import { openStore } from '../../src/store/index.js';
-import { lookupOne } from '../../src/app/index.js';
+import { openStore } from '../../../src/store/index.js';
+import { lookupOne } from '../../../src/app/index.js';
 
 let s: DovecotServer;
 let pki: TestPki;
