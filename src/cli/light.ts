@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, type Config, type FlagValue } from '../config/index.js';
 import { AppError } from '../core/index.js';
-import { isPostgresUrl, redactDbUrl } from '../store/db-url.js';
+import { isPostgresUrl, redactDbUrl } from '../core/db-url.js';
 import type { GlobalOptions } from './options.js';
 
 /**

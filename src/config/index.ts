@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { DocumentOptions, ParseOptions, SchemaOptions, ToJSOptions } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
-import { isMisspeltPostgresUrl, OTHER_URL } from '../store/db-url.js';
+import { isMisspeltPostgresUrl, OTHER_URL } from '../core/db-url.js';
 import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';
 import { CONFIG_KEYS, type ConfigKey } from './keys.js';
 import { relaySchema } from './relay.js';

@@ -3,7 +3,7 @@ import { AppError } from '../core/index.js';
 import type { CensusStore, StoreOptions } from './contract.js';
 import { SqliteStore } from './sqlite/store.js';
 import { openPostgresStore } from './postgres/index.js';
-import { isMisspeltPostgresUrl, isPostgresUrl, OTHER_URL, redactDbUrl } from './db-url.js';
+import { isMisspeltPostgresUrl, isPostgresUrl, OTHER_URL, redactDbUrl } from '../core/db-url.js';
 
 export { isPostgresUrl, redactDbUrl };
 

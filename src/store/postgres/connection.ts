@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { AppError } from '../../core/index.js';
 import type { StoreOptions } from '../contract.js';
-import { redactDbUrl } from '../db-url.js';
+import { redactDbUrl } from '../../core/db-url.js';
 
 export interface PgConnection {
   host: string;

@@ -1,4 +1,4 @@
-/** How a `db` setting names its database: PostgreSQL URLs, other URLs, file paths. */
+/** How a `db` setting names its database: PostgreSQL URLs, other URLs, file paths (core: config, store and the CLI all ask). */
 
 /** `postgres://` or `postgresql://` (any case): a PostgreSQL database, never a file path. */
 const PG_URL = /^postgres(?:ql)?:\/\//i;
