@@ -33,7 +33,17 @@ export function normalizeAddress(address: string): string {
 /** Message-ID without angle brackets and surrounding noise; null when absent/empty. */
 export function normalizeMessageId(value: string | undefined): string | null {
   if (!value) return null;
-  const m = /<([^<>\s]{1,900})>/.exec(value);
+  // The first <…> of at most 900 characters. The bound is checked after the match, not written
+  // as {1,900}: recheck cannot build the automaton of a 900-fold repeat and falls back to its
+  // fuzzer, whose verdict ("polynomial" on some runs) depends on the machine's load — a flaky
+  // architecture test. Either form is linear: a run after '<' holds no '<', so runs never overlap.
+  let m: RegExpExecArray | null = null;
+  for (const c of value.matchAll(/<([^<>\s]+)>/g)) {
+    if (c[1]!.length <= 900) {
+      m = c;
+      break;
+    }
+  }
   const id = (m ? m[1] : value.trim().split(/\s+/)[0]) ?? '';
   return id.length > 0 && id.length <= 900 ? id : null;
 }

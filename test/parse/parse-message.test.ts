@@ -102,6 +102,13 @@ describe('parse: extracted fields', () => {
     expect(r.ok && r.message.messageId).toBe('ABC@host');
     expect(normalizeMessageId(undefined)).toBeNull();
   });
+  it('takes the first <id> of at most 900 characters, skipping broken and over-long ones', () => {
+    expect(normalizeMessageId('<abc<def@h> <x@y>')).toBe('def@h');
+    expect(normalizeMessageId(`<${'a'.repeat(901)}> <ok@h>`)).toBe('ok@h');
+    expect(normalizeMessageId(`<${'a'.repeat(900)}>`)).toBe('a'.repeat(900));
+    expect(normalizeMessageId('< spaced@h > bare@h')).toBe('<');
+    expect(normalizeMessageId('  bare@h  trailing')).toBe('bare@h');
+  });
   it('recognises S/MIME messages by their top-level Content-Type', () => {
     expect(smimeKindOf('multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="x"')).toBe('signed');
     expect(smimeKindOf('multipart/signed; protocol="application/x-pkcs7-signature"; boundary=x')).toBe('signed');
