@@ -51,6 +51,11 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
   'x-freshdesk-ticket-id',
   'x-hubspot-mta',
   'x-php-originating-script',
+  'x-marketoid',
+  'x-hs-cid',
+  'x-roving-id',
+  'x-mj-mid',
+  'x-mailin-eid',
   'auto-submitted',
   'content-type',
   // whole-block signals (issue 15): bulk/list infrastructure, provider submission, signing domain
