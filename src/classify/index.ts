@@ -9,4 +9,6 @@ export { checkRegex, redosProblem, regexKey, readVerdictFile, recheckRuns, VERDI
 export type { RegexVerdict, VerdictFile } from './regex-safety.js';
 export { capabilityOf, compareVersions } from './smime.js';
 export { ruleFileJsonSchema } from './rule-schema.js';
+export { capabilityReport } from './capability-report.js';
+export type { CapabilityReport, CapabilityCell } from './capability-report.js';
 export type { RuleSet, CompiledRule } from './rule-types.js';

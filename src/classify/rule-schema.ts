@@ -118,23 +118,64 @@ export const DisabledRuleSchema = z.object({ id: z.string().regex(KEBAB), disabl
 
 export const RuleFileSchema = z.array(z.union([DisabledRuleSchema, RuleSchema]));
 
+const Cell = z.enum(['Y', 'N', 'P', '?']);
+
+/**
+ * How a study or vendor says S/MIME reaches the client: built in, a third-party plugin, an
+ * ActiveX control / browser extension the user installs (OWA), or not at all. The studies'
+ * "Support S/MIME" column (native / plugin / n/a) reads straight into it.
+ */
+export const SMIME_VIA = ['native', 'plugin', 'control', 'none'] as const;
+const Via = z.enum(SMIME_VIA);
+
+/** One client test in a published study: what was tested, where, and what it found. */
+const TestedSchema = z
+  .object({
+    version: z.string().min(1),
+    platform: z.string().min(1),
+    via: Via,
+    source: z.string().min(8),
+  })
+  .strict();
+
 export const SmimeEntrySchema = z
   .object({
     since: z.string().nullable().optional(),
     until: z.string().nullable().optional(),
     platform: z.string().nullable().optional(),
     level: Level,
-    display: z.enum(['Y', 'N', 'P', '?']).optional(),
-    verify: z.enum(['Y', 'N', 'P', '?']).optional(),
-    send: z.enum(['Y', 'N', 'P', '?']).optional(),
-    harvest: z.enum(['Y', 'N', 'P', '?']).optional(),
+    display: Cell.optional(),
+    verify: Cell.optional(),
+    send: Cell.optional(),
+    harvest: Cell.optional(),
+    via: Via.optional(),
+    shows: z.string().min(1).optional(),
+    tested: z.array(TestedSchema).optional(),
     references: z.array(z.string().min(1)).optional(),
     note: z.string().optional(),
   })
   .passthrough()
   .refine((e) => e.level === 'unknown' || (e.references !== undefined && e.references.length > 0), {
     message: 'every level other than unknown needs at least one reference',
+  })
+  .superRefine((e, ctx) => {
+    const why = e.level === 'verify' ? verifyContradiction(e) : null;
+    if (why) ctx.addIssue({ code: 'custom', path: ['level'], message: `level verify is impossible here: ${why} (rules/smime/README.md "Consistency")` });
   });
+
+/**
+ * Why a `verify` level cannot stand, or null: the entry's own cells or studies say the client does
+ * not verify (verify/display N, via none), or verification needs an add-on (plugin, control) that
+ * no header shows, so a recipient seen with this client may well lack it.
+ */
+export function verifyContradiction(e: { verify?: string; display?: string; via?: string; tested?: ReadonlyArray<{ via: string }> }): string | null {
+  if (e.verify === 'N') return 'its verify cell is N';
+  if (e.display === 'N') return 'its display cell is N';
+  if (e.via === 'none') return 'via: none (the client has no S/MIME)';
+  if (e.via === 'plugin' || e.via === 'control') return `via: ${e.via} (verification needs an add-on the headers do not show)`;
+  if (e.tested?.some((t) => t.via === 'none')) return 'a study tested it without S/MIME (tested[].via none)';
+  return null;
+}
 
 export const SmimeFileSchema = z
   .object({

@@ -27,6 +27,20 @@ describe.skipIf(!existsSync(cli))('rules CLI (built)', () => {
     expect(r.stdout).toMatch(/\d+ examples, \d+ passed, 0 failed/);
   });
 
+  it('rules capability prints one line per cell and the count per level; --unknown --json lists only the unknown cells', () => {
+    const r = run(['rules', 'capability']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^verify +thunderbird \(all\)$/m);
+    expect(r.stdout).toMatch(/^tolerate +gmail \(consumer\)$/m);
+    const total = /(\d+) capability cells in \d+ families: (\d+) verify, (\d+) tolerate, (\d+) broken, (\d+) unknown/.exec(r.stdout);
+    expect(total).not.toBeNull();
+    const [cells, v, t, b, u] = total!.slice(1).map(Number) as [number, number, number, number, number];
+    expect(v + t + b + u).toBe(cells);
+    const j = JSON.parse(run(['rules', 'capability', '--unknown', '--json']).stdout) as { list: Array<{ level: string }>; byLevel: { unknown: number } };
+    expect(j.list.length).toBe(j.byLevel.unknown);
+    expect(j.list.every((c) => c.level === 'unknown')).toBe(true);
+  });
+
   it('classify reads JSON lines and writes one line per input, exit 0', () => {
     const r = run(['classify'], '{"headers":{"User-Agent":"Mutt/2.2.12 (2023-09-09)"}}\nnope\n');
     expect(r.status).toBe(0);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
 import { ruleDirs } from '../rule-dirs.js';
-import { lintRules, loadRules, ruleFileJsonSchema, testRules, writeShippedVerdicts } from '../../classify/index.js';
+import { capabilityReport, lintRules, loadRules, ruleFileJsonSchema, testRules, writeShippedVerdicts } from '../../classify/index.js';
 import { out, withApp } from '../context.js';
 import { AppError } from '../../core/index.js';
 
@@ -46,6 +46,22 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         await out(lines.join('\n') + '\n');
       }
       if (report.failures.length) process.exitCode = 1;
+    });
+  rules
+    .command('capability')
+    .description('S/MIME capability cells (one per rules/smime entry) by level; --unknown lists the cells no source answers yet')
+    .option('--rules <dir...>', 'extra rules folders')
+    .option('--unknown', 'list only the unknown cells')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { rules?: string[]; unknown?: boolean; json?: boolean }) => {
+      const report = capabilityReport(loadRules(ruleDirs(globals(), opts.rules)));
+      const list = opts.unknown ? report.list.filter((c) => c.level === 'unknown') : report.list;
+      if (opts.json) return out(JSON.stringify({ ...report, list }, null, 2) + '\n');
+      const range = (c: (typeof list)[number]): string => [c.since ? `>=${c.since}` : '', c.until ? `<${c.until}` : '', c.platform ?? ''].filter(Boolean).join(' ') || 'all';
+      const lines = list.map((c) => `${c.level.padEnd(8)} ${c.family} (${range(c)})`);
+      const { verify, tolerate, broken, unknown } = report.byLevel;
+      lines.push(`${report.cells} capability cells in ${report.families} families: ${verify} verify, ${tolerate} tolerate, ${broken} broken, ${unknown} unknown`);
+      return out(lines.join('\n') + '\n');
     });
   rules
     .command('unknown')

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { capabilityReport, classify, defaultRulesDir, fingerprintFromFields, lintRules, loadRules } from '../../src/classify/index.js';
+import { parseHeaderBlock, smimeKindOf } from '../../src/parse/index.js';
+import { applyObservation, recommend } from '../../src/policy/index.js';
+import { parseYaml } from '../../src/classify/yaml.js';
+import type { Verdict } from '../../src/core/index.js';
+
+// source: test/fixtures/classify/corpus/blocks is a copy of /work/shared/corpus/blocks (labels.tsv names each
+// block's public source); test/fixtures/messages/37-smime-signed-gmail-hosted.eml is corpus message #37
+// (linux-watchdog list archive, see its .json), a Google Workspace account's mail signed by hosted S/MIME.
+const blocks = fileURLToPath(new URL('../fixtures/classify/corpus/blocks', import.meta.url));
+const message37 = fileURLToPath(new URL('../fixtures/messages/37-smime-signed-gmail-hosted.eml', import.meta.url));
+const rules = loadRules([defaultRulesDir()]);
+const smimeDir = join(defaultRulesDir(), 'smime');
+
+function verdictOf(bytes: Uint8Array): Verdict {
+  const parsed = parseHeaderBlock(bytes);
+  if (!parsed.ok) throw new Error(parsed.detail);
+  const ct = parsed.fields.find((f) => f.name === 'content-type')?.value;
+  return classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
+}
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 0, 15);
+function strictRecommendation(v: Verdict) {
+  const state = applyObservation(null, 'someone@example.com', {
+    at: NOW - DAY,
+    family: v.family,
+    kind: v.kind,
+    product: v.product,
+    version: v.version,
+    smime: v.smime,
+    confidence: v.confidence,
+    warnings: v.warnings,
+    smimeMessage: v.smimeMessage ?? null,
+    authenticated: null,
+  });
+  return recommend(state, NOW, { mode: 'strict', windowDays: 180 }).recommendation;
+}
+
+describe('Gmail: consumer and Google Workspace accounts (issue 15.4)', () => {
+  it('a consumer account (DKIM d=gmail.com, real block 006) is Gmail consumer: tolerate, exact for that platform', () => {
+    const v = verdictOf(readFileSync(join(blocks, '006.hdr')));
+    expect(v).toMatchObject({ family: 'gmail', platform: 'consumer', smime: 'tolerate' });
+    expect(v.references?.some((r) => r.includes('answer/174124'))).toBe(true);
+  });
+
+  it('a Workspace account (own-domain DKIM, real blocks 002 and 008) stays tolerate: hosted S/MIME is not visible in headers', () => {
+    for (const f of ['002.hdr', '008.hdr']) {
+      const v = verdictOf(readFileSync(join(blocks, f)));
+      expect(v).toMatchObject({ family: 'gmail', platform: 'Workspace', smime: 'tolerate' });
+      expect(v.references?.some((r) => r.includes('mail/answer/6330403'))).toBe(true);
+    }
+  });
+
+  it("a Workspace address whose own Gmail mail arrives S/MIME-signed (message 37) is recommended 'sign'; the same headers unsigned are not", () => {
+    const raw = readFileSync(message37);
+    const v = verdictOf(raw);
+    expect(v).toMatchObject({ family: 'gmail', platform: 'Workspace', smimeMessage: 'signed' });
+    expect(strictRecommendation(v)).toBe('sign');
+    const unsigned = { ...v, smimeMessage: null };
+    expect(strictRecommendation(unsigned)).toBe('do-not-sign');
+  });
+});
+
+function tempRules(entry: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'caps-'));
+  mkdirSync(join(dir, 'smime'));
+  mkdirSync(join(dir, 'clients'));
+  writeFileSync(join(dir, 'smime', 'some-client.yaml'), `family: some-client\nname: Some client\nentries:\n${entry}`);
+  return dir;
+}
+
+describe('a verify level that its own entry contradicts is impossible (issue 15 target: 0 verify claims for families known not to verify)', () => {
+  const cases: Array<[string, string]> = [
+    ['verify cell N', "    verify: N\n"],
+    ['display cell N', "    display: N\n"],
+    ['via none', "    via: none\n"],
+    ['via plugin', "    via: plugin\n"],
+    ['via control', "    via: control\n"],
+    ['a study that tested it without S/MIME', "    tested:\n      - { version: '1.0', platform: 'web', via: none, source: 'https://example.org/study' }\n"],
+  ];
+  for (const [why, extra] of cases) {
+    it(`lint and the loader refuse level verify with ${why}`, () => {
+      const dir = tempRules(`  - level: verify\n${extra}    references: ['https://example.org/vendor-doc']\n`);
+      try {
+        const r = lintRules([dir]);
+        expect(r.problems.map((p) => p.message).join('\n')).toMatch(/level verify is impossible here/);
+        expect(() => loadRules([dir])).toThrow(/level verify is impossible here/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('the same entry at level tolerate or unknown is accepted (the fields describe, only verify is constrained)', () => {
+    const dir = tempRules(`  - level: tolerate\n    via: none\n    verify: N\n    references: ['https://example.org/vendor-doc']\n`);
+    try {
+      expect(lintRules([dir]).problems).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rules/smime.schema.json (ajv, strict) agrees: it rejects a contradicted verify and accepts every shipped file', () => {
+    const require = createRequire(import.meta.url);
+    const Ajv = require('ajv/dist/2020').default as new (o: object) => { compile(s: unknown): ((d: unknown) => boolean) & { errors?: unknown } };
+    const validate = new Ajv({ strict: true }).compile(JSON.parse(readFileSync(join(defaultRulesDir(), 'smime.schema.json'), 'utf8')));
+    const bad = { family: 'x', name: 'X', entries: [{ level: 'verify', via: 'plugin', references: ['https://example.org/vendor-doc'] }] };
+    expect(validate(bad)).toBe(false);
+    for (const f of readdirSync(smimeDir).filter((n) => n.endsWith('.yaml'))) {
+      const ok = validate(parseYaml(readFileSync(join(smimeDir, f), 'utf8'), { version: '1.2' }));
+      expect({ f, ok }).toEqual({ f, ok: true });
+    }
+  });
+});
+
+describe('capability data from the published studies', () => {
+  it('every tested[] source is among the references of its entry', () => {
+    for (const f of readdirSync(smimeDir).filter((n) => n.endsWith('.yaml'))) {
+      const data = parseYaml(readFileSync(join(smimeDir, f), 'utf8'), { version: '1.2' }) as { entries: Array<{ tested?: Array<{ source: string }>; references?: string[] }> };
+      for (const e of data.entries) {
+        for (const t of e.tested ?? []) expect({ f, cited: (e.references ?? []).some((r) => r.startsWith(t.source)) }).toEqual({ f, cited: true });
+      }
+    }
+  });
+
+  it('the plugin/control clients of the studies (Airmail, MailDroid, Claws, OWA) stay below verify: headers do not show the add-on', () => {
+    for (const family of ['airmail', 'maildroid', 'claws-mail', 'outlook-web']) {
+      const cells = capabilityReport(rules).list.filter((c) => c.family === family);
+      expect(cells.length).toBeGreaterThan(0);
+      for (const c of cells) expect(c.level).not.toBe('verify');
+    }
+  });
+
+  it('rules capability counts every entry once, by level', () => {
+    const r = capabilityReport(rules);
+    const { verify, tolerate, broken, unknown } = r.byLevel;
+    expect(verify + tolerate + broken + unknown).toBe(r.cells);
+    expect(r.cells).toBe([...rules.smime.values()].reduce((n, f) => n + f.entries.length, 0));
+    expect(r.families).toBe(rules.smime.size);
+  });
+});
