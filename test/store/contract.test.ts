@@ -294,4 +294,26 @@ describe('both stores, the same mail: the same answers and the same export bytes
     expect(await postgres.store.stats()).toEqual(await sqlite.store.stats());
     expect(await postgres.store.unknownFingerprints(10)).toEqual(await sqlite.store.unknownFingerprints(10));
   });
+
+  it("one-address lookups (GET's statement) answer as the batch lookups and the other store, also once every cached decision has expired", async () => {
+    // One address with three programs (the fixture's addresses have one each): the list's order.
+    const multi = ['TestMail Verify/1.0', 'TestMail Tolerate/2.0', 'TestMail Broken/3.0', 'TestMail Verify/1.0'].map((ua, k) => item(`multi-${k}`, 'multi@mix.example', ua, [30, 5, 300, 2][k]!));
+    for (const ctx of [sqlite, postgres]) await ctx.pipeline.ingestBatch(multi);
+    const addresses = await sqlite.store.addressPage('', 1000);
+    const answers = new Map<number, Awaited<ReturnType<typeof lookupOne>>[]>();
+    for (const at of [NOW, NOW + 1000 * DAY]) {
+      const batch = await lookupMany(sqlite.store, sqlite.config.policy, addresses, at, true);
+      const ones = [];
+      for (const [i, a] of addresses.entries()) {
+        const s = await lookupOne(sqlite.store, sqlite.config.policy, a, at);
+        expect(await lookupOne(postgres.store, postgres.config.policy, a, at)).toEqual(s);
+        expect(s).toEqual(batch[i]);
+        ones.push(s);
+      }
+      answers.set(at, ones);
+    }
+    // The fixture covers the client list's order and the expired-decision path (decided again from the state).
+    expect(answers.get(NOW)!.some((r) => r.clients.length > 1)).toBe(true);
+    expect(answers.get(NOW + 1000 * DAY)!.filter((r, i) => r.reason !== answers.get(NOW)![i]!.reason).length).toBeGreaterThan(0);
+  });
 });

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../core/index.js';
-import { lookupMany, lookupOne, type LookupResult } from '../../app/index.js';
+import { lookupMany, lookupOne, lookupOneSync, type LookupResult } from '../../app/index.js';
 import * as S from '../schemas.js';
 import type { RouteDeps } from './deps.js';
 
@@ -13,16 +13,24 @@ export function registerLookupRoutes(fastify: FastifyInstance, d: RouteDeps): vo
   const policy = app.config.policy;
   const maxBatch = app.config.http.maxBatch;
 
-  fastify.get<{ Params: { address: string } }>(
-    '/v1/recipients/:address',
-    // No params schema on the hot path: lookupOne validates the address (syntax and length) itself.
-    { schema: { response: { 200: S.lookupResultSchema, ...S.withErrors } } },
-    async (req) => {
+  // No params schema on the hot path: lookupOne validates the address (syntax and length) itself.
+  const one = { schema: { response: { 200: S.lookupResultSchema, ...S.withErrors } } };
+  const embedded = app.store.embedded;
+  if (embedded) {
+    // An embedded store answers synchronously: a plain handler whose return value fastify sends,
+    // without the promises and the microtask turns of an async one on every lookup.
+    fastify.get<{ Params: { address: string } }>('/v1/recipients/:address', one, (req) => {
+      const r = lookupOneSync(embedded, policy, req.params.address, now(), true);
+      metrics.countLookup(r.recommendation);
+      return r;
+    });
+  } else {
+    fastify.get<{ Params: { address: string } }>('/v1/recipients/:address', one, async (req) => {
       const r = await lookupOne(app.store, policy, req.params.address, now(), true);
       metrics.countLookup(r.recommendation);
       return r;
-    },
-  );
+    });
+  }
 
   // All addresses of a batch are read from one snapshot (the store's lookupMany).
   const lookupBatch = async (addresses: readonly string[], clients: boolean): Promise<LookupResult[]> => {

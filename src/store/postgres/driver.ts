@@ -56,11 +56,15 @@ function driverError(e: unknown): unknown {
 /** Prepared statement names by text: the same name for the same text on every connection. */
 const NAMES = new Map<string, string>();
 
-function statement(text: string, params: readonly unknown[], prepare: boolean): pg.QueryConfig {
-  if (!prepare) return { text, values: params as unknown[] };
+function statementName(text: string): string {
   let name = NAMES.get(text);
   if (name === undefined) NAMES.set(text, (name = 's' + createHash('sha256').update(text).digest('hex').slice(0, 24)));
-  return { name, text, values: params as unknown[] };
+  return name;
+}
+
+function statement(text: string, params: readonly unknown[], prepare: boolean): pg.QueryConfig {
+  if (!prepare) return { text, values: params as unknown[] };
+  return { name: statementName(text), text, values: params as unknown[] };
 }
 
 async function run(target: pg.Pool | pg.PoolClient | pg.Client, text: string, params: readonly unknown[] = [], prepare = false): Promise<Result> {
@@ -148,6 +152,19 @@ export class Pool implements Db {
 
   async query(text: string, params?: readonly unknown[], prepare?: boolean): Promise<Result> {
     return run(await this.pool, text, params, prepare);
+  }
+
+  /**
+   * A prepared statement's rows as arrays of column values, in SELECT order (the lookup's hot
+   * path): node-postgres then builds no object with a property per column for every row.
+   */
+  async values(text: string, params: readonly unknown[]): Promise<unknown[][]> {
+    try {
+      const r = await (await this.pool).query<unknown[]>({ name: statementName(text), text, values: params as unknown[], rowMode: 'array' });
+      return r.rows;
+    } catch (e) {
+      throw driverError(e);
+    }
   }
 
   /**
