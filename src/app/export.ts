@@ -4,8 +4,7 @@ import { AppError } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import type { CensusStore, ExportFilter } from '../store/index.js';
 import { EXPORT_COLUMNS } from '../store/index.js';
-import type { PolicyOptions } from '../policy/index.js';
-import { refreshStale } from './refresh.js';
+import { recommend, type AddressState, type PolicyOptions } from '../policy/index.js';
 import { openCensusStore } from './open-store.js';
 
 /** A `since` filter value: YYYY-MM-DD (UTC midnight) or an ISO date-time; `name` is how the caller calls it in the error. */
@@ -18,12 +17,17 @@ export function parseSince(v: string | undefined, name: string): number | undefi
 
 export const CSV_HEADER = EXPORT_COLUMNS.join(',') + '\r\n';
 
-/** Chunks of the CSV export (header row first); constant memory for millions of rows. */
+/**
+ * Chunks of the CSV export (header row first); constant memory for millions of rows. The CSV is
+ * what gets acted upon, so a decision that expired by `now` is written as policy decides it now
+ * (in the stream, also from a read-only store); the stored decision is left for the next
+ * writer, as lookups leave it.
+ */
 export async function* exportCsv(store: CensusStore, policy: PolicyOptions, filter: ExportFilter, now = Date.now()): AsyncGenerator<string> {
-  if (!store.readonly) await refreshStale(store, policy, now);
+  const stale = { now, decide: (s: AddressState) => recommend(s, now, policy) };
   yield CSV_HEADER;
   // for-await instead of yield*: the same pull, one page at a time.
-  for await (const chunk of store.exportCsv(filter)) yield chunk;
+  for await (const chunk of store.exportCsv(filter, stale)) yield chunk;
 }
 
 /** Writes the CSV export to a stream, awaiting drain so a slow reader bounds memory. */

@@ -132,6 +132,12 @@ export interface LookupOptions {
   now: number;
 }
 
+/** How an export re-decides expired cached decisions: policy at the export's time. */
+export interface StaleDecisions {
+  now: number;
+  decide(state: AddressState): DecisionFields;
+}
+
 /** The decision fields policy computes for a state. */
 export interface DecisionFields {
   recommendation: Recommendation;
@@ -270,10 +276,16 @@ export interface CensusStore {
   observationsOf(address: string): Promise<StoredObservation[]>;
   certificatesOf(address: string): Promise<CertificateRow[]>;
 
-  /** Re-decides expired cached decisions (decide is policy) so exports and stats are current. Returns how many. */
+  /** Re-decides expired cached decisions (decide is policy) and stores them, so stats are current. Returns how many. */
   refreshStale(decide: (s: AddressState) => DecisionFields, now: number): Promise<number>;
-  /** CSV lines (no header), in pages, keyset-paginated by address: constant memory. */
-  exportCsv(filter: ExportFilter): AsyncIterable<string>;
+  /**
+   * CSV lines (no header), in pages, keyset-paginated by address: constant memory. With `stale`,
+   * a row whose cached decision expired by `stale.now` is written as `stale.decide` decides it
+   * (the same bytes a refreshed database would give) and a recommendation filter applies to that
+   * decision; nothing is stored. Without it, the stored decisions as they are (store copy).
+   * `pageSize`: rows per keyset page (4,000 unless a test needs page boundaries).
+   */
+  exportCsv(filter: ExportFilter, stale?: StaleDecisions, pageSize?: number): AsyncIterable<string>;
   stats(): Promise<Stats>;
   getCounters(): Promise<Record<string, number>>;
   unknownFingerprints(top: number, headers?: readonly string[]): Promise<UnknownFingerprint[]>;

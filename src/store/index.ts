@@ -1,7 +1,7 @@
 export type {
   CensusStore, StoreOptions, ObservationRow, StoredObservation, VerdictColumns, CertificateRow, NewCertificate, Continuity,
   CachedDecision, ClientIdentity, ClientRow, Checkpoint, CheckpointInfo, ExportFilter, Stats, UnknownFingerprint, LookupRow,
-  LookupOptions, DecisionFields, IngestItem, IngestFold, IngestBatch, IngestOutcome, LeaseClaim, Lease, LeaseKey, RecomputeJob,
+  LookupOptions, DecisionFields, StaleDecisions, IngestItem, IngestFold, IngestBatch, IngestOutcome, LeaseClaim, Lease, LeaseKey, RecomputeJob,
   RecomputeResult, StoreHealth, EmbeddedLookups, CopyTable, RowValue, RawRow,
 } from './contract.js';
 export { EXPORT_COLUMNS, clientKeyOf, monthOf, COPY_TABLES, COPY_KEYS } from './contract.js';

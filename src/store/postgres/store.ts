@@ -29,7 +29,7 @@ import type { AddressState } from '../../policy/index.js';
 import type { Recommendation, SmimeLevel } from '../../core/index.js';
 import { AppError } from '../../core/index.js';
 import type {
-  CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, ExportFilter,
+  CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, ExportFilter, StaleDecisions,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
   Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue,
@@ -40,7 +40,7 @@ import { pgConnection, type PgConnection } from './connection.js';
 import { Pool, type Db, type DriverConfig, type Row } from './driver.js';
 import { asDbError, isConflict, isTemporary } from './errors.js';
 import { ADDRESS_LOCK_SPACE, migrateLocked } from './migrate.js';
-import { csvLine, type ExportRow } from './csv.js';
+import { csvLine, type ExportRow } from '../csv.js';
 import * as leases from './leases.js';
 import * as raw from './rows.js';
 
@@ -672,19 +672,37 @@ export class PostgresStore implements CensusStore {
     return r!.n as number;
   }
 
-  /** CSV export in keyset pages of 4,000 addresses (constant memory), the lines formatted as SQLite's (csv.ts). */
-  async *exportCsv(filter: ExportFilter, pageSize = 4_000): AsyncGenerator<string> {
+  /**
+   * CSV export in keyset pages of 4,000 addresses (constant memory), the lines formatted as
+   * SQLite's (csv.ts). With `stale`, expired decisions are re-decided per row as SQLite does in
+   * its statement, and not stored (see the contract).
+   */
+  async *exportCsv(filter: ExportFilter, stale?: StaleDecisions, pageSize = 4_000): AsyncGenerator<string> {
     const where: string[] = ['address > $1'];
     const params: unknown[] = [''];
-    if (filter.recommendation) where.push(`recommendation = $${params.push(filter.recommendation)}`);
+    if (filter.recommendation) {
+      const r = `$${params.push(filter.recommendation)}`;
+      // A stale row's stored recommendation says nothing about its new one: filtered below.
+      where.push(stale ? `(recommendation = ${r} OR decided_until <= $${params.push(stale.now)})` : `recommendation = ${r}`);
+    }
     if (filter.family) where.push(`family = $${params.push(filter.family)}`);
     if (filter.since !== undefined) where.push(`last_seen >= $${params.push(filter.since)}`);
-    const query = `SELECT address, recommendation, family, product, version, smime, last_seen, messages, reason, key_changed FROM addresses
-      WHERE ${where.join(' AND ')} ORDER BY address LIMIT $${params.push(pageSize)}`;
+    // Every column when rows may be re-decided: policy reads the evidence columns.
+    const columns = stale ? ADDRESS_COLUMNS.join(', ') : 'address, recommendation, family, product, version, smime, last_seen, messages, reason, key_changed';
+    const query = `SELECT ${columns} FROM addresses WHERE ${where.join(' AND ')} ORDER BY address LIMIT $${params.push(pageSize)}`;
     for (;;) {
       const rows = await this.run('exporting', () => q(this.sql, query, params as never[]));
       if (rows.length === 0) return;
-      yield rows.map((r) => csvLine(r as unknown as ExportRow)).join('\r\n') + '\r\n';
+      const lines: string[] = [];
+      for (const row of rows) {
+        const r = row as unknown as AddressRow;
+        if (stale && r.decided_until !== null && r.decided_until <= stale.now) {
+          const d = stale.decide(toState(r));
+          if (!filter.recommendation || d.recommendation === filter.recommendation) lines.push(csvLine({ ...r, recommendation: d.recommendation, reason: d.reason }));
+        } else lines.push(csvLine(r as ExportRow));
+      }
+      // A page may hold only stale rows that the filter then drops.
+      if (lines.length > 0) yield lines.join('\r\n') + '\r\n';
       if (rows.length < pageSize) return;
       params[0] = rows[rows.length - 1]!.address;
     }

@@ -9,7 +9,7 @@ import type { AddressState } from '../../policy/index.js';
 import type { Recommendation, SmimeLevel } from '../../core/index.js';
 import { AppError } from '../../core/index.js';
 import type {
-  CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, EmbeddedLookups, ExportFilter,
+  CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, EmbeddedLookups, ExportFilter, StaleDecisions,
   IngestBatch, IngestFold, IngestOutcome, LookupOptions, LookupRow, RecomputeJob, RecomputeResult, Stats,
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
   Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue, ObservationRow,
@@ -19,6 +19,10 @@ import { BatchTally } from '../tally.js';
 import { openDatabase, type SqliteDb } from './open.js';
 import { SqliteLeases } from './leases.js';
 import * as raw from './rows.js';
+import { csvLine } from '../csv.js';
+
+/** The SQL function through which an export re-decides a stale row (exportCsvChunks). */
+const STALE_LINE_FN = 'census_export_stale_line';
 
 /** CSV of one column in SQL: RFC 4180 quoting plus OWASP formula neutralisation (leading = + - @ TAB CR get a '). */
 /** SQLite result codes that mean the database cannot be written now (disk full, I/O, locks), not a bug. */
@@ -93,6 +97,8 @@ export class SqliteStore implements CensusStore {
   private readonly cacheKiB: number;
   /** Prepared on first use: a read-only open of a file from before the leases migration still works. */
   private leasesStatements: SqliteLeases | null = null;
+  /** The running export page's policy, set only while its (synchronous) statement steps. */
+  private exportStale: StaleDecisions | null = null;
 
   constructor(readonly location: string, options: StoreOptions = {}) {
     this.mmapBytes = options.mmapBytes ?? 268_435_456;
@@ -163,6 +169,24 @@ export class SqliteStore implements CensusStore {
     // one per address (1.5x faster for 1000 addresses); it never takes the write lock.
     this.readMany = sqlite.transaction((addresses: readonly string[], o: LookupOptions) => addresses.map((a) => this.lookupSync(a, o)));
     this.embedded = { lookup: (a, o) => this.lookupSync(a, o), lookupMany: (a, o) => this.readMany(a, o) };
+    // directOnly: a trigger or view stored in the file can never call into our code.
+    sqlite.function(STALE_LINE_FN, { varargs: true, directOnly: true }, (...args: unknown[]) => this.staleLine(args));
+  }
+
+  /**
+   * The CSV line of a row whose cached decision expired (arguments: the recommendation filter or
+   * NULL, then ADDRESS_COLUMNS), decided by the running export's policy; NULL when the new
+   * decision does not pass the filter (group_concat skips it).
+   */
+  private staleLine(args: unknown[]): string | null {
+    const stale = this.exportStale;
+    if (!stale) throw new AppError('E_DB', `${STALE_LINE_FN} called outside an export`);
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < ADDRESS_COLUMNS.length; i++) row[ADDRESS_COLUMNS[i]!] = args[i + 1];
+    const stored = row as unknown as AddressRow;
+    const d = stale.decide(toState(stored));
+    if (args[0] !== null && d.recommendation !== args[0]) return null;
+    return csvLine({ ...stored, recommendation: d.recommendation, reason: d.reason });
   }
 
   private stmt(name: string): Statement {
@@ -588,14 +612,21 @@ export class SqliteStore implements CensusStore {
    * RSS ~125 MB at 1M rows, ~200 MB with 20,000). Formatting runs inside SQLite: building one JS
    * object per row was the cost that made a plain iterate()-and-quote loop 3x slower than the
    * sqlite3 shell. Keyset pagination on the primary key keeps memory constant.
+   *
+   * Rows whose decision expired (a few percent) are re-decided inside the statement, through a
+   * SQL function into policy, and written as a refreshed database would give them, without
+   * storing the new decision: writing it back scattered updates over the whole table (43% of a
+   * 1M-row export) for a value every reader derives again anyway (lookups re-decide stale rows,
+   * the `stats` command refreshes first).
    */
-  async *exportCsv(filter: ExportFilter, pageSize = 4_000): AsyncGenerator<string> {
-    yield* this.exportCsvChunks(filter, pageSize);
+  async *exportCsv(filter: ExportFilter, stale?: StaleDecisions, pageSize = 4_000): AsyncGenerator<string> {
+    yield* this.exportCsvChunks(filter, stale ?? null, pageSize);
   }
 
-  private *exportCsvChunks(filter: ExportFilter, pageSize: number): Generator<string> {
+  private *exportCsvChunks(filter: ExportFilter, stale: StaleDecisions | null, pageSize: number): Generator<string> {
     const where: string[] = ['address > @after'];
-    if (filter.recommendation) where.push('recommendation = @recommendation');
+    // A stale row's stored recommendation says nothing about its new one: staleLine filters it.
+    if (filter.recommendation) where.push(stale ? '(recommendation = @recommendation OR decided_until <= @now)' : 'recommendation = @recommendation');
     if (filter.family) where.push('family = @family');
     if (filter.since !== undefined) where.push('last_seen >= @since');
     // recommendation, smime and family are enum values or kebab-case ids, and stored addresses
@@ -604,7 +635,7 @@ export class SqliteStore implements CensusStore {
     const neutralOnly = (c: string): string => `CASE WHEN ${formula(c)} THEN '"''' || ${c} || '"' ELSE ${c} END`;
     // concat_ws builds the line in one allocation; nine `||` copied the growing line nine times.
     // Every argument is non-NULL here (concat_ws would skip a NULL and shift the columns).
-    const line = `concat_ws(',', ${[
+    const stored = `concat_ws(',', ${[
       neutralOnly('address'),
       'recommendation',
       `ifnull(family,'')`,
@@ -617,19 +648,31 @@ export class SqliteStore implements CensusStore {
       csvCell('reason'),
       'key_changed',
     ].join(', ')})`;
+    // decided_until <= @now is NULL, not true, for a decision that never expires.
+    const line = stale ? `CASE WHEN decided_until <= @now THEN ${STALE_LINE_FN}(@recommendation, ${ADDRESS_COLUMNS.join(', ')}) ELSE ${stored} END` : stored;
     const stmt = this.sqlite.prepare(
       `SELECT group_concat(line, char(13) || char(10)) AS chunk, max(address) AS last, count(*) AS n
        FROM (SELECT address, ${line} AS line FROM addresses WHERE ${where.join(' AND ')} ORDER BY address LIMIT @limit)`,
     );
+    const params: Record<string, string | number | null> = { after: '', limit: pageSize, recommendation: filter.recommendation ?? null, family: filter.family ?? null, since: filter.since ?? null };
+    if (stale) params.now = stale.now;
     const restore = this.lowMemory();
     try {
-      let after = '';
       for (;;) {
-        const r = stmt.get({ after, limit: pageSize, recommendation: filter.recommendation ?? null, family: filter.family ?? null, since: filter.since ?? null }) as { chunk: string | null; last: string | null; n: number };
-        if (!r.n || r.chunk === null || r.last === null) return;
-        yield r.chunk + '\r\n';
+        // Set only while the statement steps (get() is synchronous): two exports taking turns on
+        // one connection, each between its pages, never see each other's policy or time.
+        this.exportStale = stale;
+        let r: { chunk: string | null; last: string | null; n: number };
+        try {
+          r = stmt.get(params) as typeof r;
+        } finally {
+          this.exportStale = null;
+        }
+        if (!r.n || r.last === null) return;
+        // A page may hold only stale rows that the filter then drops.
+        if (r.chunk !== null) yield r.chunk + '\r\n';
         if (r.n < pageSize) return;
-        after = r.last;
+        params.after = r.last;
       }
     } finally {
       restore();

@@ -1,8 +1,9 @@
 /**
  * The export's CSV line of an address row, byte for byte what sqlite/store.ts builds in SQL
  * (its csvCell and neutralOnly expressions): RFC 4180 quoting, OWASP formula neutralisation with
- * the same trigger characters, CRLF line ends, last_seen as ISO 8601 seconds in UTC. The contract
- * suite compares both stores' exports byte by byte.
+ * the same trigger characters, CRLF line ends, last_seen as ISO 8601 seconds in UTC. Shared by
+ * both dialects: PostgreSQL formats every line with it, SQLite the lines of re-decided stale
+ * rows. The contract suite compares both stores' exports byte by byte.
  */
 
 /** The first characters that make a spreadsheet read a cell as a formula (the list in sqlite/store.ts). */
