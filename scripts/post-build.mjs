@@ -1,4 +1,4 @@
-// After tsc: copy the SQL migrations next to the compiled store, precompile the shipped rules and make the CLI executable,
+// After tsc: copy the SQL migrations next to the compiled store, precompile the shipped rules, bundle the CLI and make it executable,
 // so `npm ci` (which runs `prepare`) leaves `npx smime-census` working without further steps.
 import { cpSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,10 +7,14 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 for (const d of ['sqlite', 'postgres']) cpSync(join(root, 'src/store', d, 'migrations'), join(root, 'dist/store', d, 'migrations'), { recursive: true });
 if (existsSync(join(root, 'src/http/public'))) cpSync(join(root, 'src/http/public'), join(root, 'dist/http/public'), { recursive: true });
-chmodSync(join(root, 'dist/cli/main.js'), 0o755);
 
 // The shipped rules, validated once here (a build with an invalid rule file fails): start-up of
 // every command then reads JSON instead of parsing YAML (src/classify/load.ts, "Precompiled rules").
 const { precompileRules } = await import(join(root, 'dist/classify/load.js'));
 const pre = precompileRules(join(root, 'rules'));
 writeFileSync(pre.file, pre.json);
+
+// The CLI as a few bundled files (scripts/bundle-cli.mjs says why: start-up of `import -`).
+const { bundleCli } = await import('./bundle-cli.mjs');
+await bundleCli(root);
+chmodSync(join(root, 'dist/cli/main.js'), 0o755);

@@ -18,4 +18,7 @@ export { forget, show } from './privacy.js';
 export { copyCensus, copyCensusBetween, copyErasureKey, COPY_PAGE_ROWS } from './copy.js';
 export type { CopyProgress, CopyReport, CopyOptions, CopyBetween, CopyBetweenReport } from './copy.js';
 export type { ForgetResult } from './privacy.js';
-export { checkAccounts, type AccountCheck } from './check-accounts.js';
+// Not re-exported: check-accounts loads the IMAP client (imapflow, ~60 modules), and every process
+// that imports this index (`import -` once per message from an MTA) would load it. `config check`
+// imports it directly.
+export type { AccountCheck } from './check-accounts.js';
