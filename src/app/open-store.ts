@@ -15,5 +15,10 @@ export interface OpenStoreOptions {
  * (lookup, export), which then start without loading them.
  */
 export function openCensusStore(config: Config, options: OpenStoreOptions = {}): CensusStore {
-  return openStore(options.dbPath ?? config.db, { ...options.store, readonly: !!options.readonly });
+  return openCensusAt(options.dbPath ?? config.db, options);
+}
+
+/** openCensusStore for a database named directly (the Node library, given `db` and a policy, needs no configuration). */
+export function openCensusAt(db: string, options: Omit<OpenStoreOptions, 'dbPath'> = {}): CensusStore {
+  return openStore(db, { ...options.store, readonly: !!options.readonly });
 }

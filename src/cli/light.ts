@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, type Config, type FlagValue } from '../config/index.js';
 import { AppError } from '../core/index.js';
-import { isPostgresUrl } from '../store/db-url.js';
+import { isPostgresUrl, redactDbUrl } from '../core/db-url.js';
 import type { GlobalOptions } from './options.js';
 
 /**
@@ -23,7 +23,7 @@ export function configFrom(g: GlobalOptions, flags: Readonly<Record<string, Flag
  */
 export function assertDatabaseExists(db: string): void {
   if (isPostgresUrl(db) || db === ':memory:') return;
-  if (!existsSync(db)) throw new AppError('E_DB', `no database at ${db} (import mail or start the poller first, or pass --db)`);
+  if (!existsSync(db)) throw new AppError('E_DB', `no database at ${redactDbUrl(db)} (import mail or start the poller first, or pass --db)`);
 }
 
 /** Writes to stdout, awaiting drain (large outputs to a pipe). */

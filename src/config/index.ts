@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { DocumentOptions, ParseOptions, SchemaOptions, ToJSOptions } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../core/index.js';
-import { OTHER_URL } from '../store/db-url.js';
+import { isMisspeltPostgresUrl, OTHER_URL } from '../core/db-url.js';
 import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';
 import { CONFIG_KEYS, type ConfigKey } from './keys.js';
 import { relaySchema } from './relay.js';
@@ -36,7 +36,13 @@ const domain = z
 
 export const configSchema = z.strictObject({
   /** SQLite database file. */
-  db: z.string().min(1).default('./data/census.db'),
+  db: z
+    .string()
+    .min(1)
+    // Refused here, where the error names the key, before anything could resolve it as a path
+    // or create a SQLite file named after it (password and all).
+    .refine((v) => !isMisspeltPostgresUrl(v), { message: 'a PostgreSQL URL starts with postgres:// (two slashes)' })
+    .default('./data/census.db'),
   /** The company's own domains: their mail is skipped (it says nothing about customers). */
   ownDomains: z.array(domain).default([]),
   policy: z
@@ -174,7 +180,7 @@ function visitKey(data: Obj, key: string, fn: (holder: Obj, name: string) => voi
  * after it, password and all. Anything not a non-empty string is left for the schema to refuse.
  */
 function resolveFrom(baseDir: string, v: unknown): unknown {
-  if (typeof v !== 'string' || v === '' || OTHER_URL.test(v) || v === ':memory:') return v;
+  if (typeof v !== 'string' || v === '' || OTHER_URL.test(v) || isMisspeltPostgresUrl(v) || v === ':memory:') return v;
   return resolve(baseDir, v);
 }
 

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './limits.js';
 export * from './received.js';
 export * from './types.js';
+export * from './db-url.js';

@@ -6,9 +6,9 @@
  */
 import { AppError } from '../core/index.js';
 import { loadConfig } from '../config/index.js';
-import { lookupMany, lookupManySync, lookupOne, lookupOneSync, type LookupResult } from '../app/index.js';
+import { lookupMany, lookupManySync, lookupOne, lookupOneSync, openCensusAt, type LookupResult } from '../app/index.js';
 import type { PolicyOptions } from '../policy/index.js';
-import { openStore, type EmbeddedLookups } from '../store/index.js';
+import type { EmbeddedLookups } from '../store/index.js';
 import type { CensusRecommender, RecommendOptions } from './types.js';
 
 export interface OpenCensusOptions {
@@ -38,7 +38,7 @@ export function openCensus(options: OpenCensusOptions = {}): Census {
   const config = options.db !== undefined && options.policy?.mode !== undefined && options.policy.windowDays !== undefined ? null : loadConfig({ configFile: options.configFile });
   const db = options.db ?? config!.db;
   const policy: PolicyOptions = { mode: options.policy?.mode ?? config!.policy.mode, windowDays: options.policy?.windowDays ?? config!.policy.windowDays };
-  const store = openStore(db, { readonly: true });
+  const store = openCensusAt(db, { readonly: true });
   const embedded = (): EmbeddedLookups => {
     if (!store.embedded) throw new AppError('E_CONFIG', `db: ${store.location} is a network database: use recommend()/recommendMany() (async), not the Sync variants`);
     return store.embedded;

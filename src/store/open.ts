@@ -3,7 +3,7 @@ import { AppError } from '../core/index.js';
 import type { CensusStore, StoreOptions } from './contract.js';
 import { SqliteStore } from './sqlite/store.js';
 import { openPostgresStore } from './postgres/index.js';
-import { isPostgresUrl, OTHER_URL, redactDbUrl } from './db-url.js';
+import { isMisspeltPostgresUrl, isPostgresUrl, OTHER_URL, redactDbUrl } from '../core/db-url.js';
 
 export { isPostgresUrl, redactDbUrl };
 
@@ -36,12 +36,13 @@ export function postgresTls(options: StoreOptions, env: Record<string, string | 
  */
 export function openStore(db: string, options: StoreOptions = {}): CensusStore {
   if (isPostgresUrl(db)) return openPostgresStore(db, { ...options, password: postgresPassword(options), tls: postgresTls(options) });
+  if (isMisspeltPostgresUrl(db)) throw new AppError('E_CONFIG', `db: ${redactDbUrl(db)}: a PostgreSQL URL starts with postgres:// (two slashes)`);
   if (OTHER_URL.test(db)) throw new AppError('E_CONFIG', `db: ${redactDbUrl(db)} is neither a file path nor a postgres:// URL`);
   return new SqliteStore(db, options);
 }
 
 /** openStore for an embedded SQLite file only, synchronously (the Node library's sync API). */
 export function openSqliteStore(path: string, options: StoreOptions = {}): SqliteStore {
-  if (isPostgresUrl(path) || OTHER_URL.test(path)) throw new AppError('E_CONFIG', `db: ${redactDbUrl(path)} is not a SQLite file path`);
+  if (isPostgresUrl(path) || isMisspeltPostgresUrl(path) || OTHER_URL.test(path)) throw new AppError('E_CONFIG', `db: ${redactDbUrl(path)} is not a SQLite file path`);
   return new SqliteStore(path, options);
 }

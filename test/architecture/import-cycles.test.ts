@@ -4,52 +4,12 @@
  * still a dependency a reader has to hold, and it is how the CLI cycle (commands <-> main.ts for
  * GlobalOptions) looked.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SRC = join(ROOT, 'src');
-
-function tsFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) tsFiles(p, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
-/** Module -> the src modules it imports (relative specifiers, `.js` mapped back to `.ts`). */
-export function importGraph(files: readonly string[]): Map<string, string[]> {
-  const graph = new Map<string, string[]>();
-  for (const file of files) {
-    const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
-    const deps = new Set<string>();
-    const add = (spec: string): void => {
-      if (!spec.startsWith('.')) return;
-      const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
-      const candidates = [target, target.replace(/\.ts$/, '') + '.ts', join(target.replace(/\.ts$/, ''), 'index.ts')];
-      const hit = candidates.find((c) => c.endsWith('.ts') && existsSync(c));
-      if (hit) deps.add(hit);
-    };
-    const visit = (node: ts.Node): void => {
-      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) add(node.moduleSpecifier.text);
-      // import('./x.js') and import type X = import('./x.js').Y
-      else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) add(node.arguments[0].text);
-      else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) add(node.argument.literal.text);
-      ts.forEachChild(node, visit);
-    };
-    visit(sf);
-    graph.set(file, [...deps]);
-  }
-  return graph;
-}
+import { importGraph, SRC, tsFiles } from '../helpers/import-graph.js';
 
 /** Strongly connected components with more than one module (or a module importing itself): Tarjan. */
-export function cycles(graph: Map<string, string[]>): string[][] {
+function cycles(graph: Map<string, string[]>): string[][] {
   let index = 0;
   const idx = new Map<string, number>();
   const low = new Map<string, number>();

@@ -3,11 +3,11 @@
  * into it: accounts name an environment variable or file) and tests each IMAP login and folder.
  */
 import type { Command } from 'commander';
-import { AppError, isAppError } from '../../core/index.js';
-import { redactAccount, accountName, type Config } from '../../config/index.js';
+import { AppError } from '../../core/index.js';
+import { redactAccount, type Config } from '../../config/index.js';
 import { configFrom } from '../light.js';
 import { createLogger } from '../../app/logger.js';
-import { ImapSession, toImapError } from '../../source/imap/index.js';
+import { checkAccounts } from '../../app/check-accounts.js';
 import type { GlobalOptions } from '../options.js';
 
 /** Registers `config check`. */
@@ -24,31 +24,12 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       if (flags.login === false) return;
       const logger = createLogger(g.logLevel ?? (cfg.logLevel === 'info' ? 'warn' : cfg.logLevel));
       const failures: AppError[] = [];
-      for (const account of cfg.accounts) {
-        const name = accountName(account);
-        const log = logger.child({ component: 'imap', account: name });
-        try {
-          const session = await ImapSession.open({ account, poll: cfg.poll, logger: log });
-          process.stdout.write(`ok    ${name}: login as ${account.user} (${session.secure ? 'TLS' : 'NO TLS'})\n`);
-          try {
-            for (const folder of account.folders) {
-              try {
-                const info = await session.examine(folder);
-                process.stdout.write(`ok    ${name} folder "${folder}": ${info.exists} messages, UIDVALIDITY ${info.uidValidity}\n`);
-              } catch (e) {
-                const err = toImapError(e, account, folder);
-                if (err.code !== 'E_IMAP_FOLDER') throw err;
-                failures.push(err);
-                process.stdout.write(`FAIL  ${err.message} [${err.code}]\n`);
-              }
-            }
-          } finally {
-            await session.close();
-          }
-        } catch (e) {
-          const err = isAppError(e) ? e : toImapError(e, account);
-          failures.push(err);
-          process.stdout.write(`FAIL  ${err.message} [${err.code}]\n`);
+      for await (const r of checkAccounts(cfg, logger)) {
+        if (r.kind === 'login') process.stdout.write(`ok    ${r.account}: login as ${r.user} (${r.secure ? 'TLS' : 'NO TLS'})\n`);
+        else if (r.kind === 'folder') process.stdout.write(`ok    ${r.account} folder "${r.folder}": ${r.exists} messages, UIDVALIDITY ${r.uidValidity}\n`);
+        else {
+          failures.push(r.error);
+          process.stdout.write(`FAIL  ${r.error.message} [${r.error.code}]\n`);
         }
       }
       const first = failures[0];

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { AppError } from '../../core/index.js';
 import type { StoreOptions } from '../contract.js';
-import { redactDbUrl } from '../db-url.js';
+import { redactDbUrl } from '../../core/db-url.js';
 
 export interface PgConnection {
   host: string;
@@ -48,6 +48,15 @@ function configError(location: string, message: string, cause?: unknown): AppErr
   return new AppError('E_CONFIG', `db: ${location}: ${message}`, cause === undefined ? undefined : { cause });
 }
 
+/** decodeURIComponent of one part of the URL; bad percent-encoding names the part, never its value. */
+function decodePart(location: string, part: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch (e) {
+    throw configError(location, `the ${part} is not valid percent-encoding (write % as %25)`, e);
+  }
+}
+
 /** Parses a postgres:// URL with the store options; throws E_CONFIG naming what is wrong. */
 export function pgConnection(url: string, options: StoreOptions): PgConnection {
   const location = redactDbUrl(url);
@@ -66,10 +75,15 @@ export function pgConnection(url: string, options: StoreOptions): PgConnection {
   const socketDir = q('host');
   if (!host && !socketDir) throw configError(location, 'no host (postgres://user@host:port/database)');
   if (socketDir !== undefined && !socketDir.startsWith('/')) throw configError(location, 'host= must be a socket directory (an absolute path)');
-  const user = decodeURIComponent(u.username);
+  const user = decodePart(location, 'user name', u.username);
   if (!user) throw configError(location, 'no user name (postgres://user@host/database)');
-  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || user;
-  const password = options.password ?? (u.password ? decodeURIComponent(u.password) : undefined);
+  const database = decodePart(location, 'database name', u.pathname.replace(/^\//, '')) || user;
+  // A second URL pasted into the first's path: PostgreSQL would be asked for a database named
+  // after it, and every message naming the database would echo that URL's password.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(database) || database.includes('@')) {
+    throw configError(location, 'the database name looks like a second URL (one postgres://user@host/database, please)');
+  }
+  const password = options.password ?? (u.password ? decodePart(location, 'password', u.password) : undefined);
 
   let connectTimeoutS = CONNECT_TIMEOUT_S;
   const ct = q('connect_timeout');
