@@ -16,7 +16,7 @@
 import { parentPort, workerData, Worker } from 'node:worker_threads';
 import { AppError, isAppError, type ErrorCode, type SourceItem } from '../core/index.js';
 import type { Config } from '../config/index.js';
-import type { StoreOptions, LeaseClaim } from '../store/index.js';
+import { isPostgresUrl, type StoreOptions, type LeaseClaim } from '../store/index.js';
 import type { Checkpoint, IngestCounts } from './ingest.js';
 import type { AppContext } from './context.js';
 // Types only: neither thread should load the IMAP client through this module.
@@ -53,7 +53,7 @@ const WORKER_YOUNG_GENERATION_MB = 8;
 
 /** True when `poll` may ingest in a worker: a SQLite file (not PostgreSQL, not in memory). */
 export function workerIngestPossible(db: string): boolean {
-  return db !== ':memory:' && !/^postgres(ql)?:/i.test(db);
+  return db !== ':memory:' && !isPostgresUrl(db);
 }
 
 /** A PollSink whose ingestBatch runs in a worker thread; checkpoints and leases stay with `ctx`. */
