@@ -170,14 +170,15 @@ export function appSink(ctx: AppContext): PollSink {
 
 /**
  * The one way a poller is wired to an open app (serve and poll alike): the configured accounts,
- * the app's pipeline and store as the sink, the app's logger.
+ * the app's pipeline and store as the sink (or `sink`: poll's worker, app/poll-worker.ts), the
+ * app's logger.
  */
-export function createPoller(ctx: AppContext, o: { once?: boolean; progressLog?: boolean; logger?: Logger } = {}): Poller {
+export function createPoller(ctx: AppContext, o: { once?: boolean; progressLog?: boolean; logger?: Logger; sink?: PollSink } = {}): Poller {
   const { config } = ctx;
   return new Poller({
     accounts: config.accounts,
     poll: config.poll,
-    sink: appSink(ctx),
+    sink: o.sink ?? appSink(ctx),
     logger: o.logger ?? ctx.logger,
     once: !!o.once,
     progressLog: o.progressLog ?? true,

@@ -14,6 +14,7 @@ interface PollFlags {
   once?: boolean;
   json?: boolean;
   progress?: boolean;
+  worker?: boolean;
 }
 
 /** Registers `poll`. */
@@ -24,9 +25,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--once', 'catch up once, print a summary and exit (non-zero if any account or folder failed)')
     .option('--json', 'print the final summary as JSON')
     .option('--no-progress', 'no progress bar even on a terminal')
-    // Polling ran in worker threads until measured slower on two cores (README, CLI table); the
-    // flag is still accepted so that existing scripts keep working.
-    .addOption(new Option('--no-worker', 'no effect: polling always runs on the main thread').hideHelp())
+    .addOption(new Option('--no-worker', 'parse, classify and store on the main thread too (default: in a worker thread, beside the IMAP client)'))
     .action(async (flags: PollFlags) => {
       const g = globals();
       const config = loadConfig({ configFile: g.config, flags: { db: g.db, logLevel: g.logLevel } });
@@ -39,10 +38,15 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const logger = createLogger(tty && !explicitLevel && config.logLevel === 'info' ? 'warn' : config.logLevel);
       // Imported on demand: `smime-census --help` need not load the IMAP client, rules and store.
       const { openApp } = await import('../../app/context.js');
-      const { createPoller } = await import('../../app/poll.js');
       // A poller only writes: no mmap and a 16 MiB page cache keep its RSS down at the same speed.
-      const app = openApp({ config, logger, store: { mmapBytes: 0, cacheKiB: 16_384 } });
-      const poller = createPoller(app, { once: !!flags.once, progressLog: !tty });
+      const store = { mmapBytes: 0, cacheKiB: 16_384 };
+      const app = openApp({ config, logger, store });
+      // The ingest worker starts first (after the store's migrations ran here): it loads the
+      // store, rules and CMS code while this thread loads the IMAP client and connects.
+      const { WorkerSink, workerIngestPossible } = await import('../../app/poll-worker.js');
+      const sink = flags.worker !== false && workerIngestPossible(config.db) ? new WorkerSink(app, { store, logLevel: logger.level }) : undefined;
+      const { createPoller } = await import('../../app/poll.js');
+      const poller = createPoller(app, { once: !!flags.once, progressLog: !tty, ...(sink ? { sink } : {}) });
       const bars = tty ? progressBars(poller) : null;
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -64,6 +68,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
         bars?.stop();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        await sink?.close();
         await app.close();
       }
       printSummary(summary, !!flags.json);

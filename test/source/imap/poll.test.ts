@@ -388,11 +388,12 @@ describe('IMAP poller against Dovecot', () => {
     }
   });
 
-  it('survives SIGKILL of `poll` at several points: the final state equals an uninterrupted run', async () => {
+  it('survives SIGKILL of `poll` (ingest in its worker thread) at several points: the final state equals an uninterrupted in-thread run', async () => {
     await s.deliver('Kill', makeMessages(templates, 30_000, 3000, { attachmentEvery: 7, attachmentBytes: 2_000 }));
     const account = { name: 'kill', folders: ['Kill'] };
     const ref = dir();
-    const refRun = await runCli(['--config', writeCliConfig(ref, s, [account], { batchSize: 200 }), 'poll', '--once']);
+    // The reference ingests on the main thread (--no-worker); the killed runs in the worker.
+    const refRun = await runCli(['--config', writeCliConfig(ref, s, [account], { batchSize: 200 }), 'poll', '--once', '--no-worker']);
     expect(refRun.code, refRun.stderr).toBe(0);
 
     const d = dir();
@@ -548,7 +549,7 @@ describe('IMAP poller against Dovecot', () => {
     expect(r2.stderr).not.toMatch(STACK);
 
     const cfg3 = writeCliConfig(d, s, [{ name: 'tls', caFile: undefined, folders: ['INBOX'] }], {}, 'tls.json');
-    // --no-worker is still accepted (no effect since polling always runs on the main thread).
+    // The same failure with ingest on the main thread.
     const r3 = await runCli(['--config', cfg3, 'poll', '--once', '--no-worker']);
     expect(r3.code).toBe(EXIT_CODES.E_IMAP_TLS);
     expect(r3.stderr).toMatch(/account tls .*TLS failed.*\[E_IMAP_TLS\]/);
