@@ -9,6 +9,7 @@ import { parseHeaderBlock, smimeKindOf } from '../../src/parse/index.js';
 import { applyObservation, recommend } from '../../src/policy/index.js';
 import { parseYaml } from '../../src/classify/yaml.js';
 import type { Verdict } from '../../src/core/index.js';
+import { factsOf } from '../../src/app/ingest.js';
 
 // source: test/fixtures/classify/corpus/blocks is a copy of /work/shared/corpus/blocks (labels.tsv names each
 // block's public source); test/fixtures/messages/37-smime-signed-gmail-hosted.eml is corpus message #37
@@ -28,18 +29,8 @@ function verdictOf(bytes: Uint8Array): Verdict {
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 0, 15);
 function strictRecommendation(v: Verdict) {
-  const state = applyObservation(null, 'someone@example.com', {
-    at: NOW - DAY,
-    family: v.family,
-    kind: v.kind,
-    product: v.product,
-    version: v.version,
-    smime: v.smime,
-    confidence: v.confidence,
-    warnings: v.warnings,
-    smimeMessage: v.smimeMessage ?? null,
-    authenticated: null,
-  });
+  // The same facts ingest folds in (no DMARC result known).
+  const state = applyObservation(null, 'someone@example.com', factsOf(v, NOW - DAY, null));
   return recommend(state, NOW, { mode: 'strict', windowDays: 180 }).recommendation;
 }
 
