@@ -29,12 +29,12 @@ export function csvAddress(v: string): string {
   return startsWithTrigger(v) ? `"'${v}"` : v;
 }
 
-/** Seconds since the epoch that SQLite's strftime formats (years 0000-9999); outside it gives NULL, the export ''. */
+/** Seconds since the epoch that SQLite's datetime formats (years 0000-9999); outside it gives NULL, the export ''. */
 const MIN_SECONDS = -62_167_219_200;
 const MAX_SECONDS = 253_402_300_799;
 
 /**
- * SQLite's strftime('%Y-%m-%dT%H:%M:%SZ', ms / 1000, 'unixepoch'): integer division truncates
+ * SQLite's datetime(ms / 1000, 'unixepoch') with a T and a Z (sqlite/store.ts): integer division truncates
  * towards zero. (Before year 0 SQLite prints negative years; ingest never stores dates before
  * 1990, so those are outside what can reach an export.)
  */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exportCsv, refreshStale, type AppContext } from '../../src/app/index.js';
 import { openStore } from '../../src/store/index.js';
 import { PEOPLE, seededApp, tempDir } from '../http/helpers.js';
+import { csvLine, type ExportRow } from '../../src/store/csv.js';
 import { collect, rawExec, rawQuery } from '../helpers/app.js';
 
 describe('exportCsv with stale decisions', () => {
@@ -69,5 +70,53 @@ describe('exportCsv with stale decisions', () => {
       await ro.close();
     }
     await refreshStale(app.store, app.config.policy);
+  });
+});
+
+describe('SQLite formats a line in SQL as csv.ts does in JS', () => {
+  const t = tempDir();
+  let app: AppContext;
+  beforeAll(async () => {
+    app = await seededApp(t.dir);
+  });
+  afterAll(async () => {
+    await app.close();
+    t.cleanup();
+  });
+
+  // Every formula trigger and the code points beside each end of the ranges that SQL rules out
+  // with two comparisons ([., =) and [A, U+200B)), a four-byte UTF-8 one, and the empty string.
+  const FIRST = [
+    '', '\t', '\r', '\n', ' ', '"', '+', ',', '-', '.', '/', '0', '9', '<', '=', '>', '?', '@', 'A', 'z', '\u00e9', '\u2000', '\u200A', '\u200B', '\u200C', '\u200D',
+    '\u200E', '\u205F', '\u2060', '\u2061', '\u2211', '\u2212', '\u2213', '\uFE61', '\uFE62', '\uFE63', '\uFE64', '\uFE66', '\uFE6B', '\uFEFE', '\uFEFF', '\uFF00',
+    '\uFF0B', '\uFF0D', '\uFF1D', '\uFF20', '\uFF21', '\uFFFF', '\u{1F600}',
+  ];
+
+  test('every formula trigger and its neighbours, in address, product, version and reason, with every time edge', async () => {
+    const template = rawQuery(app, 'SELECT * FROM addresses ORDER BY address LIMIT 1')[0]!;
+    const cols = Object.keys(template);
+    const insert = `INSERT INTO addresses (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`;
+    const times = [0, -1_000, 1_700_000_000_999, 253_402_300_799_000, 253_402_300_800_000, -62_167_219_200_000];
+    const rows: ExportRow[] = [];
+    rawExec(app, (db) => {
+      const st = db.prepare(insert);
+      FIRST.forEach((c, i) => {
+        const row = {
+          ...template,
+          address: `${c}edge${String(i).padStart(2, '0')}@formula.example`,
+          product: `${c}Mail`,
+          version: c ? `${c}1.2` : null,
+          reason: `${c}seen with "${c}", twice`,
+          last_seen: times[i % times.length]!,
+          decided_until: null,
+        };
+        st.run(row);
+        rows.push(row as unknown as ExportRow);
+      });
+    });
+    const lines = new Map((await collect(exportCsv(app.store, app.config.policy, {}))).split('\r\n').map((l) => [l, true]));
+    const missing = rows.map((r) => csvLine(r)).filter((l) => !lines.has(l));
+    expect(missing).toEqual([]);
+    expect(rows.length).toBe(FIRST.length);
   });
 });
