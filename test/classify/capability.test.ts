@@ -137,3 +137,31 @@ describe('capability data from the published studies', () => {
     expect(r.families).toBe(rules.smime.size);
   });
 });
+
+describe("capability read from the clients' own source trees (round 6)", () => {
+  // Each header names a family whose level was unknown before this round and now rests on source code read
+  // at a pinned commit. Header values and Message-IDs are taken from, or shaped like, the rules' public examples (rules/clients/*.yaml).
+  const cases: Array<[string, string]> = [
+    ['geary', 'X-Mailer: geary/46.0\r\n'],
+    ['mailspring', 'X-Mailer: Mailspring\r\nMessage-ID: <0B7A1C2D-3E4F-4A5B-8C6D-7E8F9A0B1C2D@getmailspring.com>\r\n'],
+    ['claws-mail', 'User-Agent: Claws Mail 4.3.1 (GTK 3.24.43; x86_64-pc-linux-gnu)\r\nMessage-ID: <20260316161050.01c82973@shazbot.org>\r\n'],
+    ['squirrelmail', 'User-Agent: SquirrelMail/1.4.22\r\n'],
+    ['zimbra', 'X-Mailer: Zimbra 10.0.6_GA_4627 (ZimbraWebClient - GC120 (Linux)/10.0.6_GA_4627)\r\nMessage-ID: <44070249.6474090.1637569415965.JavaMail.zimbra@intecs.it>\r\n'],
+    ['notmuch', 'User-Agent: alot/0.12\r\n'],
+    ['mu4e', 'User-Agent: mu4e 1.4.15; emacs 27.1\r\n'],
+  ];
+  for (const [family, header] of cases) {
+    it(`${family}: tolerate (readable, not verified), so the strict policy does not sign`, () => {
+      const v = verdictOf(new TextEncoder().encode(`${header}From: a@example.org\r\n\r\n`));
+      expect(v).toMatchObject({ family, smime: 'tolerate' });
+      expect(strictRecommendation(v)).toBe('do-not-sign');
+    });
+  }
+
+  it('each of those families cites a source file pinned at a commit, not a moving branch', () => {
+    for (const [family] of cases) {
+      const refs = (rules.smime.get(family)?.entries ?? []).flatMap((e) => e.references ?? []);
+      expect({ family, pinned: refs.some((r) => /^https:\/\/github\.com\/[^/]+\/[^/]+\/blob\/[0-9a-f]{40}\//.test(r)) }).toEqual({ family, pinned: true });
+    }
+  });
+});
