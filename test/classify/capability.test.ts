@@ -149,6 +149,7 @@ describe("capability read from the clients' own source trees and trackers (round
     ['zimbra', 'X-Mailer: Zimbra 10.0.6_GA_4627 (ZimbraWebClient - GC120 (Linux)/10.0.6_GA_4627)\r\nMessage-ID: <44070249.6474090.1637569415965.JavaMail.zimbra@intecs.it>\r\n'],
     ['notmuch', 'User-Agent: alot/0.12\r\n'],
     ['mu4e', 'User-Agent: mu4e 1.4.15; emacs 27.1\r\n'],
+    ['mailx', 'User-Agent: s-nail v14.9.25\r\nMessage-ID: <202607140924.McYso1vl-lkp@intel.com>\r\n'],
   ];
   // Proton's level rests on issue threads (its server rewrites multipart/signed as multipart/mixed), not on a
   // source tree; its verdicts carry no platform, so they take the weakest of the Android and iOS entries.
