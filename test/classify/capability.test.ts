@@ -150,6 +150,8 @@ describe("capability read from the clients' own source trees and trackers (round
     ['notmuch', 'User-Agent: alot/0.12\r\n'],
     ['mu4e', 'User-Agent: mu4e 1.4.15; emacs 27.1\r\n'],
     ['mailx', 'User-Agent: s-nail v14.9.25\r\nMessage-ID: <202607140924.McYso1vl-lkp@intel.com>\r\n'],
+    ['mh', 'X-Mailer: exmh version 2.9.0 11/07/2018 with nmh-1.7+dev\r\n'],
+    ['emacs-other', 'X-Mailer: Mew version 6.8 on Emacs 26.3\r\n'],
   ];
   // Proton's level rests on issue threads (its server rewrites multipart/signed as multipart/mixed), not on a
   // source tree; its verdicts carry no platform, so they take the weakest of the Android and iOS entries.
