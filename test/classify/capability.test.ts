@@ -171,3 +171,13 @@ describe("capability read from the clients' own source trees and trackers (round
     }
   });
 });
+
+describe('Entourage 2008 (Microsoft-Entourage/12.x) verifies; older Entourage stays unknown', () => {
+  it('12.x is verify from Microsoft\'s Entourage 2008 IT-pro pages; 11.x matches the unknown entry below 12', () => {
+    const v12 = verdictOf(new TextEncoder().encode('User-Agent: Microsoft-Entourage/12.20.0.090605\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v12).toMatchObject({ family: 'outlook-mac', smime: 'verify' });
+    expect(v12.references?.some((r) => r.includes('microsoft.com/uk/mac/itpros'))).toBe(true);
+    const v11 = verdictOf(new TextEncoder().encode('User-Agent: Microsoft-Entourage/11.4.0.080122\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v11).toMatchObject({ family: 'outlook-mac', smime: 'unknown' });
+  });
+});
