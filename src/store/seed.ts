@@ -1,8 +1,8 @@
 /**
  * Bulk seeding for the scaling benchmarks (`npm run bench -- --scale`): a census of millions of
- * rows built inside the database in minutes, where feeding that much mail through ingest would
- * take hours. Two ways, both run by the store itself (SQLite: one statement in one transaction;
- * PostgreSQL: INSERT … SELECT generate_series):
+ * rows built inside the database, one INSERT … SELECT per table (SQLite: over a recursive CTE,
+ * in one transaction; PostgreSQL: over generate_series), where feeding that much mail through
+ * ingest, or rows one by one through a driver, would take hours. Two ways:
  *
  * - `seedSynthetic`: N addresses `user%07d@customer%03d.example` (the names the benchmarks' load
  *   generator draws) in one of the shapes the benchmarks' smaller points are generated with —
@@ -11,7 +11,8 @@
  *   days, 2% expired, no client rows, as the export benchmark's 1M rows);
  * - `growByCopies`: an ingested census (the template) copied under renamed addresses until it
  *   holds the target number of observations, every per-address table along (state, clients,
- *   monthly activity), so the big census has the real one's distribution and index shapes.
+ *   monthly activity; not certificates, erasures or counters), so the big census has the real
+ *   one's distribution and index shapes.
  *
  * Neither is an ingest: no erasure check, no policy run, no counters. They are for data that
  * benchmarks then read and write through the ordinary paths.
