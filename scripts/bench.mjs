@@ -39,7 +39,7 @@ export function median(xs) {
 }
 
 function parseArgs(args) {
-  const o = { jsonFile: null, names: [], quick: false, scale: false, child: null, timeoutMin: 30 };
+  const o = { jsonFile: null, names: [], quick: false, scale: false, child: null, timeoutMin: 30, timeoutGiven: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--json') o.jsonFile = args[++i];
@@ -48,9 +48,10 @@ function parseArgs(args) {
     else if (a === '--child') o.child = args[++i];
     else if (a === '--timeout-min') {
       o.timeoutMin = Number(args[++i]);
+      o.timeoutGiven = true;
       if (!Number.isFinite(o.timeoutMin) || o.timeoutMin <= 0) throw new Error('--timeout-min: a positive number of minutes is required');
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [NAME...] [--json FILE] [--quick] [--scale] [--timeout-min M]\n  --quick  small sizes (smoke run)\n  --scale  add the 10M-row points of the scaling curves (long)');
+      console.log('usage: npm run bench -- [NAME...] [--json FILE] [--quick] [--scale] [--timeout-min M]\n  --quick  small sizes (smoke run)\n  --scale  add the 10M-row points of the scaling curves (scale-*; long, a 120-minute limit each)');
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else o.names.push(a);
@@ -60,6 +61,11 @@ function parseArgs(args) {
 
 const opts = parseArgs(process.argv.slice(2));
 const all = readdirSync(dir).filter((f) => f.endsWith('.mjs') && !f.startsWith('_')).map((f) => basename(f, '.mjs')).sort();
+// The 10M-row points of the scaling curves (scripts/bench/scale-*.mjs): only with --scale, where
+// each builds its data and then measures for most of an hour on this machine, so each gets its
+// own longer limit (--timeout-min still overrides it).
+const isScale = (name) => name.startsWith('scale-');
+const SCALE_TIMEOUT_MIN = 120;
 
 function git(...a) {
   try {
@@ -267,10 +273,14 @@ function runOne(name, cacheDir, timeoutMs) {
 }
 
 async function runParent() {
-  const selected = opts.names.length ? opts.names : all;
+  const selected = opts.names.length ? opts.names : all.filter((n) => opts.scale || !isScale(n));
   for (const n of selected) {
     if (!all.includes(n)) {
       console.error(`unknown benchmark "${n}"; known: ${all.join(', ')}`);
+      process.exit(2);
+    }
+    if (isScale(n) && !opts.scale) {
+      console.error(`benchmark "${n}" is a scaling point: run it with --scale`);
       process.exit(2);
     }
   }
@@ -297,7 +307,8 @@ async function runParent() {
     for (const n of selected) {
       console.log(`\n== ${n}`);
       const loadBefore = loadavg();
-      const r = await runOne(n, cacheDir, opts.timeoutMin * 60_000);
+      const timeoutMin = isScale(n) && !opts.timeoutGiven ? SCALE_TIMEOUT_MIN : opts.timeoutMin;
+      const r = await runOne(n, cacheDir, timeoutMin * 60_000);
       const loadAfter = loadavg();
       meta.benchmarks[n] = { seconds: +r.seconds.toFixed(1), sizes: r.out?.sizes ?? {}, loadavgBefore: loadBefore.map((x) => +x.toFixed(2)), loadavgAfter: loadAfter.map((x) => +x.toFixed(2)), exit: r.code, signal: r.signal };
       if (r.code !== 0 || !r.out) {

@@ -7,8 +7,8 @@
 // ones: same record count and SHA-256 of the decoded records (the shell quotes more fields than
 // we do — any with a space — and both are valid RFC 4180). Each round starts from a fresh copy.
 // Pairs alternate; the median of the per-round ratios is reported.
-// Targets: <= 1.5x the sqlite3 shell's time, peak RSS <= 150 MB. The curve adds 10M rows
-// with --scale (time and peak RSS, one pair).
+// Targets: <= 1.5x the sqlite3 shell's time, peak RSS <= 150 MB. The curve's 10M-row point is
+// scale-export.mjs (--scale), which reuses pair() and digest() from here.
 import { join } from 'node:path';
 import { copyFileSync, createReadStream, fsyncSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -52,7 +52,7 @@ export function generate(db, N) {
  * U+001E). The two writers quote differently and both are valid RFC 4180 (the shell also quotes
  * fields with spaces), so the bytes may differ while the data must not.
  */
-async function digest(file) {
+export async function digest(file) {
   const h = createHash('sha256');
   let records = 0;
   let carry = '';
@@ -154,7 +154,7 @@ function flush(file) {
   }
 }
 
-const staleCount = (file) => {
+export const staleCount = (file) => {
   const d = new Database(file, { readonly: true });
   try {
     return d.prepare('SELECT count(*) FROM addresses WHERE decided_until <= ?').pluck().get(Date.now());
@@ -185,7 +185,7 @@ async function refreshForPeer(file) {
 }
 
 /** One pair: ours on a fresh copy (stale decisions included), then the shell on that copy refreshed. */
-async function pair(pristine, work, outOurs, outPeer) {
+export async function pair(pristine, work, outOurs, outPeer) {
   for (const s of ['-wal', '-shm']) rmSync(work + s, { force: true });
   copyFileSync(pristine, work);
   // The copy is setup, not export: written back to disk before the clock starts.
@@ -253,17 +253,5 @@ export default async function (ctx) {
   ];
   for (const f of [work, outOurs, outPeer, pristine]) rmSync(f, { force: true });
 
-  if (ctx.scale) {
-    const S = 10_000_000;
-    const big = join(dir, 'big.db');
-    generate(big, S);
-    const p = await pair(big, work, outOurs, outPeer);
-    const [a, b] = await Promise.all([digest(outOurs), digest(outPeer)]);
-    if (a.sha256 !== b.sha256 || a.lines !== S + 1) throw new Error(`10M export differs from sqlite3 -csv (${a.lines} vs ${b.lines} lines)`);
-    ctx.size('curveAddresses', S);
-    results.push({ name: `curve: export ${S / 1e6}M rows (time vs sqlite3 -csv)`, value: p.ours.ms, unit: 'ms', baseline: p.peer.ms, ratio: p.ours.ms / p.peer.ms, target: 'reported (curve)' });
-    results.push({ name: `curve: export ${S / 1e6}M rows peak RSS`, value: p.ours.peak / 1048576, unit: 'MB', baseline: p.peer.peak / 1048576, target: 'reported (baseline = sqlite3)' });
-    for (const f of [big, work, outOurs, outPeer]) rmSync(f, { force: true });
-  }
   return results;
 }

@@ -6,3 +6,4 @@ export type {
 } from './contract.js';
 export { EXPORT_COLUMNS, clientKeyOf, monthOf, COPY_TABLES, COPY_KEYS } from './contract.js';
 export { openStore, openSqliteStore, isPostgresUrl, redactDbUrl } from './open.js';
+export { seedSynthetic, growByCopies, syntheticAddress, SYNTHETIC_EXPIRED_SHARE, MAX_SYNTHETIC_ADDRESSES, COPY_ADDRESS_PREFIX, type SyntheticCensus } from './seed.js';

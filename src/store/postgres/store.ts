@@ -44,6 +44,8 @@ import { ADDRESS_LOCK_SPACE, migrateLocked } from './migrate.js';
 import { csvLine, type ExportRow } from '../csv.js';
 import * as leases from './leases.js';
 import * as raw from './rows.js';
+import type { SyntheticCensus } from '../seed-sql.js';
+import { growByCopiesPostgres, seedSyntheticPostgres } from './seed.js';
 
 /** A transaction's connection (the same interface as the pool; the name says where a statement runs). */
 type Tx = Db;
@@ -671,6 +673,18 @@ export class PostgresStore implements CensusStore {
   async countAddresses(): Promise<number> {
     const [r] = await this.run('reading', () => q(this.sql, `SELECT count(*) AS n FROM addresses`));
     return r!.n as number;
+  }
+
+  /** Bulk seeding for the scale benchmarks: use store/seed.ts's seedSynthetic, which checks the spec. */
+  async seedSynthetic(spec: SyntheticCensus): Promise<number> {
+    this.writable();
+    return this.run('seeding', () => seedSyntheticPostgres(this.sql, (doing, fn) => this.transaction(doing, fn), spec), () => false);
+  }
+
+  /** Bulk seeding for the scale benchmarks: use store/seed.ts's growByCopies. */
+  async growByCopies(target: number): Promise<number> {
+    this.writable();
+    return this.run('seeding', () => growByCopiesPostgres(this.sql, (doing, fn) => this.transaction(doing, fn), target), () => false);
   }
 
   /**

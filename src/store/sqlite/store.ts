@@ -21,6 +21,8 @@ import { openDatabase, type SqliteDb } from './open.js';
 import { SqliteLeases } from './leases.js';
 import * as raw from './rows.js';
 import { csvLine } from '../csv.js';
+import type { SyntheticCensus } from '../seed-sql.js';
+import { growByCopiesSqlite, seedSyntheticSqlite } from './seed.js';
 
 /** The SQL function through which an export re-decides a stale row (exportCsvChunks). */
 const STALE_LINE_FN = 'census_export_stale_line';
@@ -610,6 +612,22 @@ export class SqliteStore implements CensusStore {
 
   async countAddresses(): Promise<number> {
     return (this.sqlite.prepare(`SELECT count(*) AS n FROM addresses`).get() as { n: number }).n;
+  }
+
+  /** Bulk seeding for the scale benchmarks: use store/seed.ts's seedSynthetic, which checks the spec. */
+  async seedSynthetic(spec: SyntheticCensus): Promise<number> {
+    this.writableForSeeding();
+    return seedSyntheticSqlite(this.sqlite, spec);
+  }
+
+  /** Bulk seeding for the scale benchmarks: use store/seed.ts's growByCopies. */
+  async growByCopies(target: number): Promise<number> {
+    this.writableForSeeding();
+    return growByCopiesSqlite(this.sqlite, target);
+  }
+
+  private writableForSeeding(): void {
+    if (this.readonly) throw new AppError('E_DB', 'the store is read-only (seeding)');
   }
 
   /**
