@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../core/index.js';
 import type { Recommendation } from '../core/index.js';
 import { isValidAddress, normalizeAddress } from '../parse/index.js';

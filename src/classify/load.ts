@@ -10,7 +10,7 @@ import { AppError } from '../core/index.js';
 import { parseYaml } from './yaml.js';
 import type { z } from 'zod';
 import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
-import { firstCharSet, literalAnchors, regexSyntaxProblem } from './regex-dispatch.js';
+import { regexHints, type RegexHints } from './regex-dispatch.js';
 import { redosProblem, trustVerdictFile, VERDICT_FILE } from './regex-safety.js';
 import { PSEUDO_FIELDS } from './fingerprint-fields.js';
 import { templateRefs, compileTemplateParts, FILTERS } from './filters.js';
@@ -80,44 +80,68 @@ function readYaml(file: string): unknown {
  * built (an edited rule, an operator's folder) misses and is parsed and validated as usual, so
  * a stale cache can never change what loads. Nothing is written at run time: a read-only
  * install works, and there is no cache to corrupt or to race on.
+ *
+ * The same file holds the regex hints (regex-dispatch.ts) of every shipped regex, keyed by
+ * flags and source and valid for the regex-dispatch module they were built with: parsing each
+ * regex for its dialect check and dispatch anchors was another ~19% of that start-up. A regex
+ * the build did not see (an operator's) is parsed as before.
  */
 const PRECOMPILED_FILE = 'precompiled-rules.json';
-const PRECOMPILED_FORMAT = 1;
+const PRECOMPILED_FORMAT = 2;
 type RuleFileKind = 'clients' | 'smime';
+
+/** Hash of a sibling module's text (.js in dist/, .ts under vitest); '' when neither is there. */
+function moduleHash(name: string): string {
+  const h = createHash('sha256');
+  for (const ext of ['.js', '.ts']) {
+    const f = fileURLToPath(new URL(`./${name}${ext}`, import.meta.url));
+    if (existsSync(f)) {
+      h.update(readFileSync(f));
+      break;
+    }
+  }
+  return h.digest('hex');
+}
 
 let schemaHash: string | undefined;
 /** Hash of the rule schema's module text: a cache built against another schema never matches. */
 function ruleSchemaHash(): string {
-  if (schemaHash === undefined) {
-    const h = createHash('sha256');
-    for (const name of ['rule-schema.js', 'rule-schema.ts']) {
-      const f = fileURLToPath(new URL(`./${name}`, import.meta.url));
-      if (existsSync(f)) {
-        h.update(readFileSync(f));
-        break;
-      }
-    }
-    schemaHash = h.digest('hex');
-  }
-  return schemaHash;
+  return (schemaHash ??= moduleHash('rule-schema'));
 }
 
 function cacheKey(kind: RuleFileKind, bytes: Buffer): string {
   return createHash('sha256').update(`${PRECOMPILED_FORMAT}\0${ruleSchemaHash()}\0${kind}\0`).update(bytes).digest('hex');
 }
 
+function hintsKey(source: string, flags: string): string {
+  return `${flags}/${source}`;
+}
+
+interface PrecompiledFile {
+  readonly format: number;
+  /** cacheKey -> the file's validated contents, as JSON text. */
+  readonly entries: Record<string, string>;
+  /** The hash of regex-dispatch's module the hints were computed with. */
+  readonly hintsBy: string;
+  /** hintsKey -> regexHints(source, flags). */
+  readonly hints: Record<string, RegexHints>;
+}
+
 // Entries stay JSON text until used: each load gets its own objects, as a YAML parse gives.
-let precompiled: ReadonlyMap<string, string> | undefined;
+let precompiled: { entries: ReadonlyMap<string, string>; hints: ReadonlyMap<string, RegexHints> } | undefined;
 let precompiledHits = 0;
-function precompiledEntries(): ReadonlyMap<string, string> {
+function precompiledData(): NonNullable<typeof precompiled> {
   if (precompiled === undefined) {
-    precompiled = new Map();
+    precompiled = { entries: new Map(), hints: new Map() };
     const f = fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url));
     if (existsSync(f)) {
       try {
-        const j = JSON.parse(readFileSync(f, 'utf8')) as { format?: unknown; entries?: Record<string, unknown> };
+        const j = JSON.parse(readFileSync(f, 'utf8')) as Partial<PrecompiledFile>;
         if (j.format === PRECOMPILED_FORMAT && j.entries && typeof j.entries === 'object') {
-          precompiled = new Map(Object.entries(j.entries).filter((e): e is [string, string] => typeof e[1] === 'string'));
+          const entries = new Map(Object.entries(j.entries).filter((e): e is [string, string] => typeof e[1] === 'string'));
+          // Hints from another regex-dispatch module (a tsc run without the post-build step) are not used.
+          const hints = j.hints && typeof j.hints === 'object' && j.hintsBy === moduleHash('regex-dispatch') ? new Map(Object.entries(j.hints)) : new Map<string, RegexHints>();
+          precompiled = { entries, hints };
         }
       } catch {
         // An unreadable cache is no cache: every file is parsed from YAML.
@@ -130,7 +154,7 @@ function precompiledEntries(): ReadonlyMap<string, string> {
 /** A rule or S/MIME file's validated contents: from the build's precompiled entry when its bytes match, else parsed and validated. */
 function readValidated<T>(file: string, kind: RuleFileKind, validate: (data: unknown) => T): T {
   const bytes = readBytes(file);
-  const hit = precompiledEntries().get(cacheKey(kind, bytes));
+  const hit = precompiledData().entries.get(cacheKey(kind, bytes));
   if (hit !== undefined) {
     precompiledHits++;
     return JSON.parse(hit) as T;
@@ -138,16 +162,33 @@ function readValidated<T>(file: string, kind: RuleFileKind, validate: (data: unk
   return validate(parseYamlText(file, bytes.toString('utf8')));
 }
 
+/** regexHints of a rule regex: the build's when it saw this regex, else computed now. */
+function hintsOf(source: string, flags: string): RegexHints {
+  return precompiledData().hints.get(hintsKey(source, flags)) ?? regexHints(source, flags);
+}
+
 /**
  * The precompiled entries of the shipped rules (for scripts/post-build.mjs): every rule and
- * S/MIME file of `dir`, validated exactly as loadRules validates it. Throws on an invalid file,
- * so a build with broken rules fails.
+ * S/MIME file of `dir`, validated exactly as loadRules validates it, and the hints of every
+ * regex in them. Throws on an invalid file, so a build with broken rules fails.
  */
 export function precompileRules(dir: string = defaultRulesDir()): { file: string; json: string } {
   const entries: Record<string, string> = {};
-  for (const file of yamlFiles(join(dir, 'clients'))) entries[cacheKey('clients', readBytes(file))] = JSON.stringify(validateRuleFile(file, readYaml(file)));
+  const hints: Record<string, RegexHints> = {};
+  for (const file of yamlFiles(join(dir, 'clients'))) {
+    const rules = validateRuleFile(file, readYaml(file));
+    entries[cacheKey('clients', readBytes(file))] = JSON.stringify(rules);
+    for (const r of rules) {
+      if ('disabled' in r && r.disabled === true) continue;
+      const flags = ruleFlags(r);
+      for (const source of [...Object.values(r.match ?? {}), ...(r.checks ?? []).flatMap((c) => (c.pattern !== undefined ? [c.pattern] : []))]) {
+        hints[hintsKey(source, flags)] = regexHints(source, flags);
+      }
+    }
+  }
   for (const file of yamlFiles(join(dir, 'smime'))) entries[cacheKey('smime', readBytes(file))] = JSON.stringify(validateSmimeFile(file, readYaml(file)));
-  return { file: fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url)), json: JSON.stringify({ format: PRECOMPILED_FORMAT, entries }) };
+  const data: PrecompiledFile = { format: PRECOMPILED_FORMAT, entries, hintsBy: moduleHash('regex-dispatch'), hints };
+  return { file: fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url)), json: JSON.stringify(data) };
 }
 
 function issuesText(err: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }, data: unknown): string {
@@ -165,8 +206,12 @@ let shippedVerdicts: string | undefined;
 
 /** Compiles one regex of a rule, refusing the syntax rules may not use and what recheck does not find safe. */
 export function compileRuleRegex(source: string, flags: string, where: string): RegExp {
-  const syntax = regexSyntaxProblem(source);
-  if (syntax) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${syntax}`);
+  return compileWithHints(source, flags, where).re;
+}
+
+function compileWithHints(source: string, flags: string, where: string): { re: RegExp; hints: RegexHints } {
+  const hints = hintsOf(source, flags);
+  if (hints.syntax) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${hints.syntax}`);
   let re: RegExp;
   try {
     re = new RegExp(source, flags);
@@ -177,13 +222,18 @@ export function compileRuleRegex(source: string, flags: string, where: string): 
   trustVerdictFile((shippedVerdicts ??= join(defaultRulesDir(), VERDICT_FILE)));
   const redos = redosProblem(source, flags);
   if (redos) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${redos}`);
-  return re;
+  return { re, hints };
+}
+
+/** A rule's regex flags: case-insensitive unless it says otherwise. */
+function ruleFlags(r: { readonly caseSensitive?: boolean | undefined }): string {
+  return r.caseSensitive ? '' : 'i';
 }
 
 function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
   const where = `${file}: rule ${r.id}`;
-  const flags = r.caseSensitive ? '' : 'i';
-  const conditions = Object.entries(r.match ?? {}).map(([field, src]) => ({ field, re: compileRuleRegex(src, flags, `${where}: match.${field}`) }));
+  const flags = ruleFlags(r);
+  const conditions = Object.entries(r.match ?? {}).map(([field, src]) => ({ field, ...compileWithHints(src, flags, `${where}: match.${field}`) }));
   const groups = new Set<string>();
   for (const c of conditions) for (const m of c.re.source.matchAll(/\(\?<([a-zA-Z][a-zA-Z0-9]*)>/g)) groups.add(m[1]!);
   const client = {
@@ -297,7 +347,7 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
     // Dispatch on the first condition with a literal anchor; otherwise on the presence of the first field.
     let placed = false;
     for (const c of r.conditions) {
-      const a = literalAnchors(c.re.source);
+      const a = c.hints;
       if (a.prefixes) {
         for (const p of a.prefixes) addKey(fieldIndex(c.field).prefix, p, r.order);
         placed = true;
@@ -311,12 +361,10 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
     }
     if (!placed) {
       for (const c of r.conditions) {
-        const fc = firstCharSet(c.re.source, c.re.flags);
+        const fc = c.hints.firstChars;
         if (!fc) continue;
         const fi = fieldIndex(c.field);
-        fc.ascii.forEach((yes, code) => {
-          if (yes) (fi.byFirst[code] ??= []).push(r.order);
-        });
+        for (const code of fc.ascii) (fi.byFirst[code] ??= []).push(r.order);
         if (fc.nonAscii) (fi.byFirst[128] ??= []).push(r.order);
         placed = true;
         break;

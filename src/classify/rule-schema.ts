@@ -2,7 +2,7 @@
  * Runtime schemas of the rule data (zod is the authority; rules/schema.json is generated from
  * these by `smime-census rules schema` and checked in sync by the tests).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Stable kebab-case ids: rule ids, family ids. */
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

@@ -2,10 +2,13 @@
 import type { Kind } from '../core/index.js';
 import type { ExampleInput } from './rule-schema.js';
 import type { SmimeFamily } from './smime.js';
+import type { RegexHints } from './regex-dispatch.js';
 
 export interface CompiledCondition {
   readonly field: string;
   readonly re: RegExp;
+  /** What the dispatch index reads of `re`'s text (regex-dispatch.ts). */
+  readonly hints: RegexHints;
 }
 
 export interface CompiledCheck {

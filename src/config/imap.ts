@@ -8,7 +8,7 @@
  * config output.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../core/index.js';
 import { accountAuthSchema } from './oauth.js';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { DocumentOptions, ParseOptions, SchemaOptions, ToJSOptions } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../core/index.js';
 import { isMisspeltPostgresUrl, OTHER_URL } from '../core/db-url.js';
 import { imapAccountSchema, pollSchema, accountFromEnv } from './imap.js';

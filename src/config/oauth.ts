@@ -4,7 +4,7 @@
  * Like every other secret, client secrets, private keys and refresh tokens are never config
  * values: the config names the files that hold them, read when a token is requested.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const OAUTH_PROVIDERS = ['microsoft', 'google', 'generic'] as const;
 export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];

@@ -7,7 +7,7 @@
  * client passwords exist only as salted scrypt hashes in `usersFile`.
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const RELAY_MODES = ['recommended', 'always', 'never'] as const;
 export type RelayMode = (typeof RELAY_MODES)[number];

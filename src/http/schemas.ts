@@ -3,7 +3,7 @@
  * fast-json-stringify from these schemas (precompiled, several times faster than
  * JSON.stringify on the lookup hot path, and nothing outside the schema can leak out).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientSummarySchema, LookupResultSchema } from '../app/lookup.js';
 import { tokenHealthSchema } from './token-health.js';
 

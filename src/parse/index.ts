@@ -1,6 +1,6 @@
 export { splitHeaderBlock, headerBlockLength } from './header-block.js';
 export type { RawField, SplitResult } from './header-block.js';
-export { decodeWords, parseStructured, parseMailboxes } from './decode.js';
+export { decodeWords, mediaTypeOf, parseStructured, parseMailboxes } from './decode.js';
 export {
   parseMessage,
   effectiveDate,

@@ -1,6 +1,6 @@
 import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop } from '../core/index.js';
 import type { HeaderField, ParseResult, ParsedMessage, SmimeMessageKind } from '../core/index.js';
-import { decodeWords, parseMailboxes, parseStructured } from './decode.js';
+import { decodeWords, mediaTypeOf, parseMailboxes, parseStructured } from './decode.js';
 import { splitHeaderBlock } from './header-block.js';
 
 /** Which fields make up the fingerprint kept for classify (and for `recompute`). */
@@ -48,9 +48,13 @@ export function normalizeMessageId(value: string | undefined): string | null {
   return id.length > 0 && id.length <= 900 ? id : null;
 }
 
+const SMIME_MEDIA_TYPES: ReadonlySet<string> = new Set(['multipart/signed', 'application/pkcs7-mime', 'application/x-pkcs7-mime']);
+
 /** S/MIME kind of a message from its top-level Content-Type (RFC 8551 3.4/3.5). */
 export function smimeKindOf(contentType: string | undefined): SmimeMessageKind | null {
   if (!contentType) return null;
+  // Only an S/MIME type needs its parameters read.
+  if (!SMIME_MEDIA_TYPES.has(mediaTypeOf(contentType))) return null;
   const ct = parseStructured(contentType);
   if (ct.value === 'multipart/signed') {
     const protocol = (ct.params.protocol ?? '').toLowerCase();
@@ -124,7 +128,7 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
     if (token !== 'no' && token !== '') return { ok: false, reason: 'auto-submitted', detail: `Auto-Submitted: ${token}` };
   }
   const contentType = first('content-type');
-  if (contentType !== undefined && parseStructured(contentType).value === 'multipart/report') {
+  if (contentType !== undefined && mediaTypeOf(contentType) === 'multipart/report') {
     return { ok: false, reason: 'report', detail: 'multipart/report' };
   }
   const local = from.slice(0, from.lastIndexOf('@'));

@@ -46,3 +46,27 @@ describe('precompiled shipped rules', () => {
     expect(set.rules.some((r) => r.client.product === 'Edited After The Build')).toBe(true);
   });
 });
+
+describe('precompiled regex hints', () => {
+  it('holds the hints of every shipped regex, each equal to parsing the regex now', async () => {
+    const { regexHints } = await import('../../src/classify/regex-dispatch.js');
+    const file = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'dist', 'classify', 'precompiled-rules.json'), 'utf8')) as { hints: Record<string, unknown> };
+    let n = 0;
+    for (const { input: r } of readRuleInputs([defaultRulesDir()]).rules) {
+      const flags = r.caseSensitive ? '' : 'i';
+      for (const source of [...Object.values(r.match ?? {}), ...(r.checks ?? []).flatMap((c) => (c.pattern !== undefined ? [c.pattern] : []))]) {
+        expect(file.hints[`${flags}/${source}`], `${r.id}: /${source}/${flags}`).toEqual(regexHints(source, flags));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(250);
+  });
+
+  it('builds the same dispatch index from the build\'s hints as from parsing every regex', async () => {
+    const { loadRules } = await import('../../src/classify/index.js');
+    const fromSource = loadRules([defaultRulesDir()]);
+    const fromBuild = built.loadRules([defaultRulesDir()]);
+    expect(fromBuild.index).toEqual(fromSource.index);
+    expect(fromBuild.unconditional).toEqual(fromSource.unconditional);
+  });
+});
