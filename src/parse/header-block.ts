@@ -37,10 +37,17 @@ export function headerBlockLength(bytes: Uint8Array, limit = MAX_HEADER_BYTES): 
   return bytes.length <= limit ? bytes.length : -1;
 }
 
+/** Field names are printable ASCII without spaces (RFC 5322 2.2); anything else is garbage. */
+const FIELD_NAME = /^[!-9;-~]+$/;
+
 /**
  * Splits a header block into unfolded fields, in order, repeats kept. Applies the hard limits
  * (total bytes, field count, per-value bytes) before anything else looks at the text, so no
  * later regex ever sees unbounded input.
+ *
+ * Works on offsets into the block's text: a field `want` rejects (most of a header block is
+ * Received, DKIM, ARC and spam-filter fields that nothing downstream reads) is counted and its
+ * length checked against the limits, but no string of it is ever cut out or joined.
  */
 export function splitHeaderBlock(bytes: Uint8Array, want?: (name: string) => boolean): SplitResult {
   const len = headerBlockLength(bytes);
@@ -50,54 +57,61 @@ export function splitHeaderBlock(bytes: Uint8Array, want?: (name: string) => boo
   const text = buf.toString('utf8', 0, len);
   const fields: RawField[] = [];
   let count = 0;
+  // The open field: its name (null when none is open), whether it is kept, its value so far
+  // (kept fields only) and its length (every field: the limit applies to all of them).
   let name: string | null = null;
+  let keep = false;
   let value = '';
+  let valueLength = 0;
+  // The first ':' at or after the current line: a line without one must not search the rest of
+  // the block again (a run of colon-less lines would be quadratic), so the search is remembered.
+  let colonAt = -1;
   let start = 0;
+  const tooLong = (): SplitResult => ({ ok: false, reason: 'value-too-long', detail: `value of ${name} exceeds ${MAX_HEADER_VALUE_BYTES} bytes` });
   const flush = (): SplitResult | null => {
     if (name === null) return null;
-    if (value.length > MAX_HEADER_VALUE_BYTES) {
-      return { ok: false, reason: 'value-too-long', detail: `value of ${name} exceeds ${MAX_HEADER_VALUE_BYTES} bytes` };
-    }
+    if (valueLength > MAX_HEADER_VALUE_BYTES) return tooLong();
     if (count >= MAX_HEADER_FIELDS) {
       return { ok: false, reason: 'too-many-fields', detail: `more than ${MAX_HEADER_FIELDS} header fields` };
     }
     count++;
-    // Unwanted fields are counted against the limits but never materialised: a header block is
-    // mostly Received/DKIM/ARC fields that nothing downstream reads.
-    if (want === undefined || want(name)) fields.push({ name, value: value.trim() });
+    if (keep) fields.push({ name, value: value.trim() });
     name = null;
+    value = '';
     return null;
   };
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    let line = text.slice(start, end);
-    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const lineStart = start;
+    const lineEnd = end > lineStart && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
     start = end + 1;
-    if (line.length === 0) break;
-    const c = line.charCodeAt(0);
+    if (lineEnd === lineStart) break;
+    const c = text.charCodeAt(lineStart);
     if (c === 0x20 || c === 0x09) {
       // Continuation line (RFC 5322 folding): unfold by dropping the line break only.
       if (name !== null) {
-        value += line;
-        if (value.length > MAX_HEADER_VALUE_BYTES) {
-          return { ok: false, reason: 'value-too-long', detail: `value of ${name} exceeds ${MAX_HEADER_VALUE_BYTES} bytes` };
-        }
+        valueLength += lineEnd - lineStart;
+        if (valueLength > MAX_HEADER_VALUE_BYTES) return tooLong();
+        if (keep) value += text.slice(lineStart, lineEnd);
       }
       continue;
     }
     const failed = flush();
     if (failed) return failed;
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      // mbox "From " separator or a garbage line: not a field, ignored (mail in the wild has them).
+    if (colonAt < lineStart) colonAt = text.indexOf(':', lineStart);
+    // mbox "From " separator or a garbage line: not a field, ignored (mail in the wild has them).
+    if (colonAt < 0 || colonAt >= lineEnd) {
+      if (colonAt < 0) colonAt = text.length;
       continue;
     }
-    const rawName = line.slice(0, colon).trimEnd();
-    // Field names are printable ASCII without spaces (RFC 5322 2.2); anything else is garbage.
-    if (!/^[!-9;-~]+$/.test(rawName)) continue;
+    if (colonAt === lineStart) continue;
+    const rawName = text.slice(lineStart, colonAt).trimEnd();
+    if (!FIELD_NAME.test(rawName)) continue;
     name = rawName.toLowerCase();
-    value = line.slice(colon + 1);
+    keep = want === undefined || want(name);
+    valueLength = lineEnd - colonAt - 1;
+    if (keep) value = text.slice(colonAt + 1, lineEnd);
   }
   const failed = flush();
   if (failed) return failed;

@@ -1,6 +1,6 @@
 import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop } from '../core/index.js';
 import type { HeaderField, ParseResult, ParsedMessage, SmimeMessageKind } from '../core/index.js';
-import { decodeWords, mediaTypeOf, parseMailboxes, parseStructured } from './decode.js';
+import { decodeWords, mediaTypeOf, parseMailboxes, parseStructured, type ParsedHeaderValue } from './decode.js';
 import { splitHeaderBlock } from './header-block.js';
 
 /** Which fields make up the fingerprint kept for classify (and for `recompute`). */
@@ -53,9 +53,13 @@ const SMIME_MEDIA_TYPES: ReadonlySet<string> = new Set(['multipart/signed', 'app
 /** S/MIME kind of a message from its top-level Content-Type (RFC 8551 3.4/3.5). */
 export function smimeKindOf(contentType: string | undefined): SmimeMessageKind | null {
   if (!contentType) return null;
-  // Only an S/MIME type needs its parameters read.
+  // Only an S/MIME type needs its parameters read (and libmime loaded).
   if (!SMIME_MEDIA_TYPES.has(mediaTypeOf(contentType))) return null;
-  const ct = parseStructured(contentType);
+  return smimeKindOfParsed(parseStructured(contentType));
+}
+
+/** smimeKindOf of a Content-Type parseStructured already read. */
+function smimeKindOfParsed(ct: ParsedHeaderValue): SmimeMessageKind | null {
   if (ct.value === 'multipart/signed') {
     const protocol = (ct.params.protocol ?? '').toLowerCase();
     return protocol === 'application/pkcs7-signature' || protocol === 'application/x-pkcs7-signature' ? 'signed' : null;
@@ -94,6 +98,29 @@ export function stripTrailingComment(value: string): string {
   return open >= 0 && open < t.length - 1 ? t.slice(0, open).trimEnd() : t;
 }
 
+/** Per selector: whether a field belongs to the fingerprint, and whether parse keeps it at all (built once, not per message). */
+const fingerprintTests = new WeakMap<FingerprintSelector, (name: string) => boolean>();
+const parseWantTests = new WeakMap<FingerprintSelector, (name: string) => boolean>();
+
+function fingerprintTest(sel: FingerprintSelector): (name: string) => boolean {
+  let t = fingerprintTests.get(sel);
+  if (!t) {
+    const { names, prefixes } = sel;
+    t = (n) => names.has(n) || prefixes.some((p) => n.startsWith(p));
+    fingerprintTests.set(sel, t);
+  }
+  return t;
+}
+
+function parseWants(sel: FingerprintSelector, inFingerprint: (name: string) => boolean): (name: string) => boolean {
+  let t = parseWantTests.get(sel);
+  if (!t) {
+    t = (n) => PARSE_FIELD_SET.has(n) || inFingerprint(n);
+    parseWantTests.set(sel, t);
+  }
+  return t;
+}
+
 const BOUNCE_LOCALPARTS = new Set(['mailer-daemon', 'postmaster', 'mail-daemon', 'mailerdaemon']);
 
 /**
@@ -102,16 +129,25 @@ const BOUNCE_LOCALPARTS = new Set(['mailer-daemon', 'postmaster', 'mail-daemon',
  */
 export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseResult {
   const sel = options.fingerprint;
-  const want = (n: string): boolean => PARSE_FIELD_SET.has(n) || sel.names.has(n) || sel.prefixes.some((p) => n.startsWith(p));
-  const split = splitHeaderBlock(bytes, want);
+  const inFingerprint = fingerprintTest(sel);
+  const split = splitHeaderBlock(bytes, parseWants(sel, inFingerprint));
   if (!split.ok) return split;
-  const fields: HeaderField[] = split.fields.map((f) => ({ name: f.name, value: decodeWords(f.value) }));
+  const raw = split.fields;
+  const fields: HeaderField[] = new Array<HeaderField>(raw.length);
   const firsts = new Map<string, string>();
-  for (const f of fields) if (!firsts.has(f.name)) firsts.set(f.name, f.value);
+  const fromFields: HeaderField[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw[i]!;
+    const value = decodeWords(r.value);
+    // Most values hold no encoded word: the split's own field object is the decoded one.
+    const f = value === r.value ? r : { name: r.name, value };
+    fields[i] = f;
+    if (!firsts.has(f.name)) firsts.set(f.name, value);
+    if (f.name === 'from') fromFields.push(f);
+  }
   const first = (name: string): string | undefined => firsts.get(name);
 
   // From: exactly one mailbox (RFC 5322 allows several, then Sender names the real one; we skip those).
-  const fromFields = fields.filter((f) => f.name === 'from');
   if (fromFields.length === 0) return { ok: false, reason: 'no-from', detail: 'no From header' };
   // Several From fields are a skip before any of them is parsed: each may hold 16 KB of hostile text.
   if (fromFields.length > 1) return { ok: false, reason: 'multiple-from', detail: `${fromFields.length} From fields` };
@@ -128,7 +164,8 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
     if (token !== 'no' && token !== '') return { ok: false, reason: 'auto-submitted', detail: `Auto-Submitted: ${token}` };
   }
   const contentType = first('content-type');
-  if (contentType !== undefined && mediaTypeOf(contentType) === 'multipart/report') {
+  const mediaType = contentType === undefined ? null : mediaTypeOf(contentType);
+  if (mediaType === 'multipart/report') {
     return { ok: false, reason: 'report', detail: 'multipart/report' };
   }
   const local = from.slice(0, from.lastIndexOf('@'));
@@ -155,7 +192,7 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
 
   const fingerprint: Record<string, string[]> = {};
   for (const f of fields) {
-    if (!sel.names.has(f.name) && !sel.prefixes.some((p) => f.name.startsWith(p))) continue;
+    if (!inFingerprint(f.name)) continue;
     // A Received header is kept only as `by <host> with <protocol>` (core/received.ts): its from-part and `for` are personal data.
     const value = f.name === 'received' ? receivedHop(f.value) : f.value;
     if (value === null) continue;
@@ -169,7 +206,7 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
     headerDate,
     messageId: normalizeMessageId(first('message-id')),
     fingerprint,
-    smime: smimeKindOf(contentType),
+    smime: mediaType !== null && SMIME_MEDIA_TYPES.has(mediaType) ? smimeKindOfParsed(parseStructured(contentType!)) : null,
   };
   return { ok: true, message };
 }
