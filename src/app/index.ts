@@ -6,6 +6,7 @@ export { createPipeline, emptyCounts, addCounts, fingerprintSelector, STORED_FIN
 export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';
 export { importPaths, importStream, ingestAll, ingestPushed, IMPORT_BATCH } from './import.js';
 export { lookupInCensus, lookupOne, lookupMany, lookupOneSync, lookupManySync, lookupResult, checkAddress, refreshStale } from './lookup.js';
+export { censusStats } from './stats.js';
 export type { LookupResult, ClientSummary } from './lookup.js';
 export { LookupResultSchema, ClientSummarySchema } from './lookup.js';
 export { exportCensus, exportCsv, writeCsv, parseSince, CSV_HEADER } from './export.js';

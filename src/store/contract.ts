@@ -276,7 +276,7 @@ export interface CensusStore {
   observationsOf(address: string): Promise<StoredObservation[]>;
   certificatesOf(address: string): Promise<CertificateRow[]>;
 
-  /** Re-decides expired cached decisions (decide is policy) and stores them, so stats are current. Returns how many. */
+  /** Re-decides expired cached decisions (decide is policy) and stores them. Returns how many. */
   refreshStale(decide: (s: AddressState) => DecisionFields, now: number): Promise<number>;
   /**
    * CSV lines (no header), in pages, keyset-paginated by address: constant memory. With `stale`,
@@ -286,7 +286,12 @@ export interface CensusStore {
    * `pageSize`: rows per keyset page (4,000 unless a test needs page boundaries).
    */
   exportCsv(filter: ExportFilter, stale?: StaleDecisions, pageSize?: number): AsyncIterable<string>;
-  stats(): Promise<Stats>;
+  /**
+   * Counts of the whole census from one snapshot. With `stale`, an address whose cached decision
+   * expired by `stale.now` counts as `stale.decide` decides it (what a refreshed database would
+   * give); nothing is stored. Without it, the stored decisions as they are.
+   */
+  stats(stale?: StaleDecisions): Promise<Stats>;
   getCounters(): Promise<Record<string, number>>;
   unknownFingerprints(top: number, headers?: readonly string[]): Promise<UnknownFingerprint[]>;
   countAddresses(): Promise<number>;

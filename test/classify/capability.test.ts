@@ -137,3 +137,47 @@ describe('capability data from the published studies', () => {
     expect(r.families).toBe(rules.smime.size);
   });
 });
+
+describe("capability read from the clients' own source trees and trackers (round 6)", () => {
+  // Each header names a family whose level was unknown before this round and now rests on source code read
+  // at a pinned commit. Header values and Message-IDs are taken from, or shaped like, the rules' public examples (rules/clients/*.yaml).
+  const cases: Array<[string, string]> = [
+    ['geary', 'X-Mailer: geary/46.0\r\n'],
+    ['mailspring', 'X-Mailer: Mailspring\r\nMessage-ID: <0B7A1C2D-3E4F-4A5B-8C6D-7E8F9A0B1C2D@getmailspring.com>\r\n'],
+    ['claws-mail', 'User-Agent: Claws Mail 4.3.1 (GTK 3.24.43; x86_64-pc-linux-gnu)\r\nMessage-ID: <20260316161050.01c82973@shazbot.org>\r\n'],
+    ['squirrelmail', 'User-Agent: SquirrelMail/1.4.22\r\n'],
+    ['zimbra', 'X-Mailer: Zimbra 10.0.6_GA_4627 (ZimbraWebClient - GC120 (Linux)/10.0.6_GA_4627)\r\nMessage-ID: <44070249.6474090.1637569415965.JavaMail.zimbra@intecs.it>\r\n'],
+    ['notmuch', 'User-Agent: alot/0.12\r\n'],
+    ['mu4e', 'User-Agent: mu4e 1.4.15; emacs 27.1\r\n'],
+    ['mailx', 'User-Agent: s-nail v14.9.25\r\nMessage-ID: <202607140924.McYso1vl-lkp@intel.com>\r\n'],
+    ['mh', 'X-Mailer: exmh version 2.9.0 11/07/2018 with nmh-1.7+dev\r\n'],
+    ['emacs-other', 'X-Mailer: Mew version 6.8 on Emacs 26.3\r\n'],
+  ];
+  // Proton's level rests on issue threads (its server rewrites multipart/signed as multipart/mixed), not on a
+  // source tree; its verdicts carry no platform, so they take the weakest of the Android and iOS entries.
+  const proton: [string, string] = ['proton-mail', 'Feedback-ID: 166659585:user:proton\r\nMessage-ID: <DGJJRT1BJV4H.1JGMNMC4SGKT7@pm.me>\r\n'];
+  for (const [family, header] of [...cases, proton]) {
+    it(`${family}: tolerate (readable, not verified), so the strict policy does not sign`, () => {
+      const v = verdictOf(new TextEncoder().encode(`${header}From: a@example.org\r\n\r\n`));
+      expect(v).toMatchObject({ family, smime: 'tolerate' });
+      expect(strictRecommendation(v)).toBe('do-not-sign');
+    });
+  }
+
+  it('each of those families cites a source file pinned at a commit, not a moving branch', () => {
+    for (const [family] of cases) {
+      const refs = (rules.smime.get(family)?.entries ?? []).flatMap((e) => e.references ?? []);
+      expect({ family, pinned: refs.some((r) => /^https:\/\/github\.com\/[^/]+\/[^/]+\/blob\/[0-9a-f]{40}\//.test(r)) }).toEqual({ family, pinned: true });
+    }
+  });
+});
+
+describe('Entourage 2008 (Microsoft-Entourage/12.x) verifies; older Entourage stays unknown', () => {
+  it('12.x is verify from Microsoft\'s Entourage 2008 IT-pro pages; 11.x matches the unknown entry below 12', () => {
+    const v12 = verdictOf(new TextEncoder().encode('User-Agent: Microsoft-Entourage/12.20.0.090605\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v12).toMatchObject({ family: 'outlook-mac', smime: 'verify' });
+    expect(v12.references?.some((r) => r.includes('microsoft.com/uk/mac/itpros'))).toBe(true);
+    const v11 = verdictOf(new TextEncoder().encode('User-Agent: Microsoft-Entourage/11.4.0.080122\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v11).toMatchObject({ family: 'outlook-mac', smime: 'unknown' });
+  });
+});

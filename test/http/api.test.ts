@@ -125,6 +125,29 @@ describe('HTTP API (loopback, no tokens)', () => {
     expect(s.pollers).toEqual([]);
   });
 
+  test('GET /v1/stats counts decisions as they stand at its clock, expired ones decided again, and writes nothing', async () => {
+    // A year on, no new mail: the cached decisions made at import have expired.
+    const later = Date.now() + 400 * 86_400_000;
+    const server2 = await buildServer({ app, tokens: NO_TOKENS, publicDir: null, now: () => later });
+    try {
+      const addresses = [PEOPLE.signer, PEOPLE.noSign, PEOPLE.outlook];
+      const tally = { sign: 0, 'do-not-sign': 0, unknown: 0 };
+      for (const a of addresses) {
+        const r: keyof typeof tally = (await server2.inject(`/v1/recipients/${a}`)).json().recommendation;
+        tally[r]++;
+      }
+      const before = (await server.inject('/v1/stats')).json();
+      // The lookups a year on differ from the cached decisions, so the figures must follow them.
+      expect(tally).not.toEqual(before.byRecommendation);
+      const s = (await server2.inject('/v1/stats')).json();
+      expect(s.byRecommendation).toEqual(tally);
+      expect(s.byFamily.reduce((n: number, f: { sign: number }) => n + f.sign, 0)).toBe(tally.sign);
+      expect((await server.inject('/v1/stats')).json().byRecommendation).toEqual(before.byRecommendation);
+    } finally {
+      await server2.close();
+    }
+  });
+
   test('GET /v1/unknown-headers lists unrecognised client values; top is validated', async () => {
     const extra = openApp({ config: app.config, logger: silentLogger() });
     const folder = writeMail(t.dir, 'unknown-client', [

@@ -13,7 +13,7 @@ import { headerBlock, mailItem, collect } from '../helpers/app.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { makeTestPki, type TestPki, type TestLeaf } from '../helpers/pki.js';
 import { configSchema } from '../../src/config/index.js';
-import { openApp, silentLogger, lookupOne, lookupMany, recompute, forget, show, exportCsv, importPaths, refreshStale, type AppContext } from '../../src/app/index.js';
+import { openApp, silentLogger, lookupOne, lookupMany, recompute, forget, show, exportCsv, importPaths, refreshStale, censusStats, type AppContext } from '../../src/app/index.js';
 import { recommend, type AddressState } from '../../src/policy/index.js';
 import type { SourceItem } from '../../src/core/index.js';
 
@@ -259,19 +259,33 @@ describe.each(kinds)('store contract on $name', (kind) => {
   });
 });
 
+/**
+ * One census on each store, fed the fixture's mail by `feed` before the group's tests and closed
+ * after them. The getters are read inside tests, once beforeAll has opened the stores.
+ */
+function bothStores(feed: (ctx: AppContext, mail: SourceItem[], i: number) => Promise<void>): { sqlite: () => AppContext; postgres: () => AppContext } {
+  let pair: AppContext[] = [];
+  beforeAll(async () => {
+    pair = await Promise.all([kinds[0]!.open(), kinds[1]!.open()]);
+    const mail = mixedMail();
+    for (const [i, ctx] of pair.entries()) await feed(ctx, mail, i);
+  });
+  afterAll(async () => {
+    for (const ctx of pair) await ctx.close();
+  });
+  return { sqlite: () => pair[0]!, postgres: () => pair[1]! };
+}
+
 describe('both stores, the same mail: the same answers and the same export bytes', () => {
   let sqlite: AppContext;
   let postgres: AppContext;
-  beforeAll(async () => {
-    [sqlite, postgres] = await Promise.all([kinds[0]!.open(), kinds[1]!.open()]);
-    const mail = mixedMail();
+  const stores = bothStores(async (ctx, mail, i) => {
     // Different batch boundaries on each side: the result must not depend on them.
-    await sqlite.pipeline.ingestBatch(mail);
-    for (let i = 0; i < mail.length; i += 7) await postgres.pipeline.ingestBatch(mail.slice(i, i + 7));
+    if (i === 0) await ctx.pipeline.ingestBatch(mail);
+    else for (let k = 0; k < mail.length; k += 7) await ctx.pipeline.ingestBatch(mail.slice(k, k + 7));
   });
-  afterAll(async () => {
-    await sqlite?.close();
-    await postgres?.close();
+  beforeEach(() => {
+    [sqlite, postgres] = [stores.sqlite(), stores.postgres()];
   });
 
   it('exports the same bytes, with and without filters', async () => {
@@ -319,18 +333,12 @@ describe('both stores, the same mail: the same answers and the same export bytes
   });
 });
 
-describe('both stores, expired decisions: the export writes what a refreshed census would', () => {
+describe('both stores, expired decisions: the export and the statistics give what a refreshed census would', () => {
   let sqlite: AppContext;
   let postgres: AppContext;
-  beforeAll(async () => {
-    [sqlite, postgres] = await Promise.all([kinds[0]!.open(), kinds[1]!.open()]);
-    const mail = mixedMail();
-    await sqlite.pipeline.ingestBatch(mail);
-    await postgres.pipeline.ingestBatch(mail);
-  });
-  afterAll(async () => {
-    await sqlite?.close();
-    await postgres?.close();
+  const stores = bothStores((ctx, mail) => ctx.pipeline.ingestBatch(mail).then(() => undefined));
+  beforeEach(() => {
+    [sqlite, postgres] = [stores.sqlite(), stores.postgres()];
   });
 
   const FILTERS = [{}, { recommendation: 'sign' as const }, { recommendation: 'do-not-sign' as const }, { recommendation: 'unknown' as const }, { family: 'test-odd' }, { since: NOW - 100 * DAY }];
@@ -338,8 +346,12 @@ describe('both stores, expired decisions: the export writes what a refreshed cen
   const withoutHeader = (csv: string) => csv.slice(csv.indexOf('\r\n') + 2);
 
   // Each time later than the last: by then more of the decisions made at ingest have expired.
-  it.each([30, 120, 250])('%i days later: the same bytes from both stores, before and after refreshing the stored decisions', async (days) => {
+  it.each([30, 120, 250])('%i days later: the same bytes and statistics from both stores, before and after refreshing the stored decisions', async (days) => {
     const at = NOW + days * DAY;
+    // Statistics as of `at`, read without writing: both stores agree, and differ from the stored decisions' counts.
+    const current = await censusStats(sqlite, at);
+    expect(await censusStats(postgres, at)).toEqual(current);
+    expect(current.byRecommendation).not.toEqual((await sqlite.store.stats()).byRecommendation);
     const streamed: string[] = [];
     for (const filter of FILTERS) {
       const a = await collect(exportCsv(sqlite.store, sqlite.config.policy, filter, at));
@@ -357,7 +369,10 @@ describe('both stores, expired decisions: the export writes what a refreshed cen
       expect(await collect(exportCsv(sqlite.store, sqlite.config.policy, filter, at))).toBe(streamed[i]);
       expect(await collect(exportCsv(postgres.store, postgres.config.policy, filter, at))).toBe(streamed[i]);
     }
-    // What is stored now is exactly that: the stored-decision export (the store copy's) agrees.
-    for (const ctx of [sqlite, postgres]) expect(await collect(ctx.store.exportCsv({}))).toBe(withoutHeader(streamed[0]!));
+    // What is stored now is exactly that: the stored-decision export (the store copy's) and counts agree.
+    for (const ctx of [sqlite, postgres]) {
+      expect(await collect(ctx.store.exportCsv({}))).toBe(withoutHeader(streamed[0]!));
+      expect(await ctx.store.stats()).toEqual(current);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../options.js';
-import { refreshStale } from '../../app/index.js';
+import { censusStats } from '../../app/index.js';
 import { withApp, out } from '../context.js';
 
 export function register(program: Command, globals: () => GlobalOptions): void {
@@ -10,8 +10,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--json', 'print JSON (the same object as GET /v1/stats)')
     .action(async (opts: { json?: boolean }) => {
       await withApp(globals(), { existing: true }, async (ctx) => {
-        await refreshStale(ctx.store, ctx.config.policy);
-        const s = await ctx.store.stats();
+        const s = await censusStats(ctx);
         if (opts.json) return out(JSON.stringify(s, null, 2) + '\n');
         const pct = (n: number): string => (s.addresses ? ((100 * n) / s.addresses).toFixed(1) + '%' : '-');
         const lines = [`addresses   ${s.addresses}`, `messages    ${s.messages}`, '', 'recommendation'];

@@ -3,17 +3,17 @@
  * of the database. GET /v1/stats, /v1/unknown-headers and /v1/pollers.
  */
 import type { FastifyInstance } from 'fastify';
+import { censusStats } from '../../app/index.js';
 import * as S from '../schemas.js';
 import { folderView, type RouteDeps } from './deps.js';
 
 export function registerStatsRoutes(fastify: FastifyInstance, d: RouteDeps): void {
   const { app } = d;
 
-  fastify.get('/v1/stats', { schema: { response: { 200: S.statsResponseSchema } } }, async () => ({
-    generatedAt: new Date(d.now()).toISOString(),
-    ...(await app.store.stats()),
-    pollers: d.pollerStatus().map(folderView),
-  }));
+  fastify.get('/v1/stats', { schema: { response: { 200: S.statsResponseSchema } } }, async () => {
+    const now = d.now();
+    return { generatedAt: new Date(now).toISOString(), ...(await censusStats(app, now)), pollers: d.pollerStatus().map(folderView) };
+  });
 
   fastify.get<{ Querystring: { top: number } }>('/v1/unknown-headers', { schema: { querystring: S.unknownQuerySchema, response: { 200: S.unknownResponseSchema } } }, async (req) => ({
     unknown: await app.store.unknownFingerprints(req.query.top),

@@ -37,6 +37,7 @@ import type {
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, fromState, observationFromRow, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
 import { addClients, clientRows } from '../clients.js';
+import { restate } from '../stats.js';
 import { pgConnection, type PgConnection } from './connection.js';
 import { Pool, type Db, type DriverConfig, type Row } from './driver.js';
 import { asDbError, isConflict, isTemporary } from './errors.js';
@@ -682,7 +683,7 @@ export class PostgresStore implements CensusStore {
     }
   }
 
-  async stats(): Promise<Stats> {
+  async stats(stale?: StaleDecisions): Promise<Stats> {
     // One snapshot for all the figures.
     return this.transaction(
       'reading',
@@ -700,7 +701,17 @@ export class PostgresStore implements CensusStore {
           await q(tx, `SELECT month, sum(messages)::int8 AS messages, count(*) AS "activeAddresses", sum(signable)::int8 AS signable FROM address_months GROUP BY month ORDER BY month`)
         ).map((r) => plain<Stats['byMonth'][number]>(r));
         const counters = this.countersOf(await q(tx, `SELECT name, value FROM counters`));
-        return { addresses, messages: m!.n as number, byRecommendation: byRec, byFamily, byMonth, counters };
+        const stats = { addresses, messages: m!.n as number, byRecommendation: byRec, byFamily, byMonth, counters };
+        if (stale) {
+          // Keyset pages in the same snapshot: constant memory however many decisions expired.
+          for (let after = ''; ; ) {
+            const page = (await q(tx, `SELECT * FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= $1 AND address > $2 ORDER BY address LIMIT 5000`, [stale.now, after])).map((r) => toState(r as unknown as AddressRow));
+            if (page.length === 0) break;
+            restate(stats, page, stale);
+            after = page[page.length - 1]!.address;
+          }
+        }
+        return stats;
       },
       'isolation level repeatable read read only',
     );

@@ -17,6 +17,7 @@ import type {
 import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, fromState, observationFromRow, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
 import { addClients, clientRows } from '../clients.js';
+import { restate } from '../stats.js';
 import { openDatabase, type SqliteDb } from './open.js';
 import { SqliteLeases } from './leases.js';
 import * as raw from './rows.js';
@@ -670,7 +671,12 @@ export class SqliteStore implements CensusStore {
     }
   }
 
-  async stats(): Promise<Stats> {
+  async stats(stale?: StaleDecisions): Promise<Stats> {
+    // One read transaction: one snapshot for all the figures.
+    return this.sqlite.transaction(() => this.statsSync(stale))();
+  }
+
+  private statsSync(stale: StaleDecisions | undefined): Stats {
     const byRec = { sign: 0, 'do-not-sign': 0, unknown: 0 } as Record<Recommendation, number>;
     for (const r of this.sqlite.prepare(`SELECT recommendation, count(*) AS n FROM addresses GROUP BY recommendation`).all() as Array<{ recommendation: Recommendation; n: number }>) byRec[r.recommendation] = r.n;
     const addresses = byRec.sign + byRec['do-not-sign'] + byRec.unknown;
@@ -681,7 +687,14 @@ export class SqliteStore implements CensusStore {
     const byMonth = this.sqlite
       .prepare(`SELECT month, sum(messages) AS messages, count(*) AS activeAddresses, sum(signable) AS signable FROM address_months GROUP BY month ORDER BY month`)
       .all() as Stats['byMonth'];
-    return { addresses, messages, byRecommendation: byRec, byFamily, byMonth, counters: this.countersSync() };
+    const stats = { addresses, messages, byRecommendation: byRec, byFamily, byMonth, counters: this.countersSync() };
+    if (stale) {
+      const expired = this.sqlite.prepare(`SELECT * FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= ?`).iterate(stale.now) as IterableIterator<AddressRow>;
+      restate(stats, (function* () {
+        for (const r of expired) yield toState(r);
+      })(), stale);
+    }
+    return stats;
   }
 
   /**
