@@ -47,8 +47,8 @@ async function buildTs(entry, outDir) {
 }
 
 /**
- * The rows of http.mjs's generator (N addresses, one client each, 10% expired decisions), as one
- * SELECT that both dialects run: SQLite through a recursive CTE, PostgreSQL through generate_series
+ * The rows of http.mjs's generator (N addresses, one client each in the address row's list, 10%
+ * expired decisions), as statements that both dialects run: SQLite through a recursive CTE, PostgreSQL through generate_series
  * (bigint: `i * 7919` passes int4's range from about 271k addresses on, and the 1M run failed).
  */
 function rowsSql(N, now, dialect) {
@@ -64,8 +64,7 @@ function rowsSql(N, now, dialect) {
            'all evidence of the last 180 days is from clients that verify S/MIME',
            CASE WHEN (${i} * 7919) % 1000 < 100 THEN ${now - 3_600_000} ELSE ${now + 100 * 86_400_000} END, 0
     FROM ${src} AS n;
-    INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
-    SELECT address, family || '|' || product, family, product, version, NULL, smime, messages, last_seen FROM addresses;`;
+    UPDATE addresses SET clients = ${dialect === 'sqlite' ? 'json_array(json_array' : 'json_build_array(json_build_array'}(family, product, version, NULL, smime, messages, last_seen))${dialect === 'sqlite' ? '' : '::text'};`;
 }
 
 /** Generates the same N lookup rows into a fresh SQLite file and a fresh PostgreSQL database. */

@@ -259,7 +259,7 @@ export interface CensusStore {
 
   /**
    * Stores one batch in ONE transaction: observations (idempotent on source key and on
-   * Message-ID + address), per-address state, client and month aggregates, certificates with
+   * Message-ID + address), per-address state with its client list, monthly activity, certificates with
    * key continuity, counters and the checkpoint. The erasure check runs inside it, so an
    * erasure that commits first is never undone by old mail. With `lease` and a checkpoint, the
    * batch commits only while owner and token hold an unexpired lease of the checkpoint's folder,
@@ -301,10 +301,11 @@ export interface CensusStore {
   /** Re-classifies and rebuilds every address in one transaction: readers see the old state until it commits. */
   recompute<F>(job: RecomputeJob<F>): Promise<RecomputeResult>;
 
-  /** Right to erasure: deletes every row about the address and remembers its keyed hash. Returns rows deleted. */
   /**
-   * Right to erasure. `messageHash` maps each stored Message-ID of the address to the keyed hash
-   * recorded so that re-reading that mail stores nothing, whatever its date.
+   * Right to erasure: deletes every row about the address and remembers its keyed hash. Returns
+   * the rows deleted, each client of the address's client list counting as one. `messageHash`
+   * maps each stored Message-ID of the address to the keyed hash recorded so that re-reading
+   * that mail stores nothing, whatever its date.
    */
   erase(address: string, addressHash: string, at: number, messageHash?: (messageId: string) => string): Promise<number>;
 
@@ -355,7 +356,7 @@ export interface CensusStore {
  * checkpoints last (a partial copy never claims mail it does not hold). Leases are live state
  * of running pollers and are not copied.
  */
-export const COPY_TABLES = ['erasures', 'erased_messages', 'observations', 'addresses', 'address_clients', 'address_months', 'certificates', 'counters', 'checkpoints'] as const;
+export const COPY_TABLES = ['erasures', 'erased_messages', 'observations', 'addresses', 'address_months', 'certificates', 'counters', 'checkpoints'] as const;
 export type CopyTable = (typeof COPY_TABLES)[number];
 
 /** Primary key of each copied table (keyset pagination, idempotent inserts). */
@@ -364,7 +365,6 @@ export const COPY_KEYS: Record<CopyTable, readonly string[]> = {
   erased_messages: ['message_hash'],
   observations: ['id'],
   addresses: ['address'],
-  address_clients: ['address', 'client_key'],
   address_months: ['month', 'address'],
   certificates: ['id'],
   counters: ['name'],

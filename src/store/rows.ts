@@ -85,6 +85,14 @@ export const ADDRESS_COLUMNS = [
   'product', 'version', 'smime', 'client_at', 'recommendation', 'reason', 'decided_until', 'key_changed',
 ] as const;
 
+/** An address row as stored: the state's columns plus the address's client list (JSON, store/clients.ts). */
+export interface StoredAddressRow extends AddressRow {
+  clients: string;
+}
+
+/** Every column of an address row (its writes); ADDRESS_COLUMNS are the state's alone (policy, export). */
+export const STORED_ADDRESS_COLUMNS = [...ADDRESS_COLUMNS, 'clients'] as const;
+
 export const OBSERVATION_COLUMNS = [
   'source_key', 'address', 'message_id', 'effective_at', 'received_at', 'fingerprint', 'family', 'kind', 'product', 'version',
   'platform', 'smime', 'confidence', 'rule_id', 'warnings', 'candidates', 'smime_message', 'authenticated', 'evidence', 'created_at',

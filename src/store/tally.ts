@@ -1,12 +1,5 @@
 import { clientKeyOf, monthOf, type ClientIdentity } from './contract.js';
-
-export interface ClientCount {
-  address: string;
-  client: ClientIdentity;
-  clientKey: string;
-  n: number;
-  at: number;
-}
+import type { ClientAddition } from './clients.js';
 
 export interface MonthCount {
   address: string;
@@ -16,22 +9,25 @@ export interface MonthCount {
 }
 
 /**
- * Per-client and per-month counts of one batch, written once per distinct key instead of once
- * per message (a backfill sees the same address and client many times in a batch). Both
- * dialects use it, so their aggregates cannot drift apart.
+ * Per-client and per-month counts of one batch, written once per address (the client list, with
+ * the address's state) and once per distinct month instead of once per message (a backfill sees
+ * the same address and client many times in a batch). Both dialects use it, so their aggregates
+ * cannot drift apart.
  */
 export class BatchTally {
-  readonly clients = new Map<string, ClientCount>();
+  /** Address -> client key -> the batch's count for that client. */
+  readonly clients = new Map<string, Map<string, ClientAddition>>();
   readonly months = new Map<string, MonthCount>();
 
   add(address: string, client: ClientIdentity, at: number, signable: boolean): void {
     const clientKey = clientKeyOf(client);
-    const ck = address + '\u001e' + clientKey;
-    const c = this.clients.get(ck);
+    let ofAddress = this.clients.get(address);
+    if (!ofAddress) this.clients.set(address, (ofAddress = new Map()));
+    const c = ofAddress.get(clientKey);
     if (c) {
       c.n++;
       c.at = Math.max(c.at, at);
-    } else this.clients.set(ck, { address, client, clientKey, n: 1, at });
+    } else ofAddress.set(clientKey, { client, clientKey, n: 1, at });
     const month = monthOf(at);
     const mk = address + '\u001e' + month;
     const m = this.months.get(mk);
@@ -41,6 +37,12 @@ export class BatchTally {
     } else this.months.set(mk, { address, month, n: 1, signable });
   }
 
+  /** The batch's client counts of one address (none: empty). */
+  clientsOf(address: string): Iterable<ClientAddition> {
+    return this.clients.get(address)?.values() ?? [];
+  }
+
+  /** Distinct keys held (flush when it grows). */
   get size(): number {
     return this.clients.size + this.months.size;
   }

@@ -220,9 +220,16 @@ describe('statistics', () => {
   it('migration 0001 backfills the monthly activity of a database made before it', async () => {
     await ctx.pipeline.ingestBatch([item('m1', 'a@x.example', 'TestMail Verify/1.0', 40), item('m2', 'b@x.example', 'Unknown Thing 1', 2), item('m3', 'b@x.example', 'TestMail Tolerate/1.0', 70)]);
     const expected = (await ctx.store.stats()).byMonth;
-    // Make it a pre-0001 database: no table, no record of the migration.
+    // Make it a pre-0001 database: no table, no record of the migration, and the client lists in
+    // their own table as 0000 made it (0004 moves them into the address rows).
     await ctx.close();
-    rawExec(ctx, (db) => db.exec(`DROP TABLE address_months; DROP TABLE erased_messages; DROP TABLE leases; DELETE FROM __drizzle_migrations WHERE created_at > (SELECT min(created_at) FROM __drizzle_migrations)`));
+    rawExec(ctx, (db) =>
+      db.exec(`DROP TABLE address_months; DROP TABLE erased_messages; DROP TABLE leases; DELETE FROM __drizzle_migrations WHERE created_at > (SELECT min(created_at) FROM __drizzle_migrations);
+        ALTER TABLE addresses DROP COLUMN clients;
+        CREATE TABLE address_clients (address text NOT NULL, client_key text NOT NULL, family text, product text, version text, platform text, smime text NOT NULL,
+          count integer NOT NULL, last_seen integer NOT NULL, PRIMARY KEY (address, client_key)) WITHOUT ROWID;
+        CREATE INDEX address_clients_family ON address_clients (family);`),
+    );
     ctx = openTestApp(t.dir, { rulesDirs: [RULES] });
     expect((await ctx.store.stats()).byMonth).toEqual(expected);
   });

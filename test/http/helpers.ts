@@ -112,8 +112,7 @@ export function bulkAddresses(sqlite: import('better-sqlite3').Database, n: numb
   if (opts.clients) {
     sqlite
       .prepare(
-        `INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
-         SELECT address, family || char(31) || product, family, product, version, NULL, smime, 1, last_seen FROM addresses WHERE address LIKE '%@bulk.example'`,
+        `UPDATE addresses SET clients = json_array(json_array(family, product, version, NULL, smime, 1, last_seen)) WHERE address LIKE '%@bulk.example'`,
       )
       .run();
   }

@@ -72,24 +72,9 @@ export const addresses = pgTable(
     reason: text('reason').notNull(),
     decidedUntil: ms('decided_until'),
     keyChanged: integer('key_changed').notNull().default(0),
+    clients: text('clients').notNull().default('[]'),
   },
   (t) => [index('addresses_recommendation').on(t.recommendation), index('addresses_family').on(t.family, t.recommendation, t.smime), index('addresses_decided_until').on(t.decidedUntil)],
-);
-
-export const addressClients = pgTable(
-  'address_clients',
-  {
-    address: text('address').notNull(),
-    clientKey: text('client_key').notNull(),
-    family: text('family'),
-    product: text('product'),
-    version: text('version'),
-    platform: text('platform'),
-    smime: text('smime').notNull(),
-    count: integer('count').notNull(),
-    lastSeen: ms('last_seen').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.address, t.clientKey] }), index('address_clients_family').on(t.family)],
 );
 
 export const checkpoints = pgTable(

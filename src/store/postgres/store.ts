@@ -26,7 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AddressState } from '../../policy/index.js';
-import type { Recommendation, SmimeLevel } from '../../core/index.js';
+import type { Recommendation } from '../../core/index.js';
 import { AppError } from '../../core/index.js';
 import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, ExportFilter, StaleDecisions,
@@ -34,8 +34,9 @@ import type {
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
   Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue,
 } from '../contract.js';
-import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
+import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, fromState, observationFromRow, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
+import { addClients, clientRows } from '../clients.js';
 import { restate } from '../stats.js';
 import { pgConnection, type PgConnection } from './connection.js';
 import { Pool, type Db, type DriverConfig, type Row } from './driver.js';
@@ -70,7 +71,7 @@ const PG_TYPE: Record<string, string> = {
   created_at: 'int8', first_seen: 'int8', last_seen: 'int8', messages: 'int4', last_verify_at: 'int8', last_non_verify_at: 'int8',
   last_non_verify_client: 'text', last_non_verify_smime: 'text', last_broken_at: 'int8', last_broken_client: 'text',
   last_unrecognised_at: 'int8', last_signed_at: 'int8', client_at: 'int8', recommendation: 'text', reason: 'text',
-  decided_until: 'int8', key_changed: 'int4', id: 'int8', client_key: 'text', count: 'int4', month: 'text', signable: 'int4',
+  decided_until: 'int8', key_changed: 'int4', clients: 'text', id: 'int8', month: 'text', signable: 'int4',
   name: 'text', value: 'int8', message_hash: 'text', erased_at: 'int8', d: 'int8',
 };
 
@@ -86,11 +87,8 @@ function columnsOf<T>(rows: readonly T[], columns: readonly string[], get: (r: T
 }
 
 const OBS_INSERT = `INSERT INTO observations (${OBSERVATION_COLUMNS.join(', ')}) ${unnestOf(OBSERVATION_COLUMNS)} ON CONFLICT DO NOTHING RETURNING source_key`;
-const STATE_UPSERT = `INSERT INTO addresses (${ADDRESS_COLUMNS.join(', ')}) ${unnestOf(ADDRESS_COLUMNS)}
-  ON CONFLICT (address) DO UPDATE SET ${ADDRESS_COLUMNS.filter((c) => c !== 'address').map((c) => `${c} = excluded.${c}`).join(', ')}`;
-const CLIENT_COLUMNS = ['address', 'client_key', 'family', 'product', 'version', 'platform', 'smime', 'count', 'last_seen'] as const;
-const CLIENT_UPSERT = `INSERT INTO address_clients (${CLIENT_COLUMNS.join(', ')}) ${unnestOf(CLIENT_COLUMNS)}
-  ON CONFLICT (address, client_key) DO UPDATE SET count = address_clients.count + excluded.count, last_seen = greatest(address_clients.last_seen, excluded.last_seen)`;
+const STATE_UPSERT = `INSERT INTO addresses (${STORED_ADDRESS_COLUMNS.join(', ')}) ${unnestOf(STORED_ADDRESS_COLUMNS)}
+  ON CONFLICT (address) DO UPDATE SET ${STORED_ADDRESS_COLUMNS.filter((c) => c !== 'address').map((c) => `${c} = excluded.${c}`).join(', ')}`;
 const MONTH_COLUMNS = ['month', 'address', 'messages', 'signable'] as const;
 const MONTH_UPSERT = `INSERT INTO address_months (${MONTH_COLUMNS.join(', ')}) ${unnestOf(MONTH_COLUMNS)}
   ON CONFLICT (month, address) DO UPDATE SET messages = address_months.messages + excluded.messages, signable = greatest(address_months.signable, excluded.signable)`;
@@ -107,27 +105,20 @@ const DECISION_UPDATE = `UPDATE addresses a SET recommendation = u.recommendatio
   FROM (${unnestOf(['address', 'recommendation', 'reason', 'd'])}) u WHERE a.address = u.address`;
 /**
  * One lookup (the HTTP lookup's hot path): one prepared statement, one round trip, one row of 7
- * columns. The client list comes aggregated as JSON in getClients' order, and the whole state
- * (as JSON, in the same snapshot) only when the cached decision has expired at $2. The row used
- * to be `a.*` joined with the clients: 35 columns, each described, type-parsed and set on a row
- * object per client row, which cost the server process twice SQLite's CPU per lookup.
+ * columns from one index probe: the client list is a column of the address row (store/clients.ts),
+ * and the whole state (as JSON, in the same snapshot) comes only when the cached decision has
+ * expired at $2. The row used to be `a.*` joined with the clients: 35 columns, each described,
+ * type-parsed and set on a row object per client row; then the clients aggregated by a subquery
+ * over their own table, a second index probe per lookup.
  */
 const LOOKUP_DECISION = `SELECT a.recommendation, a.reason, a.last_seen, a.decided_until, a.key_changed`;
 const LOOKUP_STATE = `CASE WHEN a.decided_until <= $2 THEN row_to_json(a) END`;
-const LOOKUP_ONE_WITH_CLIENTS = `${LOOKUP_DECISION},
-  (SELECT json_agg(json_build_array(c.family, c.product, c.version, c.platform, c.smime, c.count, c.last_seen) ORDER BY c.last_seen DESC, c.count DESC, c.client_key)
-   FROM address_clients c WHERE c.address = a.address),
-  ${LOOKUP_STATE}
-  FROM addresses a WHERE a.address = $1`;
-const LOOKUP_ONE = `${LOOKUP_DECISION}, NULL::json, ${LOOKUP_STATE} FROM addresses a WHERE a.address = $1`;
-/** One client of LOOKUP_ONE's list: [family, product, version, platform, smime, count, last_seen]. */
-type ClientTuple = [string | null, string | null, string | null, string | null, SmimeLevel, number, number];
-const LOOKUP_MANY = `SELECT q.i, a.* FROM unnest($1::text[]) WITH ORDINALITY AS q(address, i) JOIN addresses a ON a.address = q.address`;
-const LOOKUP_MANY_WITH_CLIENTS = `SELECT q.i, a.*, c.family AS c_family, c.product AS c_product, c.version AS c_version, c.platform AS c_platform, c.smime AS c_smime, c.count AS c_count, c.last_seen AS c_last_seen
-  FROM unnest($1::text[]) WITH ORDINALITY AS q(address, i) JOIN addresses a ON a.address = q.address LEFT JOIN address_clients c ON c.address = a.address
-  ORDER BY q.i, c.last_seen DESC, c.count DESC, c.client_key`;
+const LOOKUP_ONE_WITH_CLIENTS = `${LOOKUP_DECISION}, a.clients, ${LOOKUP_STATE} FROM addresses a WHERE a.address = $1`;
+const LOOKUP_ONE = `${LOOKUP_DECISION}, NULL::text, ${LOOKUP_STATE} FROM addresses a WHERE a.address = $1`;
+const LOOKUP_MANY = `SELECT q.i, ${ADDRESS_COLUMNS.map((c) => `a.${c}`).join(', ')} FROM unnest($1::text[]) WITH ORDINALITY AS q(address, i) JOIN addresses a ON a.address = q.address`;
+const LOOKUP_MANY_WITH_CLIENTS = `SELECT q.i, a.* FROM unnest($1::text[]) WITH ORDINALITY AS q(address, i) JOIN addresses a ON a.address = q.address`;
 /** The tables that hold rows about an address (erasure deletes from each, then vacuums them). */
-const ADDRESS_TABLES = ['observations', 'address_clients', 'address_months', 'certificates', 'addresses'] as const;
+const ADDRESS_TABLES = ['observations', 'address_months', 'certificates', 'addresses'] as const;
 
 /**
  * A statement's rows, the statement prepared once per connection when it has parameters
@@ -154,10 +145,6 @@ function sleep(ms: number): Promise<void> {
 
 function decisionOf(r: Row): CachedDecision {
   return { recommendation: r.recommendation as Recommendation, reason: r.reason as string, lastSeen: r.last_seen as number, decidedUntil: r.decided_until as number | null, keyChanged: r.key_changed as 0 | 1 };
-}
-
-function clientOf(r: Row): ClientRow {
-  return { family: r.c_family as string | null, product: r.c_product as string | null, version: r.c_version as string | null, platform: r.c_platform as string | null, smime: r.c_smime as SmimeLevel, count: r.c_count as number, lastSeen: r.c_last_seen as number };
 }
 
 /** Plain objects: the driver's rows carry no prototype tricks, but callers compare them with SQLite's. */
@@ -338,8 +325,13 @@ export class PostgresStore implements CensusStore {
     });
 
     const states = new Map<string, AddressState>();
+    const storedClients = new Map<string, string>();
     if (storedAddresses.size) {
-      for (const r of await q(tx, `SELECT * FROM addresses WHERE address = ANY($1::text[])`, [[...storedAddresses]])) states.set(r.address as string, toState(r as unknown as AddressRow));
+      for (const r of await q(tx, `SELECT ${STORED_ADDRESS_COLUMNS.join(', ')} FROM addresses WHERE address = ANY($1::text[])`, [[...storedAddresses]])) {
+        const row = r as unknown as StoredAddressRow;
+        states.set(row.address, toState(row));
+        storedClients.set(row.address, row.clients);
+      }
     }
     const tally = new BatchTally();
     const certCounts: Record<string, number> = {};
@@ -356,34 +348,24 @@ export class PostgresStore implements CensusStore {
       }
       tally.add(row.address, item.client, row.effectiveAt, item.signable);
     }
-    const written = [...states.values()].map((s) => fromState({ ...s, ...fold.decide(s) }));
+    const written = [...states.values()].map((s) => ({ ...fromState({ ...s, ...fold.decide(s) }), clients: addClients(storedClients.get(s.address) ?? null, tally.clientsOf(s.address)) }));
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
     // Independent writes, queued at once on the transaction's connection (it runs them in order).
-    await Promise.all([this.flushTally(tx, tally), this.putStates(tx, written), this.addCounters(tx, c), batch.checkpoint ? this.setCheckpoint(tx, batch.checkpoint, now) : undefined]);
+    await Promise.all([this.flushMonths(tx, tally), this.putStates(tx, written), this.addCounters(tx, c), batch.checkpoint ? this.setCheckpoint(tx, batch.checkpoint, now) : undefined]);
     return out;
   }
 
-  private async putStates(db: Db, rows: AddressRow[]): Promise<void> {
-    if (rows.length) await q(db, STATE_UPSERT, columnsOf(rows, ADDRESS_COLUMNS, (r, c) => r[c as keyof AddressRow]) as never[]);
+  private async putStates(db: Db, rows: StoredAddressRow[]): Promise<void> {
+    if (rows.length) await q(db, STATE_UPSERT, columnsOf(rows, STORED_ADDRESS_COLUMNS, (r, c) => r[c as keyof StoredAddressRow]) as never[]);
   }
 
-  private async flushTally(db: Db, tally: BatchTally): Promise<void> {
-    const writes: Array<Promise<unknown>> = [];
-    if (tally.clients.size) {
-      const clients = [...tally.clients.values()];
-      writes.push(q(db, CLIENT_UPSERT, [
-        clients.map((c) => c.address), clients.map((c) => c.clientKey), clients.map((c) => c.client.family), clients.map((c) => c.client.product),
-        clients.map((c) => c.client.version), clients.map((c) => c.client.platform), clients.map((c) => c.client.smime), clients.map((c) => c.n), clients.map((c) => c.at),
-      ] as never[]));
-    }
-    if (tally.months.size) {
-      const months = [...tally.months.values()];
-      writes.push(q(db, MONTH_UPSERT, [months.map((m) => m.month), months.map((m) => m.address), months.map((m) => m.n), months.map((m) => (m.signable ? 1 : 0))] as never[]));
-    }
+  /** The tally's monthly activity (its client counts go into the address rows); clears the tally. */
+  private async flushMonths(db: Db, tally: BatchTally): Promise<void> {
+    const months = [...tally.months.values()];
     tally.clear();
-    await Promise.all(writes);
+    if (months.length) await q(db, MONTH_UPSERT, [months.map((m) => m.month), months.map((m) => m.address), months.map((m) => m.n), months.map((m) => (m.signable ? 1 : 0))] as never[]);
   }
 
   private async putCertificate<F>(tx: Tx, address: string, c: NewCertificate, at: number, fold: IngestFold<F>): Promise<Continuity> {
@@ -451,9 +433,7 @@ export class PostgresStore implements CensusStore {
     const [r] = await this.run('reading', () => this.sql.values(o.clients ? LOOKUP_ONE_WITH_CLIENTS : LOOKUP_ONE, [address, o.now]));
     if (!r) return null;
     const decision: CachedDecision = { recommendation: r[0] as Recommendation, reason: r[1] as string, lastSeen: r[2] as number, decidedUntil: r[3] as number | null, keyChanged: r[4] as 0 | 1 };
-    const tuples = (r[5] ?? []) as ClientTuple[];
-    const clients = tuples.map((c): ClientRow => ({ family: c[0], product: c[1], version: c[2], platform: c[3], smime: c[4], count: c[5], lastSeen: c[6] }));
-    return { decision, clients, state: r[6] ? toState(r[6] as AddressRow) : null };
+    return { decision, clients: clientRows(r[5] as string | null), state: r[6] ? toState(r[6] as AddressRow) : null };
   }
 
   private lookupRow(r: Row, clients: ClientRow[], now: number): LookupRow {
@@ -468,27 +448,18 @@ export class PostgresStore implements CensusStore {
     // One statement: one snapshot for all of them.
     const rows = await this.run('reading', () => q(this.sql, o.clients ? LOOKUP_MANY_WITH_CLIENTS : LOOKUP_MANY, [addresses as string[]]));
     const out: Array<LookupRow | null> = addresses.map(() => null);
-    const byIndex = new Map<number, Row[]>();
-    for (const r of rows) {
-      const i = Number(r.i) - 1;
-      let list = byIndex.get(i);
-      if (!list) byIndex.set(i, (list = []));
-      list.push(r);
-    }
-    for (const [i, list] of byIndex) out[i] = this.lookupRow(list[0]!, o.clients ? list.filter((r) => r.c_count !== null).map(clientOf) : [], o.now);
+    for (const r of rows) out[Number(r.i) - 1] = this.lookupRow(r, o.clients ? clientRows(r.clients as string) : [], o.now);
     return out;
   }
 
   async getState(address: string): Promise<AddressState | null> {
-    const [r] = await this.run('reading', () => q(this.sql, `SELECT * FROM addresses WHERE address = $1`, [address]));
+    const [r] = await this.run('reading', () => q(this.sql, `SELECT ${ADDRESS_COLUMNS.join(', ')} FROM addresses WHERE address = $1`, [address]));
     return r ? toState(r as unknown as AddressRow) : null;
   }
 
   async getClients(address: string): Promise<ClientRow[]> {
-    const rows = await this.run('reading', () =>
-      q(this.sql, `SELECT family, product, version, platform, smime, count, last_seen AS "lastSeen" FROM address_clients WHERE address = $1 ORDER BY last_seen DESC, count DESC, client_key`, [address]),
-    );
-    return rows.map((r) => plain<ClientRow>(r));
+    const [r] = await this.run('reading', () => q(this.sql, `SELECT clients FROM addresses WHERE address = $1`, [address]));
+    return clientRows((r?.clients as string | undefined) ?? null);
   }
 
   async observationsOf(address: string): Promise<StoredObservation[]> {
@@ -532,7 +503,7 @@ export class PostgresStore implements CensusStore {
     let n = 0;
     for (;;) {
       const k = await this.transaction('refreshing decisions', async (tx) => {
-        const stale = (await q(tx, `SELECT * FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= $1 ORDER BY address LIMIT 5000 FOR UPDATE`, [now])).map((r) => toState(r as unknown as AddressRow));
+        const stale = (await q(tx, `SELECT ${ADDRESS_COLUMNS.join(', ')} FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= $1 ORDER BY address LIMIT 5000 FOR UPDATE`, [now])).map((r) => toState(r as unknown as AddressRow));
         if (stale.length === 0) return 0;
         const d = stale.map((s) => decide(s));
         await q(tx, DECISION_UPDATE, [stale.map((s) => s.address), d.map((x) => x.recommendation), d.map((x) => x.reason), d.map((x) => x.decidedUntil)] as never[]);
@@ -547,7 +518,7 @@ export class PostgresStore implements CensusStore {
     this.writable();
     return this.transaction('recomputing', async (tx) => {
       // Writers wait until this commits; readers go on reading the old rows (MVCC).
-      await q(tx, `LOCK TABLE observations, addresses, address_clients, address_months, certificates IN SHARE ROW EXCLUSIVE MODE`);
+      await q(tx, `LOCK TABLE observations, addresses, address_months, certificates IN SHARE ROW EXCLUSIVE MODE`);
       return this.recomputeInTransaction(tx, job);
     });
   }
@@ -574,23 +545,23 @@ export class PostgresStore implements CensusStore {
     }
     // The key-change alert comes from harvested certificates, not from observations (issue 11).
     const keyChanged = new Set((await q(tx, `SELECT DISTINCT address FROM certificates WHERE continuity = 'key-changed'`)).map((r) => r.address as string));
-    await q(tx, `DELETE FROM address_clients`);
     await q(tx, `DELETE FROM address_months`);
     await q(tx, `DELETE FROM addresses`);
     const tally = new BatchTally();
-    let pending: AddressRow[] = [];
+    let pending: StoredAddressRow[] = [];
     let current: AddressState | null = null;
     const finish = async (force: boolean): Promise<void> => {
       if (current) {
         if (keyChanged.has(current.address)) current = { ...current, keyChanged: true };
-        pending.push(fromState({ ...current, ...job.decide(current) }));
+        pending.push({ ...fromState({ ...current, ...job.decide(current) }), clients: addClients(null, tally.clientsOf(current.address)) });
+        tally.clients.delete(current.address);
         result.addresses++;
         current = null;
       }
       if (force || pending.length >= 2000 || tally.size >= 4000) {
         await this.putStates(tx, pending);
         pending = [];
-        await this.flushTally(tx, tally);
+        await this.flushMonths(tx, tally);
       }
     };
     // Observations by (address, effective_at, id), in keyset pages; ('', 0, 0) sorts before every row.
@@ -638,6 +609,9 @@ export class PostgresStore implements CensusStore {
           ] as never[]);
         }
       }
+      // Each listed client counts as a row deleted, as when the list was a table of its own.
+      const [listed] = await q(tx, `SELECT json_array_length(clients::json) AS n FROM addresses WHERE address = $1`, [address]);
+      deleted += (listed?.n as number | undefined) ?? 0;
       for (const table of ADDRESS_TABLES) {
         const k = await changed(tx, `DELETE FROM ${table} WHERE address = $1`, [address]);
         if (k > 0) touched.add(table);

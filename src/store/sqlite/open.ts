@@ -57,6 +57,10 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
     } else {
       const ok = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='addresses'").get();
       if (!ok) throw new Error('not a smime-census database (no addresses table)');
+      // Lookups read the client list from the address row (migration 0004); a file that an older
+      // version wrote, and no writer has opened since, still keeps it in a table of its own.
+      const current = sqlite.prepare("SELECT 1 FROM pragma_table_info('addresses') WHERE name = 'clients'").get();
+      if (!current) throw new AppError('E_DB', `database ${path} was written by an older smime-census: open it once for writing (any import, poll or serve) to migrate it`);
     }
     return { sqlite };
   } catch (e) {

@@ -80,26 +80,16 @@ export const addresses = sqliteTable(
     decidedUntil: integer('decided_until'),
     /** Key continuity: a different key was seen for this address (see sign/ harvesting). */
     keyChanged: integer('key_changed').notNull().default(0),
+    /**
+     * The address's mail programs with their message counts: JSON of ClientList (store/clients.ts),
+     * in lookup order. Kept in the row, rewritten with the state by ingest and recompute, so a
+     * lookup is one B-tree walk; a table of its own (address_clients until migration 0004) cost a
+     * second walk per lookup and a second upsert per message.
+     */
+    clients: text('clients').notNull().default('[]'),
   },
   // addresses_family covers the dashboard's per-family aggregate (no table lookups at 1M rows).
   (t) => [index('addresses_recommendation').on(t.recommendation), index('addresses_family').on(t.family, t.recommendation, t.smime), index('addresses_decided_until').on(t.decidedUntil)],
-);
-
-/** Per-address, per-client counts (the `clients` list of a lookup). */
-export const addressClients = sqliteTable(
-  'address_clients',
-  {
-    address: text('address').notNull(),
-    clientKey: text('client_key').notNull(),
-    family: text('family'),
-    product: text('product'),
-    version: text('version'),
-    platform: text('platform'),
-    smime: text('smime').notNull(),
-    count: integer('count').notNull(),
-    lastSeen: integer('last_seen').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.address, t.clientKey] }), index('address_clients_family').on(t.family)],
 );
 
 /** IMAP checkpoints: committed in the same transaction as the batch they follow. */

@@ -6,7 +6,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { AddressState } from '../../policy/index.js';
-import type { Recommendation, SmimeLevel } from '../../core/index.js';
+import type { Recommendation } from '../../core/index.js';
 import { AppError } from '../../core/index.js';
 import type {
   CachedDecision, CensusStore, CertificateRow, CheckpointInfo, ClientRow, DecisionFields, EmbeddedLookups, ExportFilter, StaleDecisions,
@@ -14,8 +14,9 @@ import type {
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
   Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue, ObservationRow,
 } from '../contract.js';
-import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, fromState, observationFromRow, toState, type AddressRow } from '../rows.js';
+import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, fromState, observationFromRow, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
+import { addClients, clientRows } from '../clients.js';
 import { restate } from '../stats.js';
 import { openDatabase, type SqliteDb } from './open.js';
 import { SqliteLeases } from './leases.js';
@@ -48,14 +49,14 @@ function obsParams(row: ObservationRow): unknown[] {
   return out;
 }
 
-/** An address row's values in ADDRESS_COLUMNS order (putState). */
-function stateParams(r: AddressRow): unknown[] {
-  return ADDRESS_COLUMNS.map((c) => r[c]);
+/** An address row's values in STORED_ADDRESS_COLUMNS order (putState). */
+function stateParams(r: StoredAddressRow): unknown[] {
+  return STORED_ADDRESS_COLUMNS.map((c) => r[c]);
 }
 
 /** The columns updateState sets, then the address (its WHERE). */
-const STATE_UPDATE_COLUMNS = ADDRESS_COLUMNS.filter((c) => c !== 'address');
-function stateUpdateParams(r: AddressRow): unknown[] {
+const STATE_UPDATE_COLUMNS = STORED_ADDRESS_COLUMNS.filter((c) => c !== 'address');
+function stateUpdateParams(r: StoredAddressRow): unknown[] {
   const out = STATE_UPDATE_COLUMNS.map((c) => r[c] as unknown);
   out.push(r.address);
   return out;
@@ -86,11 +87,6 @@ function csvCell(expr: string): string {
   return `CASE WHEN ${expr} IS NULL THEN '' WHEN ${special} OR ${formula(expr)} THEN '"' || replace(${neutral}, '"', '""') || '"' ELSE ${expr} END`;
 }
 
-/** SQLite's BINARY collation (UTF-8 bytes), which JS's `<` (UTF-16 units) differs from above U+FFFF. */
-function binaryCompare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
 /** The store: one SQLite database file. */
 export class SqliteStore implements CensusStore {
   readonly dialect = 'sqlite' as const;
@@ -115,19 +111,17 @@ export class SqliteStore implements CensusStore {
     this.readonly = !!options.readonly;
     const p = (sql: string): Statement => sqlite.prepare(sql);
     this.st = {
-      getState: p(`SELECT * FROM addresses WHERE address = ?`),
+      // The state's columns only: the client list is read where it is needed (ingest, lookups).
+      getState: p(`SELECT ${ADDRESS_COLUMNS.join(', ')} FROM addresses WHERE address = ?`),
+      getStoredState: p(`SELECT ${STORED_ADDRESS_COLUMNS.join(', ')} FROM addresses WHERE address = ?`),
       getDecision: p(`SELECT recommendation, reason, last_seen AS lastSeen, decided_until AS decidedUntil, key_changed AS keyChanged FROM addresses WHERE address = ?`),
-      getClients: p(`SELECT family, product, version, platform, smime, count, last_seen AS lastSeen FROM address_clients WHERE address = ? ORDER BY last_seen DESC, count DESC, client_key`),
+      getClients: p(`SELECT clients FROM addresses WHERE address = ?`).pluck(),
       getCheckpoint: p(`SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM checkpoints WHERE account = ? AND folder = ?`),
       getErasure: p(`SELECT erased_at AS erasedAt FROM erasures WHERE address_hash = ?`),
       getErasedMessage: p(`SELECT 1 AS x FROM erased_messages WHERE message_hash = ?`),
       anyErasure: p(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`),
-      decisionWithClients: p(
-        // Unordered: an ORDER BY opened a sorter (a temp B-tree) on every lookup, for the one
-        // client row most addresses have; lookupSync sorts the rare longer lists itself.
-        `SELECT a.recommendation, a.reason, a.last_seen, a.decided_until, a.key_changed, c.family, c.product, c.version, c.platform, c.smime, c.count, c.last_seen, c.client_key
-         FROM addresses a LEFT JOIN address_clients c ON c.address = a.address WHERE a.address = ?`,
-      ).raw(),
+      // One row of the primary key's B-tree: the client list is a column of it (store/clients.ts).
+      decisionWithClients: p(`SELECT recommendation, reason, last_seen, decided_until, key_changed, clients FROM addresses WHERE address = ?`).raw(),
       counters: p(`SELECT name, value FROM counters`),
       observationsOf: p(`SELECT * FROM observations WHERE address = ? ORDER BY effective_at, id`),
       certificatesOf: p(`SELECT * FROM certificates WHERE address = ? ORDER BY last_seen DESC, id DESC`),
@@ -139,18 +133,13 @@ export class SqliteStore implements CensusStore {
         // The per-message and per-address writes bind positionally (obsParams, stateParams): binding
         // 20 named parameters from an object costs a property lookup by name each, ~15% of an insert.
         insertObservation: p(`INSERT OR IGNORE INTO observations (${OBSERVATION_COLUMNS.join(', ')}) VALUES (${OBSERVATION_COLUMNS.map(() => '?').join(', ')})`),
-        putState: p(`INSERT OR REPLACE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) VALUES (${ADDRESS_COLUMNS.map(() => '?').join(', ')})`),
+        putState: p(`INSERT OR REPLACE INTO addresses (${STORED_ADDRESS_COLUMNS.join(', ')}) VALUES (${STORED_ADDRESS_COLUMNS.map(() => '?').join(', ')})`),
         // An address already stored is updated in place: REPLACE deletes and re-inserts the row
         // and every index entry of it, UPDATE touches only the indexes whose columns changed.
         updateState: p(`UPDATE addresses SET ${STATE_UPDATE_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE address = ?`),
         putDecision: p(`UPDATE addresses SET recommendation = @recommendation, reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
         // The same recommendation re-decided: the two indexes holding it are left alone.
         putExpiry: p(`UPDATE addresses SET reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
-        bumpClient: p(
-          `INSERT INTO address_clients (address, client_key, family, product, version, platform, smime, count, last_seen)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (address, client_key) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)`,
-        ),
         setCheckpoint: p(
           `INSERT INTO checkpoints (account, folder, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
@@ -231,7 +220,8 @@ export class SqliteStore implements CensusStore {
     // States are read once and written once per address and batch (a customer's messages
     // often arrive together, and a backfill sees each address many times).
     const states = new Map<string, AddressState>();
-    const stored = new Set<string>();
+    /** The stored client list of each address already in the table (its key: UPDATE, not INSERT). */
+    const storedClients = new Map<string, string>();
     const tally = new BatchTally();
     const certCounts: Record<string, number> = {};
     const insert = this.stmt('insertObservation');
@@ -252,8 +242,11 @@ export class SqliteStore implements CensusStore {
       out.stored++;
       let prev = states.get(row.address) ?? null;
       if (prev === null) {
-        prev = this.getStateSync(row.address);
-        if (prev !== null) stored.add(row.address);
+        const r = this.stmt('getStoredState').get(row.address) as StoredAddressRow | undefined;
+        if (r) {
+          prev = toState(r);
+          storedClients.set(row.address, r.clients);
+        }
       }
       const state = fold.apply(prev, row.address, item.facts);
       states.set(row.address, state);
@@ -266,14 +259,16 @@ export class SqliteStore implements CensusStore {
       }
       tally.add(row.address, item.client, row.effectiveAt, item.signable);
     }
-    this.flushTally(tally);
+    this.flushMonths(tally);
     const put = this.stmt('putState');
     const update = this.stmt('updateState');
     for (const state of states.values()) {
-      const r = fromState({ ...state, ...fold.decide(state) });
-      if (stored.has(state.address)) update.run(stateUpdateParams(r));
+      const before = storedClients.get(state.address);
+      const r = { ...fromState({ ...state, ...fold.decide(state) }), clients: addClients(before ?? null, tally.clientsOf(state.address)) };
+      if (before !== undefined) update.run(stateUpdateParams(r));
       else put.run(stateParams(r));
     }
+    tally.clear();
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
@@ -282,12 +277,11 @@ export class SqliteStore implements CensusStore {
     return out;
   }
 
-  private flushTally(tally: BatchTally): void {
-    const client = this.stmt('bumpClient');
+  /** The tally's monthly activity (its client counts go into the address rows). */
+  private flushMonths(tally: BatchTally): void {
     const month = this.stmt('bumpMonth');
-    for (const c of tally.clients.values()) client.run(c.address, c.clientKey, c.client.family, c.client.product, c.client.version, c.client.platform, c.client.smime, c.n, c.at);
     for (const m of tally.months.values()) month.run(m.month, m.address, m.n, m.signable ? 1 : 0);
-    tally.clear();
+    tally.months.clear();
   }
 
   private putCertificateSync<F>(address: string, c: NewCertificate, at: number, fold: IngestFold<F>): Continuity {
@@ -377,19 +371,13 @@ export class SqliteStore implements CensusStore {
 
   private lookupSync(address: string, o: LookupOptions): LookupRow | null {
     let decision: CachedDecision;
-    const clients: ClientRow[] = [];
+    let clients: ClientRow[] = [];
     if (o.clients) {
-      // The decision and the client list in one statement (the HTTP lookup's hot path).
-      const rows = this.stmt('decisionWithClients').all(address) as unknown[][];
-      const first = rows[0];
-      if (!first) return null;
-      decision = { recommendation: first[0] as Recommendation, reason: first[1] as string, lastSeen: first[2] as number, decidedUntil: first[3] as number | null, keyChanged: first[4] as 0 | 1 };
-      // getClients' order: most recent first, then most messages, then the client key.
-      if (rows.length > 1) rows.sort((x, y) => (y[11] as number) - (x[11] as number) || (y[10] as number) - (x[10] as number) || binaryCompare(x[12] as string, y[12] as string));
-      for (const r of rows) {
-        if (r[10] === null) continue; // LEFT JOIN without a client row
-        clients.push({ family: r[5] as string | null, product: r[6] as string | null, version: r[7] as string | null, platform: r[8] as string | null, smime: r[9] as SmimeLevel, count: r[10] as number, lastSeen: r[11] as number });
-      }
+      // The decision and the client list in one row (the HTTP lookup's hot path).
+      const r = this.stmt('decisionWithClients').get(address) as unknown[] | undefined;
+      if (!r) return null;
+      decision = { recommendation: r[0] as Recommendation, reason: r[1] as string, lastSeen: r[2] as number, decidedUntil: r[3] as number | null, keyChanged: r[4] as 0 | 1 };
+      clients = clientRows(r[5] as string);
     } else {
       // 5 columns instead of the whole state: about half the cost per lookup.
       const d = this.stmt('getDecision').get(address) as CachedDecision | undefined;
@@ -413,7 +401,7 @@ export class SqliteStore implements CensusStore {
   }
 
   async getClients(address: string): Promise<ClientRow[]> {
-    return this.stmt('getClients').all(address) as ClientRow[];
+    return clientRows((this.stmt('getClients').get(address) as string | undefined) ?? null);
   }
 
   async observationsOf(address: string): Promise<StoredObservation[]> {
@@ -449,7 +437,7 @@ export class SqliteStore implements CensusStore {
    */
   async refreshStale(decide: (s: AddressState) => DecisionFields, now: number): Promise<number> {
     if (this.readonly) return 0;
-    const page = this.sqlite.prepare(`SELECT * FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= ? LIMIT ?`);
+    const page = this.sqlite.prepare(`SELECT ${ADDRESS_COLUMNS.join(', ')} FROM addresses WHERE decided_until IS NOT NULL AND decided_until <= ? LIMIT ?`);
     const put = this.stmt('putDecision');
     const putExpiry = this.stmt('putExpiry');
     const writePage = this.sqlite.transaction((states: AddressState[]) => {
@@ -517,17 +505,18 @@ export class SqliteStore implements CensusStore {
     const keyChanged = new Set(
       this.sqlite.prepare(`SELECT DISTINCT address FROM certificates WHERE continuity = 'key-changed'`).pluck().all() as string[],
     );
-    this.sqlite.exec(`DELETE FROM address_clients; DELETE FROM address_months; DELETE FROM addresses;`);
+    this.sqlite.exec(`DELETE FROM address_months; DELETE FROM addresses;`);
     const put = this.stmt('putState');
     let current: AddressState | null = null;
     const tally = new BatchTally();
     const flush = (): void => {
-      this.flushTally(tally);
+      this.flushMonths(tally);
       if (current) {
         if (keyChanged.has(current.address)) current = { ...current, keyChanged: true };
-        put.run(stateParams(fromState({ ...current, ...job.decide(current) })));
+        put.run(stateParams({ ...fromState({ ...current, ...job.decide(current) }), clients: addClients(null, tally.clientsOf(current.address)) }));
         result.addresses++;
       }
+      tally.clear();
     };
     for (const o of this.iterateObservationsByAddress()) {
       if (current && current.address !== o.address) {
@@ -577,7 +566,9 @@ export class SqliteStore implements CensusStore {
         const put = this.stmt('putErasedMessage');
         for (const r of this.sqlite.prepare(`SELECT DISTINCT message_id AS id FROM observations WHERE address = ?`).all(address) as Array<{ id: string }>) put.run(messageHash(r.id), at);
       }
-      for (const table of ['observations', 'address_clients', 'address_months', 'certificates', 'addresses']) {
+      // Each listed client counts as a row deleted, as when the list was a table of its own.
+      n += (this.sqlite.prepare(`SELECT json_array_length(clients) FROM addresses WHERE address = ?`).pluck().get(address) as number | undefined) ?? 0;
+      for (const table of ['observations', 'address_months', 'certificates', 'addresses']) {
         n += this.sqlite.prepare(`DELETE FROM ${table} WHERE address = ?`).run(address).changes;
       }
       this.stmt('putErasure').run(addressHash, at);

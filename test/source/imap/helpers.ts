@@ -65,7 +65,7 @@ export function canonicalDump(dbFile: string, opts: { sourceKeys?: boolean } = {
       const { updated_at: _u, ...rest } = r;
       return rest;
     });
-    const clients = db.prepare('SELECT * FROM address_clients ORDER BY address, client_key').all();
+    const clients = db.prepare('SELECT address, clients FROM addresses ORDER BY address').all();
     return { observations, addresses, clients };
   } finally {
     db.close();
