@@ -66,8 +66,7 @@ export function syntheticAddressColumns(shape: SyntheticCensus['shape'], now: nu
   ];
 }
 
-/** The columns of the per-address tables a copy takes along (besides addresses and observations). */
-export const CLIENT_COLUMNS = ['address', 'client_key', 'family', 'product', 'version', 'platform', 'smime', 'count', 'last_seen'] as const;
+/** The columns of the per-address table a copy takes along besides addresses (their client lists in the row) and observations. */
 export const MONTH_COLUMNS = ['month', 'address', 'messages', 'signable'] as const;
 
 /** `columns` as a SELECT list with `address` (and `source_key`) renamed for copy `j`. */

@@ -3,8 +3,8 @@
  * (seedSynthetic) or one per copy (growByCopies), then ANALYZE so that the planner knows the
  * tables' new sizes before the first lookup.
  */
-import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS } from '../rows.js';
-import { CLIENT_COLUMNS, COPY_ADDRESS_PREFIX, MONTH_COLUMNS, copySelect, syntheticAddressColumns, type SyntheticCensus } from '../seed-sql.js';
+import { OBSERVATION_COLUMNS, STORED_ADDRESS_COLUMNS } from '../rows.js';
+import { COPY_ADDRESS_PREFIX, MONTH_COLUMNS, copySelect, syntheticAddressColumns, type SyntheticCensus } from '../seed-sql.js';
 import type { Db } from './driver.js';
 
 /** Runs `fn` in one transaction (the store's, with its retries and error mapping). */
@@ -24,17 +24,13 @@ export async function seedSyntheticPostgres(db: Db, inTransaction: InTransaction
              FROM generate_series(0::bigint, ${spec.addresses - 1}) AS i) AS n`,
     );
     if (spec.shape === 'lookup') {
-      // One client row per address, keyed as clientKeyOf keys it.
-      await tx.query(
-        `INSERT INTO address_clients (${CLIENT_COLUMNS.join(', ')})
-         SELECT address, coalesce(family, '') || chr(31) || coalesce(product, '') || chr(31) || coalesce(version, '') || chr(31) || chr(31) || smime,
-                family, product, version, NULL, smime, messages, last_seen FROM addresses`,
-      );
+      // One client per address, in the row's list (store/clients.ts's tuple; json_build_array's text, as the 0002 backfill writes it).
+      await tx.query(`UPDATE addresses SET clients = json_build_array(json_build_array(family, product, version, NULL, smime, messages, last_seen))::text`);
     }
   });
   // VACUUM too, as autovacuum would have by the time a census this size is read: it sets the
   // visibility map and hint bits that the first reads would otherwise write.
-  await db.query('VACUUM (ANALYZE) addresses, address_clients');
+  await db.query('VACUUM (ANALYZE) addresses');
   return spec.addresses;
 }
 
@@ -61,12 +57,11 @@ export async function growByCopiesPostgres(db: Db, inTransaction: InTransaction,
       await tx.query(`CREATE TEMP TABLE seed_rows ON COMMIT DROP AS ${rows}`);
       await tx.query(`INSERT INTO observations (${obs}) SELECT ${copySelect(OBSERVATION_COLUMNS, j)} FROM observations WHERE id IN (SELECT id FROM seed_rows)`);
       const of = 'WHERE address IN (SELECT address FROM seed_rows) ON CONFLICT DO NOTHING';
-      await tx.query(`INSERT INTO addresses (${ADDRESS_COLUMNS.join(', ')}) SELECT ${copySelect(ADDRESS_COLUMNS, j)} FROM addresses ${of}`);
-      await tx.query(`INSERT INTO address_clients (${CLIENT_COLUMNS.join(', ')}) SELECT ${copySelect(CLIENT_COLUMNS, j)} FROM address_clients ${of}`);
+      await tx.query(`INSERT INTO addresses (${STORED_ADDRESS_COLUMNS.join(', ')}) SELECT ${copySelect(STORED_ADDRESS_COLUMNS, j)} FROM addresses ${of}`);
       await tx.query(`INSERT INTO address_months (${MONTH_COLUMNS.join(', ')}) SELECT ${copySelect(MONTH_COLUMNS, j)} FROM address_months ${of}`);
     });
     have += need;
   }
-  await db.query('ANALYZE observations, addresses, address_clients, address_months');
+  await db.query('ANALYZE observations, addresses, address_months');
   return count();
 }

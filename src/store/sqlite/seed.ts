@@ -1,6 +1,6 @@
 /** SQLite's side of store/seed.ts: each seeding step is one transaction of INSERT … SELECT. */
-import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS } from '../rows.js';
-import { CLIENT_COLUMNS, COPY_ADDRESS_PREFIX, MONTH_COLUMNS, copySelect, syntheticAddressColumns, type SyntheticCensus } from '../seed-sql.js';
+import { OBSERVATION_COLUMNS, STORED_ADDRESS_COLUMNS } from '../rows.js';
+import { COPY_ADDRESS_PREFIX, MONTH_COLUMNS, copySelect, syntheticAddressColumns, type SyntheticCensus } from '../seed-sql.js';
 import type { SqliteDb } from './open.js';
 
 /** A copy's source keys: `copy<digits>:` (GLOB is case-sensitive, and uses the source_key index). */
@@ -16,12 +16,8 @@ export function seedSyntheticSqlite(db: SqliteDb, spec: SyntheticCensus): number
        SELECT ${cols.map(([, e]) => e).join(', ')} FROM (SELECT i, printf('user%07d@customer%03d.example', i, i % 997) AS a FROM n)`,
     ).run(spec.addresses - 1);
     if (spec.shape === 'lookup') {
-      // One client row per address, keyed as clientKeyOf keys it.
-      db.exec(
-        `INSERT INTO address_clients (${CLIENT_COLUMNS.join(', ')})
-         SELECT address, coalesce(family, '') || char(31) || coalesce(product, '') || char(31) || coalesce(version, '') || char(31) || char(31) || smime,
-                family, product, version, NULL, smime, messages, last_seen FROM addresses`,
-      );
+      // One client per address, in the row's list (store/clients.ts's tuple, compact JSON as ingest writes it).
+      db.exec(`UPDATE addresses SET clients = '[' || json_array(family, product, version, NULL, smime, messages, last_seen) || ']'`);
     }
   }).immediate();
   db.pragma('wal_checkpoint(TRUNCATE)');
@@ -51,8 +47,7 @@ export function growByCopiesSqlite(db: SqliteDb, target: number): number {
       db.transaction(() => {
         db.exec(
           `INSERT INTO observations (${obs}) SELECT ${copySelect(OBSERVATION_COLUMNS, j)} FROM observations WHERE id IN (${ids});
-           INSERT OR IGNORE INTO addresses (${ADDRESS_COLUMNS.join(', ')}) SELECT ${copySelect(ADDRESS_COLUMNS, j)} FROM addresses WHERE address IN (${addresses});
-           INSERT OR IGNORE INTO address_clients (${CLIENT_COLUMNS.join(', ')}) SELECT ${copySelect(CLIENT_COLUMNS, j)} FROM address_clients WHERE address IN (${addresses});
+           INSERT OR IGNORE INTO addresses (${STORED_ADDRESS_COLUMNS.join(', ')}) SELECT ${copySelect(STORED_ADDRESS_COLUMNS, j)} FROM addresses WHERE address IN (${addresses});
            INSERT OR IGNORE INTO address_months (${MONTH_COLUMNS.join(', ')}) SELECT ${copySelect(MONTH_COLUMNS, j)} FROM address_months WHERE address IN (${addresses});`,
         );
       }).immediate();
