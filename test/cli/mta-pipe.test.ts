@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { startPostfix, type PostfixServer } from '../helpers/postfix.js';
 import { CLI, ROOT, ensureBuilt, tempDir, waitFor } from '../source/imap/helpers.js';
 import { loadTemplates, makeMessages } from '../source/imap/messages.js';
+import { builtCliForOtherUsers } from '../helpers/built.js';
 
 const run = promisify(execFile);
 const EX_TEMPFAIL = 75;
@@ -48,7 +49,11 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-beforeAll(() => ensureBuilt());
+beforeAll(() => {
+  ensureBuilt();
+  // Postfix's pipe(8) runs the census as nobody.
+  builtCliForOtherUsers();
+});
 
 describe('import - (standard input)', () => {
   it('stores one message, is idempotent on Message-ID, reads an mbox with --mbox, and exits 75 when the database cannot be written', async () => {

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { startDovecot, type DovecotServer } from '../helpers/dovecot.js';
 import { CLI, ensureBuilt, runCli } from '../source/imap/helpers.js';
 import { loadTemplates, makeMessages } from '../source/imap/messages.js';
+import { builtCliForOtherUsers } from '../helpers/built.js';
 
 let s: DovecotServer;
 let conf: string;
@@ -21,6 +22,8 @@ let censusDir: string;
 
 beforeAll(async () => {
   ensureBuilt();
+  // Dovecot's LDA runs the census as the mail user.
+  builtCliForOtherUsers();
   s = await startDovecot();
   const owner = statSync(s.maildir);
   censusDir = join(s.dir, 'census');

@@ -1,9 +1,9 @@
 /** The guard of the built-CLI tests: a missing or stale dist/ fails them, naming the fix. */
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProblem, builtCli } from './built.js';
+import { buildProblem, builtCli, unsearchableAncestor } from './built.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -38,5 +38,16 @@ describe('built-CLI guard', () => {
 
   it('this checkout is built and fresh (npm test builds first)', () => {
     expect(builtCli()).toMatch(/dist\/cli\/main\.js$/);
+  });
+
+  it('names the first directory above a path that other users cannot search, and none for an open chain', () => {
+    const root = project();
+    const inner = join(root, 'a', 'b');
+    mkdirSync(inner, { recursive: true });
+    for (const d of [root, join(root, 'a'), inner]) chmodSync(d, 0o755);
+    expect(unsearchableAncestor(inner)).toBe(null);
+    chmodSync(join(root, 'a'), 0o700);
+    expect(unsearchableAncestor(inner)).toBe(join(root, 'a'));
+    chmodSync(join(root, 'a'), 0o755);
   });
 });

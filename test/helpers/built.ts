@@ -5,7 +5,7 @@
  * worker while others race it).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -49,4 +49,37 @@ export function built(rel: string): string {
 /** The built CLI entry point, checked as `built()` does. */
 export function builtCli(): string {
   return built('cli/main.js');
+}
+
+/**
+ * The first directory from the file system's root down to `path` that users other than its
+ * owner cannot search (no `x` for others), or null. Postfix's pipe(8) and Dovecot's LDA run the
+ * census as their own users, which must reach the checkout's dist/ and node_modules/.
+ * Exported for its own test.
+ */
+export function unsearchableAncestor(path: string): string | null {
+  const chain: string[] = [];
+  for (let d = resolve(path); ; d = dirname(d)) {
+    chain.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of chain) if ((statSync(d).mode & 0o001) === 0) return d;
+  return null;
+}
+
+/**
+ * The built CLI, for tests where another user runs it (an MTA's pipe, Dovecot's LDA). A checkout
+ * under a directory those users cannot search (e.g. `mktemp -d`, mode 700) fails here, naming
+ * the directory and the fix, instead of the census failing inside the MTA as "unable to open".
+ */
+export function builtCliForOtherUsers(): string {
+  const cli = builtCli();
+  const closed = unsearchableAncestor(ROOT);
+  if (closed !== null) {
+    throw new Error(
+      `${closed} is not searchable by other users (mode ${(statSync(closed).mode & 0o777).toString(8)}), so the mail system's users cannot run the census from ${ROOT}: ` +
+        `chmod 755 ${closed}, or clone into a directory with mode 755`,
+    );
+  }
+  return cli;
 }
