@@ -56,10 +56,23 @@ function stateParams(r: StoredAddressRow): unknown[] {
 
 /** The columns updateState sets, then the address (its WHERE). */
 const STATE_UPDATE_COLUMNS = STORED_ADDRESS_COLUMNS.filter((c) => c !== 'address');
-function stateUpdateParams(r: StoredAddressRow): unknown[] {
-  const out = STATE_UPDATE_COLUMNS.map((c) => r[c] as unknown);
+/** The address columns that the addresses indexes hold (schema.ts). */
+const INDEXED_ADDRESS_COLUMNS: ReadonlySet<string> = new Set(['recommendation', 'family', 'smime', 'decided_until']);
+/**
+ * The columns updateStateInPlace sets: all but the indexed ones. SQLite rewrites the entry of
+ * every index whose columns an UPDATE names, changed or not, so naming unchanged indexed columns
+ * deleted and re-inserted three index entries per address and batch; most updates (another
+ * message from the same client) change none of them.
+ */
+const STATE_UNINDEXED_COLUMNS = STATE_UPDATE_COLUMNS.filter((c) => !INDEXED_ADDRESS_COLUMNS.has(c));
+function updateParams(r: StoredAddressRow, columns: readonly (keyof StoredAddressRow)[]): unknown[] {
+  const out = columns.map((c) => r[c] as unknown);
   out.push(r.address);
   return out;
+}
+/** Whether the indexed columns of an address row are the ones stored. */
+function sameIndexedColumns(r: StoredAddressRow, stored: StoredAddressRow): boolean {
+  return r.recommendation === stored.recommendation && r.family === stored.family && r.smime === stored.smime && r.decided_until === stored.decided_until;
 }
 
 /**
@@ -137,6 +150,7 @@ export class SqliteStore implements CensusStore {
         // An address already stored is updated in place: REPLACE deletes and re-inserts the row
         // and every index entry of it, UPDATE touches only the indexes whose columns changed.
         updateState: p(`UPDATE addresses SET ${STATE_UPDATE_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE address = ?`),
+        updateStateInPlace: p(`UPDATE addresses SET ${STATE_UNINDEXED_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE address = ?`),
         putDecision: p(`UPDATE addresses SET recommendation = @recommendation, reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
         // The same recommendation re-decided: the two indexes holding it are left alone.
         putExpiry: p(`UPDATE addresses SET reason = @reason, decided_until = @decidedUntil WHERE address = @address`),
@@ -220,8 +234,8 @@ export class SqliteStore implements CensusStore {
     // States are read once and written once per address and batch (a customer's messages
     // often arrive together, and a backfill sees each address many times).
     const states = new Map<string, AddressState>();
-    /** The stored client list of each address already in the table (its key: UPDATE, not INSERT). */
-    const storedClients = new Map<string, string>();
+    /** The stored row of each address already in the table (its key: UPDATE, not INSERT). */
+    const storedRows = new Map<string, StoredAddressRow>();
     const tally = new BatchTally();
     const certCounts: Record<string, number> = {};
     const insert = this.stmt('insertObservation');
@@ -245,7 +259,7 @@ export class SqliteStore implements CensusStore {
         const r = this.stmt('getStoredState').get(row.address) as StoredAddressRow | undefined;
         if (r) {
           prev = toState(r);
-          storedClients.set(row.address, r.clients);
+          storedRows.set(row.address, r);
         }
       }
       const state = fold.apply(prev, row.address, item.facts);
@@ -262,11 +276,13 @@ export class SqliteStore implements CensusStore {
     this.flushMonths(tally);
     const put = this.stmt('putState');
     const update = this.stmt('updateState');
+    const updateInPlace = this.stmt('updateStateInPlace');
     for (const state of states.values()) {
-      const before = storedClients.get(state.address);
-      const r = { ...fromState({ ...state, ...fold.decide(state) }), clients: addClients(before ?? null, tally.clientsOf(state.address)) };
-      if (before !== undefined) update.run(stateUpdateParams(r));
-      else put.run(stateParams(r));
+      const before = storedRows.get(state.address);
+      const r = { ...fromState({ ...state, ...fold.decide(state) }), clients: addClients(before?.clients ?? null, tally.clientsOf(state.address)) };
+      if (before === undefined) put.run(stateParams(r));
+      else if (sameIndexedColumns(r, before)) updateInPlace.run(updateParams(r, STATE_UNINDEXED_COLUMNS));
+      else update.run(updateParams(r, STATE_UPDATE_COLUMNS));
     }
     tally.clear();
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
