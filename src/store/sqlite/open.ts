@@ -48,6 +48,11 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
       // Deleted and overwritten content is zeroed, not left in free space: after an erasure no
       // copy of the address survives in the file (an UPDATE frees the old cell too).
       sqlite.pragma('secure_delete = ON');
+      // An ingest batch (2,000 messages) dirties ~700 pages, so at the default of 1,000 pages
+      // nearly every commit also ran a checkpoint, copying into the file the index pages the
+      // next batch dirties again. At 10,000 pages (~40 MiB of WAL) one checkpoint serves about
+      // ten batches: 13-22% less CPU in the store (issue 14). Erasure still truncates the WAL.
+      sqlite.pragma('wal_autocheckpoint = 10000');
     }
     sqlite.pragma(`mmap_size = ${options.mmapBytes ?? 268_435_456}`);
     sqlite.pragma(`cache_size = -${options.cacheKiB ?? 65_536}`);
