@@ -238,3 +238,15 @@ describe('round 7 audit: verify only where a default install checks the signatur
     expect(refs.some((r) => /android_packages_apps_Exchange\/blob\/[0-9a-f]{40}\/src\/com\/android\/exchange\/eas\/EasSyncMail\.java/.test(r))).toBe(true);
   });
 });
+
+describe('families that only say "some Exchange client" take the weakest reader (round 7)', () => {
+  it('microsoft-365 and exchange-server are broken, since Outlook on the web without the control and EAS clients without MIME are', () => {
+    for (const family of ['microsoft-365', 'exchange-server']) {
+      expect({ family, levels: capabilityReport(rules).list.filter((c) => c.family === family).map((c) => c.level) }).toEqual({ family, levels: ['broken'] });
+    }
+    // source: the Exchange Online Message-ID of test/classify/engine.test.ts (a real apcprd04 id).
+    const v = verdictOf(new TextEncoder().encode('Message-ID: <TY0PR04MB63282B4D6BAEF754115502548152A@TY0PR04MB6328.apcprd04.prod.outlook.com>\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v).toMatchObject({ family: 'microsoft-365', smime: 'broken' });
+    expect(strictRecommendation(v)).toBe('do-not-sign');
+  });
+});
