@@ -231,6 +231,12 @@ describe('round 7 audit: verify only where a default install checks the signatur
     expect(strictRecommendation(v)).toBe('do-not-sign');
   });
 
+  it('Outlook for iOS and Android is broken: with its S/MIME setting off (the default) Microsoft says S/MIME content cannot be consumed', () => {
+    expect(capabilityReport(rules).list.filter((c) => c.family === 'outlook-mobile').map((c) => c.level)).toEqual(['broken']);
+    const refs = rules.smime.get('outlook-mobile')?.entries[0]?.references ?? [];
+    expect(refs.some((r) => r.includes('smime-outlook-for-ios-and-android'))).toBe(true);
+  });
+
   it('AOSP Email is broken: its Exchange app asks EAS for HTML bodies without MIMESupport (source at a pinned commit)', () => {
     const cells = capabilityReport(rules).list.filter((c) => c.family === 'android-email');
     expect(cells.map((c) => c.level)).toEqual(['broken']);
