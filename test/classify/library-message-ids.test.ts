@@ -34,4 +34,12 @@ describe('Message-ID shapes shared by a client and a library', () => {
     expect(v.family).toBe('roundcube');
     expect(v.confidence).toBeGreaterThanOrEqual(0.5);
   });
+
+  it("nmh's <pid.seconds@host> id is nmh mail (MH-E or exmh send through it), not unknown", () => {
+    // netdev archive 2021-08-07, X-Mailer: MH-E 8.6+git; nmh 1.6 (file id 20116542113); the id shape is
+    // nmh's message_id() (mcr/nmh@5a9a8b7 sbr/message_id.c)
+    const v = classify(rules, { 'message-id': ['<22626.1628376134@famine>'] });
+    expect(v.family).toBe('mh');
+    expect(v.candidates).toEqual(['mh', 'emacs-other']);
+  });
 });
