@@ -10,6 +10,8 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { loadRules, classify, defaultRulesDir, fingerprintFromFields } = await import(join(root, 'dist/classify/index.js'));
@@ -79,10 +81,10 @@ function ruleFields(rules) {
 }
 
 // The floor walks each fingerprint's own keys with Object.keys, as the engine does (Fields.load).
-// A for...in here ran bimodally: over the same inputs some processes took 90-110 ms and others
-// 346 ms per 100k, because V8 compiles for...in differently depending on which hidden classes
-// (fast or dictionary-mode fingerprints) it has seen when it optimises; Object.keys is one
-// builtin for both, so the floor costs the same in every process.
+// Its time is bimodal between processes (for...in here showed it first: 90-110 ms or 346 ms per
+// 100k inputs): with Object.keys, warm-up on the inputs and a collection before every timed run
+// it still is (round 7: 3.5-7.5 us or 15-23 us per input, classify unchanged), so one run's ratio
+// is either ~3x or ~12x; compare runs by their floor time, and take the cause as not yet found.
 function floor(fields, inputs) {
   let h = 0;
   for (let n = 0; n < inputs.length; n++) {
@@ -107,6 +109,10 @@ function run(rules, inputs) {
   return known;
 }
 
+// A full collection between timed runs (the harness starts benchmarks without --expose-gc).
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+
 /** Classify vs floor over n varied copies of the seeds, as pairs; one result per input set. */
 async function measure(ctx, rules, fields, seedsOf, n, seed) {
   const r = rng(seed);
@@ -118,7 +124,15 @@ async function measure(ctx, rules, fields, seedsOf, n, seed) {
     run(rules, inputs);
   }
   const repeats = ctx.quick ? 3 : 7;
-  const p = await ctx.pairs(() => { run(rules, inputs); }, () => { floor(fields, inputs); }, repeats);
+  // Each timed run starts from a collected heap: classify leaves garbage behind, and without this
+  // the floor run after it paid for collecting it (the floor's time then varied 4x between runs).
+  const timed = (fn) => () => {
+    gc();
+    const t0 = performance.now();
+    fn();
+    return { ms: performance.now() - t0 };
+  };
+  const p = await ctx.pairs(timed(() => run(rules, inputs)), timed(() => floor(fields, inputs)), repeats);
   return { p, matched: run(rules, inputs), inputs: inputs.length };
 }
 
