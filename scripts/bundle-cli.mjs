@@ -40,6 +40,14 @@ const BUNDLED = new Set([
   'process-warning',
 ]);
 
+/**
+ * Worker threads located by path, bundled as entries of their own beside the chunks (the poll
+ * ingest worker loaded ~200 modules of dist/ at every `poll`: most of its start-up). In each
+ * module that starts one, the worker's `new URL(file, import.meta.url)` keeps the bundle's own
+ * import.meta.url, so it names the bundled entry in dist/cli/ rather than the file in dist/.
+ */
+const WORKERS = [{ name: 'poll-worker', module: join('app', 'poll-worker.js'), url: "new URL('./poll-worker.js', import.meta.url)" }];
+
 function packageName(spec) {
   const parts = spec.split('/');
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
@@ -57,7 +65,7 @@ export async function bundleCli(root) {
   // Bundling a bundle would rewrite the banner's import.meta.url: tsc must have run first.
   if (readFileSync(entry, 'utf8').includes('__censusCreateRequire')) throw new Error(`${entry} is already bundled: run tsc (npm run build) first`);
   const result = await build({
-    entryPoints: { main: entry },
+    entryPoints: { main: entry, ...Object.fromEntries(WORKERS.map((w) => [w.name, join(dist, w.module)])) },
     outdir,
     chunkNames: 'chunk-[hash]',
     bundle: true,
@@ -94,7 +102,10 @@ export async function bundleCli(root) {
             if (!text.includes('import.meta.url')) return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
             // Relative to the output file, resolved at run time: dist/ may be moved (npm pack, install).
             const own = JSON.stringify(relative(outdir, args.path).split(sep).join('/'));
-            const contents = text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`);
+            const worker = WORKERS.find((w) => args.path === join(dist, w.module));
+            if (worker && !text.includes(worker.url)) throw new Error(`${args.path}: the worker URL ${worker.url} is not in it (scripts/bundle-cli.mjs WORKERS)`);
+            const held = worker ? text.replaceAll(worker.url, '__censusWorkerUrl__') : text;
+            const contents = held.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`).replaceAll('__censusWorkerUrl__', worker?.url ?? '');
             return { contents, loader: 'js', resolveDir: dirname(args.path) };
           });
         },

@@ -11,8 +11,9 @@
  *   fields it needs, exactly as for a file. `fields` still selects HEADER.FIELDS when given.
  * - Each window is fetched completely before it is handed out, so the consumer
  *   never runs while imapflow's fetch loop is active (an IMAP command issued inside that loop
- *   deadlocks imapflow). The next window's FETCH is sent before the current one is handed
- *   out, so the server and the network work while the consumer parses and commits.
+ *   deadlocks imapflow). The next window (its headers, and for its S/MIME messages the plan
+ *   and the first group of signed bytes) is fetched before the current one is handed out, so
+ *   the server and the network work while the consumer parses and commits.
  * - A window spans at most `batchSize` UIDs at first and grows while windows come back sparse
  *   (UIDs with gaps after deletions), so memory stays flat for any folder size.
  * - The signed bytes of S/MIME messages (up to MAX_SMIME_MESSAGE_BYTES each) are fetched in
@@ -118,28 +119,19 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
     }
     return out;
   };
-  let window = o.batchSize;
-  let from = o.afterUid + 1;
-  if (from > end) return;
-  let to = Math.min(from + window - 1, end);
-  let pending: Promise<Fetched[]> | null = fetchWindow(from, to);
-  while (pending) {
-    const messages = await pending;
-    const lastUid = to;
-    pending = null;
-    if (messages.length < o.batchSize / 2) window = Math.min(window * 2, o.batchSize * MAX_WINDOW_FACTOR);
-    else if (messages.length >= o.batchSize) window = Math.max(o.batchSize, Math.floor(window / 2));
-    if (lastUid < end && !o.shouldStop?.()) {
-      from = lastUid + 1;
-      to = Math.min(from + window - 1, end);
-      pending = fetchWindow(from, to);
-      // A rejected prefetch is re-thrown when awaited; keep it from counting as unhandled meanwhile.
-      pending.catch(() => undefined);
-    }
+  /**
+   * One window ready to hand out: its items in UID order and, for its S/MIME items, the plan of
+   * groups and the first group's signed bytes (or why they could not be had). Prepared as a
+   * whole while the consumer still commits the window before, so a window with signed mail
+   * does not keep the consumer waiting for two more round trips. Later groups are fetched only
+   * as the window is handed out: at most one group's bytes is read ahead.
+   */
+  const prepareWindow = async (from: number, to: number): Promise<PreparedWindow> => {
+    const messages = await fetchWindow(from, to);
     const items: SourceItem[] = [];
     for (const m of messages) {
       // `1:*`-style quirks aside, a server may return a UID outside the asked range; ignore it.
-      if (m.uid < o.afterUid + 1 || m.uid > lastUid) continue;
+      if (m.uid < o.afterUid + 1 || m.uid > to) continue;
       items.push({
         sourceKey: imapSourceKey(o.accountName, folder.path, folder.uidValidity, m.uid),
         headerBytes: m.headers,
@@ -147,36 +139,71 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
       });
     }
     items.sort((a, b) => uidOf(a) - uidOf(b));
-    const smime = o.harvest === false ? [] : items.flatMap((it, i) => (looksSmime(it.headerBytes) ? [i] : []));
-    if (smime.length === 0) {
-      yield { items, uidValidity: folder.uidValidity, lastUid };
-      continue;
-    }
-    // Outside any fetch loop: these commands queue behind the prefetch, they never run inside it.
+    const w: PreparedWindow = { items, fetched: messages.length, lastUid: to, smime: [], plan: { groups: [] }, first: null };
+    w.smime = o.harvest === false ? [] : items.flatMap((it, i) => (looksSmime(it.headerBytes) ? [i] : []));
+    if (w.smime.length === 0) return w;
+    // Outside any fetch loop: these commands queue behind other commands, never inside a fetch.
     let groups: SmimeGroup[];
     try {
-      groups = await bounded(planSmimeGroups(client, items, smime));
+      groups = await bounded(planSmimeGroups(client, items, w.smime));
     } catch (e) {
       if (!client.usable) throw toImapError(e, o.account, folder.path);
-      for (const i of smime) o.onHarvestError?.(uidOf(items[i]!), e);
+      w.plan = { error: e };
+      return w;
+    }
+    w.plan = { groups };
+    w.first = await fetchGroup(items, groups[0]!);
+    return w;
+  };
+  /** The signed bytes of one group, or the error of a refusal on a working connection. */
+  const fetchGroup = async (items: readonly SourceItem[], group: SmimeGroup): Promise<GroupBytes> => {
+    try {
+      return await bounded(fetchSmimeBytes(client, group.map((w) => ({ uid: uidOf(items[w.index]!), how: w.how }))));
+    } catch (e) {
+      // A lost connection fails the window, so it is fetched again after the reconnect
+      // (committing it without the signed parts would lose the certificates for good); a
+      // refusal on a working connection only skips harvesting for this group.
+      if (!client.usable) throw toImapError(e, o.account, folder.path);
+      return { error: e };
+    }
+  };
+  let window = o.batchSize;
+  let from = o.afterUid + 1;
+  if (from > end) return;
+  let to = Math.min(from + window - 1, end);
+  let pending: Promise<PreparedWindow> | null = prepareWindow(from, to);
+  while (pending) {
+    const w: PreparedWindow = await pending;
+    const { items, lastUid } = w;
+    pending = null;
+    if (w.fetched < o.batchSize / 2) window = Math.min(window * 2, o.batchSize * MAX_WINDOW_FACTOR);
+    else if (w.fetched >= o.batchSize) window = Math.max(o.batchSize, Math.floor(window / 2));
+    if (lastUid < end && !o.shouldStop?.()) {
+      from = lastUid + 1;
+      to = Math.min(from + window - 1, end);
+      pending = prepareWindow(from, to);
+      // A rejected prefetch is re-thrown when awaited; keep it from counting as unhandled meanwhile.
+      pending.catch(() => undefined);
+    }
+    if (w.smime.length === 0) {
       yield { items, uidValidity: folder.uidValidity, lastUid };
       continue;
     }
+    if ('error' in w.plan) {
+      for (const i of w.smime) o.onHarvestError?.(uidOf(items[i]!), w.plan.error);
+      yield { items, uidValidity: folder.uidValidity, lastUid };
+      continue;
+    }
+    const { groups } = w.plan;
     let start = 0;
     for (const [g, group] of groups.entries()) {
-      try {
-        const bytes = await bounded(fetchSmimeBytes(client, group.map((w) => ({ uid: uidOf(items[w.index]!), how: w.how }))));
+      const bytes = g === 0 ? w.first! : await fetchGroup(items, group);
+      if (bytes instanceof Map) {
         for (const { index } of group) {
           const b = bytes.get(uidOf(items[index]!));
           if (b) items[index] = { ...items[index]!, smimeBytes: b };
         }
-      } catch (e) {
-        // A lost connection fails the window, so it is fetched again after the reconnect
-        // (committing it without the signed parts would lose the certificates for good); a
-        // refusal on a working connection only skips harvesting for this group.
-        if (!client.usable) throw toImapError(e, o.account, folder.path);
-        for (const { index } of group) o.onHarvestError?.(uidOf(items[index]!), e);
-      }
+      } else for (const { index } of group) o.onHarvestError?.(uidOf(items[index]!), bytes.error);
       // Hand out everything up to this group's last message before fetching the next group's
       // bytes; the last group takes the rest of the window and the window's end as checkpoint.
       const last = g === groups.length - 1;
@@ -186,6 +213,23 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
       yield { items: part, uidValidity: folder.uidValidity, lastUid: last ? lastUid : uidOf(part[part.length - 1]!) };
     }
   }
+}
+
+type SmimeBytes = Map<number, NonNullable<SourceItem['smimeBytes']>>;
+/** A group's signed bytes by UID, or the refusal that left the group without them. */
+type GroupBytes = SmimeBytes | { error: unknown };
+
+interface PreparedWindow {
+  items: SourceItem[];
+  /** Messages the server returned (for sizing the next window). */
+  fetched: number;
+  lastUid: number;
+  /** Indexes of the items that look S/MIME. */
+  smime: number[];
+  /** Their groups, or the error of a refused BODYSTRUCTURE on a working connection. */
+  plan: { groups: SmimeGroup[] } | { error: unknown };
+  /** The first group's bytes (null without S/MIME items or groups). */
+  first: GroupBytes | null;
 }
 
 type Fetch = 'parts' | 'whole';
@@ -236,8 +280,8 @@ async function planSmimeGroups(client: ImapFlow, items: readonly SourceItem[], s
  * signed (its MIME header + body) and the signature part; for opaque application/pkcs7-mime, or
  * a signed message the server cannot split into two parts, the whole message.
  */
-async function fetchSmimeBytes(client: ImapFlow, wanted: ReadonlyArray<{ uid: number; how: Fetch }>): Promise<Map<number, NonNullable<SourceItem['smimeBytes']>>> {
-  const out = new Map<number, NonNullable<SourceItem['smimeBytes']>>();
+async function fetchSmimeBytes(client: ImapFlow, wanted: ReadonlyArray<{ uid: number; how: Fetch }>): Promise<SmimeBytes> {
+  const out: SmimeBytes = new Map();
   const parts = wanted.filter((w) => w.how === 'parts').map((w) => w.uid);
   const whole = wanted.filter((w) => w.how === 'whole').map((w) => w.uid);
   if (parts.length > 0) {
