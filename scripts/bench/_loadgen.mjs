@@ -2,7 +2,10 @@
 // HTTP load generator for the http benchmark, run in its own process (pinned to another CPU than
 // the server where taskset works), so the client's own CPU use cannot cap or distort the server.
 //   node _loadgen.mjs '{"url":..., "route":"ping"|"get"|"post", "duration":5, "connections":50,
-//                      "overallRate":null, "n":1000000, "unknownShare":0.1, "seed":1, "batch":1000}'
+//                      "overallRate":null, "n":1000000, "unknownShare":0.1, "seed":1, "batch":1000,
+//                      "amount":null}'
+// `amount` runs a fixed number of requests instead of `duration` seconds (warm-ups: the same
+// work for every route whatever the machine's load).
 // Prints one JSON line: { requests, total, latency: { p50, p99, ... }, non2xx, errors }.
 //
 // Addresses are drawn uniformly from all N generated addresses (user%07d@customer%03d.example,
@@ -47,8 +50,9 @@ else if (o.route === 'post') {
   ];
 } else throw new Error(`unknown route ${o.route}`);
 
-const opts = { url: o.url, duration: o.duration, connections: o.connections ?? 50, pipelining: 1, requests };
+const opts = { url: o.url, ...(o.amount ? {} : { duration: o.duration }), connections: o.connections ?? 50, pipelining: 1, requests };
 if (o.overallRate) opts.overallRate = o.overallRate;
+if (o.amount) opts.amount = o.amount;
 autocannon(opts, (err, r) => {
   if (err) {
     console.error(err);
