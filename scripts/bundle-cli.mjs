@@ -13,14 +13,21 @@
 // - only pure-JS packages on the start-up path are bundled (BUNDLED); native drivers, packages
 //   that locate files or workers by path, and ones loaded on demand stay plain imports from
 //   node_modules.
+//
+// `import -` (dist/cli/stdin-import.js and what it imports) is bundled a second time, as one
+// CommonJS script, dist/cli/stdin-import.<hash>.cjs: V8 can cache the compiled code of a script
+// (src/cli/code-cache.ts; scripts/code-cache.mjs makes the cache), not of Node 20's ES modules.
+// The entry learns the script's name at bundle time (__CENSUS_STDIN_IMPORT_SCRIPT__).
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 
 /**
  * Packages inlined into the bundle: pure JS, no file or worker located by path. Not iconv-lite
  * and encoding-japanese: their charset tables (~800 KB, required lazily per charset) would be
- * inlined and parsed at every start.
+ * inlined and parsed at every start. Not pino: src/app/logger.ts requires it when a line is
+ * first written (a bundled copy would be parsed at every start, and a second copy loaded).
  */
 const BUNDLED = new Set([
   'zod',
@@ -29,15 +36,6 @@ const BUNDLED = new Set([
   'libbase64',
   'libqp',
   'nodemailer',
-  'pino',
-  'pino-std-serializers',
-  '@pinojs/redact',
-  'sonic-boom',
-  'atomic-sleep',
-  'on-exit-leak-free',
-  'quick-format-unescaped',
-  'safe-stable-stringify',
-  'process-warning',
 ]);
 
 function packageName(spec) {
@@ -56,6 +54,8 @@ export async function bundleCli(root) {
   const outdir = join(dist, 'cli');
   // Bundling a bundle would rewrite the banner's import.meta.url: tsc must have run first.
   if (readFileSync(entry, 'utf8').includes('__censusCreateRequire')) throw new Error(`${entry} is already bundled: run tsc (npm run build) first`);
+  for (const f of readdirSync(outdir)) if (/^stdin-import\..*\.(cjs|v8cache)$/.test(f)) rmSync(join(outdir, f));
+  const stdinScript = await bundleStdinImport(dist, outdir);
   const result = await build({
     entryPoints: { main: entry },
     outdir,
@@ -73,37 +73,72 @@ export async function bundleCli(root) {
     logLevel: 'warning',
     // Bundled CommonJS packages require node built-ins ('buffer', 'events'): give them a require.
     banner: { js: "import { createRequire as __censusCreateRequire } from 'node:module';\nconst require = __censusCreateRequire(import.meta.url);" },
-    plugins: [
-      {
-        name: 'census-externals',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) => {
-            if (args.path.startsWith('node:')) return { path: args.path, external: true };
-            if (BUNDLED.has(packageName(args.path))) return undefined;
-            return { path: args.path, external: true };
-          });
-        },
-      },
-      {
-        name: 'census-module-urls',
-        setup(b) {
-          // Each of our modules keeps its own import.meta.url (see the top of this file).
-          b.onLoad({ filter: /\.js$/ }, (args) => {
-            if (!args.path.startsWith(dist + sep)) return undefined;
-            const text = readFileSync(args.path, 'utf8');
-            if (!text.includes('import.meta.url')) return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
-            // Relative to the output file, resolved at run time: dist/ may be moved (npm pack, install).
-            const own = JSON.stringify(relative(outdir, args.path).split(sep).join('/'));
-            const contents = text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`);
-            return { contents, loader: 'js', resolveDir: dirname(args.path) };
-          });
-        },
-      },
-    ],
+    define: { __CENSUS_STDIN_IMPORT_SCRIPT__: JSON.stringify(stdinScript) },
+    plugins: [externals(), moduleUrls(dist, outdir, 'import.meta.url')],
   });
   for (const f of readdirSync(outdir)) if (/^chunk-.*\.js$/.test(f)) rmSync(join(outdir, f));
   for (const f of result.outputFiles) {
     writeFileSync(f.path, f.contents);
   }
-  return result.outputFiles.map((f) => relative(root, f.path));
+  return { files: [...result.outputFiles.map((f) => relative(root, f.path)), relative(root, join(outdir, stdinScript))], stdinScript: join(outdir, stdinScript) };
+}
+
+/** Packages outside BUNDLED, and node built-ins, stay imports (or requires) of node_modules. */
+function externals() {
+  return {
+    name: 'census-externals',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:')) return { path: args.path, external: true };
+        if (BUNDLED.has(packageName(args.path))) return undefined;
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/** Each of our modules keeps its own import.meta.url (see the top of this file), resolved against `base` at run time. */
+function moduleUrls(dist, outdir, base) {
+  return {
+    name: 'census-module-urls',
+    setup(b) {
+      b.onLoad({ filter: /\.js$/ }, (args) => {
+        if (!args.path.startsWith(dist + sep)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes('import.meta.url')) return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
+        // Relative to the output file, resolved at run time: dist/ may be moved (npm pack, install).
+        const own = JSON.stringify(relative(outdir, args.path).split(sep).join('/'));
+        const contents = text.replaceAll('import.meta.url', `new URL(${own}, ${base}).href`);
+        return { contents, loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+/**
+ * Writes dist/cli/stdin-import.js and its imports as one CommonJS script beside main.js and
+ * returns its file name, stdin-import.<hash of its text>.cjs. Its lazy imports (libmime, the
+ * S/MIME harvest, the PostgreSQL store) are inlined but run only when called, as in the ESM
+ * bundle; packages outside BUNDLED are required from node_modules.
+ */
+async function bundleStdinImport(dist, outdir) {
+  const result = await build({
+    entryPoints: [join(dist, 'cli', 'stdin-import.js')],
+    outfile: join(outdir, 'stdin-import.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    // A CommonJS script has no import.meta: its modules' URLs are resolved against its own file.
+    banner: { js: "const __censusScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [externals(), moduleUrls(dist, outdir, '__censusScriptUrl')],
+  });
+  const [script] = result.outputFiles;
+  const name = `stdin-import.${createHash('sha256').update(script.contents).digest('hex').slice(0, 12)}.cjs`;
+  writeFileSync(join(outdir, name), script.contents);
+  return name;
 }
