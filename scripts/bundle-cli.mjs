@@ -38,6 +38,16 @@ const BUNDLED = new Set([
   'nodemailer',
 ]);
 
+/**
+ * Packages our modules require on first use (`createRequire(import.meta.url)('yaml')`), inlined
+ * into the `import -` script as modules that run when first required: the YAML parser for the
+ * config file (72 CommonJS files from node_modules, ~65 ms of CPU per delivery with a config,
+ * as the README's MTA recipes run it) and ua-parser-js for a User-Agent. Inlined, the code cache
+ * holds their compiled code too.
+ */
+const SCRIPT_BUNDLED = new Set([...BUNDLED, 'yaml', 'ua-parser-js']);
+const LAZY_REQUIRE = 'createRequire(import.meta.url)(';
+
 function packageName(spec) {
   const parts = spec.split('/');
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
@@ -83,28 +93,34 @@ export async function bundleCli(root) {
   return { files: [...result.outputFiles.map((f) => relative(root, f.path)), relative(root, join(outdir, stdinScript))], stdinScript: join(outdir, stdinScript) };
 }
 
-/** Packages outside BUNDLED, and node built-ins, stay imports (or requires) of node_modules. */
-function externals() {
+/** Packages outside `bundled`, and node built-ins, stay imports (or requires) of node_modules. */
+function externals(bundled = BUNDLED) {
   return {
     name: 'census-externals',
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.path.startsWith('node:')) return { path: args.path, external: true };
-        if (BUNDLED.has(packageName(args.path))) return undefined;
+        if (bundled.has(packageName(args.path))) return undefined;
         return { path: args.path, external: true };
       });
     },
   };
 }
 
-/** Each of our modules keeps its own import.meta.url (see the top of this file), resolved against `base` at run time. */
-function moduleUrls(dist, outdir, base) {
+/**
+ * Each of our modules keeps its own import.meta.url (see the top of this file), resolved against
+ * `base` at run time. `lazyRequires`: a module's on-demand `createRequire(import.meta.url)(x)`
+ * becomes `require(x)`, which the bundler sees (the script is CommonJS: same resolution, same
+ * first-use timing).
+ */
+function moduleUrls(dist, outdir, base, lazyRequires = false) {
   return {
     name: 'census-module-urls',
     setup(b) {
       b.onLoad({ filter: /\.js$/ }, (args) => {
         if (!args.path.startsWith(dist + sep)) return undefined;
-        const text = readFileSync(args.path, 'utf8');
+        let text = readFileSync(args.path, 'utf8');
+        if (lazyRequires) text = text.replaceAll(LAZY_REQUIRE, 'require(');
         if (!text.includes('import.meta.url')) return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
         // Relative to the output file, resolved at run time: dist/ may be moved (npm pack, install).
         const own = JSON.stringify(relative(outdir, args.path).split(sep).join('/'));
@@ -135,8 +151,11 @@ async function bundleStdinImport(dist, outdir) {
     logLevel: 'warning',
     // A CommonJS script has no import.meta: its modules' URLs are resolved against its own file.
     banner: { js: "const __censusScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [externals(), moduleUrls(dist, outdir, '__censusScriptUrl')],
+    plugins: [externals(SCRIPT_BUNDLED), moduleUrls(dist, outdir, '__censusScriptUrl', true)],
+    metafile: true,
   });
+  // The config's YAML parser must be in the script (SCRIPT_BUNDLED): a rewrite that stopped matching would load it from node_modules again.
+  if (!Object.keys(result.metafile.inputs).some((f) => f.startsWith('node_modules/yaml/'))) throw new Error(`the import - script does not hold the YAML parser: does src/config still load it with ${LAZY_REQUIRE}'yaml')?`);
   const [script] = result.outputFiles;
   const name = `stdin-import.${createHash('sha256').update(script.contents).digest('hex').slice(0, 12)}.cjs`;
   writeFileSync(join(outdir, name), script.contents);

@@ -2,8 +2,8 @@
 // src/cli/code-cache.ts says why and how a start uses it).
 //
 // The cache holds what V8 compiled while the script ran one real delivery of a plain message
-// into an existing census (made here in a temporary folder): the functions every delivery
-// runs, not only the top level. Made in a child process with PATH as its only environment and
+// into an existing census (made here in a temporary folder), with a YAML config file as the
+// README's MTA recipes use: the functions every delivery runs, not only the top level. Made in a child process with PATH as its only environment and
 // no node flags, as pipe(8) runs the census: V8 rejects a cache made under other V8 flags
 // (NODE_OPTIONS in the build's environment, for one).
 import { spawnSync } from 'node:child_process';
@@ -44,10 +44,11 @@ function run(args, input) {
 export function makeCodeCache(root, script) {
   const dir = mkdtempSync(join(tmpdir(), 'census-code-cache-'));
   try {
-    const db = join(dir, 'census.db');
+    const config = join(dir, 'census.yaml');
+    writeFileSync(config, `# the code cache's warm-up census\ndb: ${JSON.stringify(join(dir, 'census.db'))}\nlogLevel: info\n`);
     // The first delivery creates and migrates the census: not what an MTA's deliveries run.
-    run([join(root, 'dist', 'cli', 'main.js'), '--db', db, 'import', '-'], warmUpMessage(1));
-    run([fileURLToPath(import.meta.url), '--child', script, db], warmUpMessage(2));
+    run([join(root, 'dist', 'cli', 'main.js'), '--config', config, 'import', '-'], warmUpMessage(1));
+    run([fileURLToPath(import.meta.url), '--child', script, config], warmUpMessage(2));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -55,10 +56,10 @@ export function makeCodeCache(root, script) {
 
 // The child: one delivery through the script, then its compiled code, written whole or not at all.
 if (process.argv[2] === '--child') {
-  const [script, db] = process.argv.slice(3);
+  const [script, config] = process.argv.slice(3);
   const { runCachedScript, codeCacheFile } = await import(pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'cli', 'code-cache.js')).href);
   const run = runCachedScript(script);
-  await run.exports.importStdin({ db }, { json: true });
+  await run.exports.importStdin({ config }, { json: true });
   const file = codeCacheFile(script);
   writeFileSync(`${file}.tmp`, run.compiled.createCachedData());
   renameSync(`${file}.tmp`, file);
