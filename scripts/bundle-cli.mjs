@@ -39,14 +39,16 @@ const BUNDLED = new Set([
 ]);
 
 /**
- * Packages our modules require on first use (`createRequire(import.meta.url)('yaml')`), inlined
- * into the `import -` script as modules that run when first required: the YAML parser for the
- * config file (72 CommonJS files from node_modules, ~65 ms of CPU per delivery with a config,
- * as the README's MTA recipes run it) and ua-parser-js for a User-Agent. Inlined, the code cache
- * holds their compiled code too.
+ * Packages that two of our modules require on first use (`createRequire(import.meta.url)(x)`),
+ * inlined into the `import -` script as modules that run when first required, so the code cache
+ * holds their compiled code too: the YAML parser for the config file (otherwise 72 CommonJS
+ * files from node_modules per delivery with the README recipes' --config, ~45 ms of CPU) and
+ * ua-parser-js for a User-Agent. The rule loader's YAML parser stays a require of node_modules:
+ * the shipped rules come precompiled, and test/cli/startup.test.ts sees it if they stop to.
  */
 const SCRIPT_BUNDLED = new Set([...BUNDLED, 'yaml', 'ua-parser-js']);
 const LAZY_REQUIRE = 'createRequire(import.meta.url)(';
+const INLINED_LAZY_REQUIRES = new Set(['config/index.js', 'classify/filters.js']);
 
 function packageName(spec) {
   const parts = spec.split('/');
@@ -109,9 +111,9 @@ function externals(bundled = BUNDLED) {
 
 /**
  * Each of our modules keeps its own import.meta.url (see the top of this file), resolved against
- * `base` at run time. `lazyRequires`: a module's on-demand `createRequire(import.meta.url)(x)`
- * becomes `require(x)`, which the bundler sees (the script is CommonJS: same resolution, same
- * first-use timing).
+ * `base` at run time. `lazyRequires`: the on-demand `createRequire(import.meta.url)(x)` of
+ * INLINED_LAZY_REQUIRES becomes `require(x)`, which the bundler sees (the script is CommonJS:
+ * same resolution, same first-use timing).
  */
 function moduleUrls(dist, outdir, base, lazyRequires = false) {
   return {
@@ -120,7 +122,7 @@ function moduleUrls(dist, outdir, base, lazyRequires = false) {
       b.onLoad({ filter: /\.js$/ }, (args) => {
         if (!args.path.startsWith(dist + sep)) return undefined;
         let text = readFileSync(args.path, 'utf8');
-        if (lazyRequires) text = text.replaceAll(LAZY_REQUIRE, 'require(');
+        if (lazyRequires && INLINED_LAZY_REQUIRES.has(relative(dist, args.path).split(sep).join('/'))) text = text.replaceAll(LAZY_REQUIRE, 'require(');
         if (!text.includes('import.meta.url')) return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
         // Relative to the output file, resolved at run time: dist/ may be moved (npm pack, install).
         const own = JSON.stringify(relative(outdir, args.path).split(sep).join('/'));
@@ -155,7 +157,7 @@ async function bundleStdinImport(dist, outdir) {
     metafile: true,
   });
   // The config's YAML parser must be in the script (SCRIPT_BUNDLED): a rewrite that stopped matching would load it from node_modules again.
-  if (!Object.keys(result.metafile.inputs).some((f) => f.startsWith('node_modules/yaml/'))) throw new Error(`the import - script does not hold the YAML parser: does src/config still load it with ${LAZY_REQUIRE}'yaml')?`);
+  if (!Object.keys(result.metafile.inputs).some((f) => f.includes('node_modules/yaml/'))) throw new Error(`the import - script does not hold the YAML parser: does src/config still load it with ${LAZY_REQUIRE}'yaml')?`);
   const [script] = result.outputFiles;
   const name = `stdin-import.${createHash('sha256').update(script.contents).digest('hex').slice(0, 12)}.cjs`;
   writeFileSync(join(outdir, name), script.contents);
