@@ -9,6 +9,7 @@
 import { openApp } from '../app/context.js';
 import { importStream } from '../app/import.js';
 import { deferredLogger } from '../app/logger.js';
+import type { IngestCounts } from '../app/ingest.js';
 import { configFrom, out } from './light.js';
 import { formatCounts } from './format.js';
 import type { GlobalOptions } from './options.js';
@@ -19,12 +20,11 @@ export { report } from './report.js';
 /** Largest message `import -` reads whole (for S/MIME harvesting); the header block of a larger one is still read. */
 export const MAX_STDIN_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-
 /** Reads standard input into the census and prints the counts (human, or JSON with `json`). */
 export async function importStdin(g: GlobalOptions, opts: StdinImportOptions): Promise<void> {
   const config = configFrom(g);
   const ctx = openApp({ config, logger: deferredLogger(config.logLevel) });
-  let counts;
+  let counts: IngestCounts;
   try {
     // A PostgreSQL store connects and migrates here: an unreachable database fails at once.
     await ctx.store.ready();
