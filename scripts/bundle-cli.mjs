@@ -13,14 +13,21 @@
 // - only pure-JS packages on the start-up path are bundled (BUNDLED); native drivers, packages
 //   that locate files or workers by path, and ones loaded on demand stay plain imports from
 //   node_modules.
+//
+// `import -` (dist/cli/stdin-import.js and what it imports) is bundled a second time, as one
+// CommonJS script, dist/cli/stdin-import.<hash>.cjs: V8 can cache the compiled code of a script
+// (src/cli/code-cache.ts; scripts/code-cache.mjs makes the cache), not of Node 20's ES modules.
+// The entry learns the script's name at bundle time (__CENSUS_STDIN_IMPORT_SCRIPT__).
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 
 /**
  * Packages inlined into the bundle: pure JS, no file or worker located by path. Not iconv-lite
  * and encoding-japanese: their charset tables (~800 KB, required lazily per charset) would be
- * inlined and parsed at every start.
+ * inlined and parsed at every start. Not pino: src/app/logger.ts requires it when a line is
+ * first written (a bundled copy would be parsed at every start, and a second copy loaded).
  */
 const BUNDLED = new Set([
   'zod',
@@ -29,15 +36,6 @@ const BUNDLED = new Set([
   'libbase64',
   'libqp',
   'nodemailer',
-  'pino',
-  'pino-std-serializers',
-  '@pinojs/redact',
-  'sonic-boom',
-  'atomic-sleep',
-  'on-exit-leak-free',
-  'quick-format-unescaped',
-  'safe-stable-stringify',
-  'process-warning',
 ]);
 
 /**
@@ -47,6 +45,18 @@ const BUNDLED = new Set([
  * import.meta.url, so it names the bundled entry in dist/cli/ rather than the file in dist/.
  */
 const WORKERS = [{ name: 'poll-worker', module: join('app', 'poll-worker.js'), url: "new URL('./poll-worker.js', import.meta.url)" }];
+
+/**
+ * Packages that two of our modules require on first use (`createRequire(import.meta.url)(x)`),
+ * inlined into the `import -` script as modules that run when first required, so the code cache
+ * holds their compiled code too: the YAML parser for the config file (otherwise 72 CommonJS
+ * files from node_modules per delivery with the README recipes' --config, ~45 ms of CPU) and
+ * ua-parser-js for a User-Agent. The rule loader's YAML parser stays a require of node_modules:
+ * the shipped rules come precompiled, and test/cli/startup.test.ts sees it if they stop to.
+ */
+const SCRIPT_BUNDLED = new Set([...BUNDLED, 'yaml', 'ua-parser-js']);
+const LAZY_REQUIRE = 'createRequire(import.meta.url)(';
+const INLINED_LAZY_REQUIRES = new Set(['config/index.js', 'classify/filters.js']);
 
 function packageName(spec) {
   const parts = spec.split('/');
@@ -64,6 +74,8 @@ export async function bundleCli(root) {
   const outdir = join(dist, 'cli');
   // Bundling a bundle would rewrite the banner's import.meta.url: tsc must have run first.
   if (readFileSync(entry, 'utf8').includes('__censusCreateRequire')) throw new Error(`${entry} is already bundled: run tsc (npm run build) first`);
+  for (const f of readdirSync(outdir)) if (/^stdin-import\..*\.(cjs|v8cache)$/.test(f)) rmSync(join(outdir, f));
+  const stdinScript = await bundleStdinImport(dist, outdir);
   const result = await build({
     entryPoints: { main: entry, ...Object.fromEntries(WORKERS.map((w) => [w.name, join(dist, w.module)])) },
     outdir,
@@ -81,40 +93,84 @@ export async function bundleCli(root) {
     logLevel: 'warning',
     // Bundled CommonJS packages require node built-ins ('buffer', 'events'): give them a require.
     banner: { js: "import { createRequire as __censusCreateRequire } from 'node:module';\nconst require = __censusCreateRequire(import.meta.url);" },
-    plugins: [
-      {
-        name: 'census-externals',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) => {
-            if (args.path.startsWith('node:')) return { path: args.path, external: true };
-            if (BUNDLED.has(packageName(args.path))) return undefined;
-            return { path: args.path, external: true };
-          });
-        },
-      },
-      {
-        name: 'census-module-urls',
-        setup(b) {
-          // Each of our modules keeps its own import.meta.url (see the top of this file).
-          b.onLoad({ filter: /\.js$/ }, (args) => {
-            if (!args.path.startsWith(dist + sep)) return undefined;
-            const text = readFileSync(args.path, 'utf8');
-            if (!text.includes('import.meta.url')) return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
-            // Relative to the output file, resolved at run time: dist/ may be moved (npm pack, install).
-            const own = JSON.stringify(relative(outdir, args.path).split(sep).join('/'));
-            const worker = WORKERS.find((w) => args.path === join(dist, w.module));
-            if (worker && !text.includes(worker.url)) throw new Error(`${args.path}: the worker URL ${worker.url} is not in it (scripts/bundle-cli.mjs WORKERS)`);
-            const held = worker ? text.replaceAll(worker.url, '__censusWorkerUrl__') : text;
-            const contents = held.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`).replaceAll('__censusWorkerUrl__', worker?.url ?? '');
-            return { contents, loader: 'js', resolveDir: dirname(args.path) };
-          });
-        },
-      },
-    ],
+    define: { __CENSUS_STDIN_IMPORT_SCRIPT__: JSON.stringify(stdinScript) },
+    plugins: [externals(), moduleUrls(dist, outdir, 'import.meta.url')],
   });
   for (const f of readdirSync(outdir)) if (/^chunk-.*\.js$/.test(f)) rmSync(join(outdir, f));
   for (const f of result.outputFiles) {
     writeFileSync(f.path, f.contents);
   }
-  return result.outputFiles.map((f) => relative(root, f.path));
+  return { files: [...result.outputFiles.map((f) => relative(root, f.path)), relative(root, join(outdir, stdinScript))], stdinScript: join(outdir, stdinScript) };
+}
+
+/** Packages outside `bundled`, and node built-ins, stay imports (or requires) of node_modules. */
+function externals(bundled = BUNDLED) {
+  return {
+    name: 'census-externals',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:')) return { path: args.path, external: true };
+        if (bundled.has(packageName(args.path))) return undefined;
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/**
+ * Each of our modules keeps its own import.meta.url (see the top of this file), resolved against
+ * `base` at run time. `lazyRequires`: the on-demand `createRequire(import.meta.url)(x)` of
+ * INLINED_LAZY_REQUIRES becomes `require(x)`, which the bundler sees (the script is CommonJS:
+ * same resolution, same first-use timing).
+ */
+function moduleUrls(dist, outdir, base, lazyRequires = false) {
+  return {
+    name: 'census-module-urls',
+    setup(b) {
+      b.onLoad({ filter: /\.js$/ }, (args) => {
+        if (!args.path.startsWith(dist + sep)) return undefined;
+        let text = readFileSync(args.path, 'utf8');
+        if (lazyRequires && INLINED_LAZY_REQUIRES.has(relative(dist, args.path).split(sep).join('/'))) text = text.replaceAll(LAZY_REQUIRE, 'require(');
+        if (!text.includes('import.meta.url')) return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
+        // Relative to the output file, resolved at run time: dist/ may be moved (npm pack, install).
+        const own = JSON.stringify(relative(outdir, args.path).split(sep).join('/'));
+        const worker = WORKERS.find((w) => args.path === join(dist, w.module));
+        if (worker && !text.includes(worker.url)) throw new Error(`${args.path}: the worker URL ${worker.url} is not in it (scripts/bundle-cli.mjs WORKERS)`);
+        const held = worker ? text.replaceAll(worker.url, '__censusWorkerUrl__') : text;
+        const contents = held.replaceAll('import.meta.url', `new URL(${own}, ${base}).href`).replaceAll('__censusWorkerUrl__', worker?.url ?? '');
+        return { contents, loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+/**
+ * Writes dist/cli/stdin-import.js and its imports as one CommonJS script beside main.js and
+ * returns its file name, stdin-import.<hash of its text>.cjs. Its lazy imports (libmime, the
+ * S/MIME harvest, the PostgreSQL store) are inlined but run only when called, as in the ESM
+ * bundle; packages outside BUNDLED are required from node_modules.
+ */
+async function bundleStdinImport(dist, outdir) {
+  const result = await build({
+    entryPoints: [join(dist, 'cli', 'stdin-import.js')],
+    outfile: join(outdir, 'stdin-import.cjs'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    // A CommonJS script has no import.meta: its modules' URLs are resolved against its own file.
+    banner: { js: "const __censusScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [externals(SCRIPT_BUNDLED), moduleUrls(dist, outdir, '__censusScriptUrl', true)],
+    metafile: true,
+  });
+  // The config's YAML parser must be in the script (SCRIPT_BUNDLED): a rewrite that stopped matching would load it from node_modules again.
+  if (!Object.keys(result.metafile.inputs).some((f) => f.includes('node_modules/yaml/'))) throw new Error(`the import - script does not hold the YAML parser: does src/config still load it with ${LAZY_REQUIRE}'yaml')?`);
+  const [script] = result.outputFiles;
+  const name = `stdin-import.${createHash('sha256').update(script.contents).digest('hex').slice(0, 12)}.cjs`;
+  writeFileSync(join(outdir, name), script.contents);
+  return name;
 }

@@ -1,4 +1,5 @@
 // After tsc: copy the SQL migrations next to the compiled store, precompile the shipped rules, bundle the CLI and make it executable,
+// make the code cache of `import -`,
 // so `npm ci` (which runs `prepare`) leaves `npx smime-census` working without further steps.
 import { cpSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,5 +17,9 @@ writeFileSync(pre.file, pre.json);
 
 // The CLI as a few bundled files (scripts/bundle-cli.mjs says why: start-up of `import -`).
 const { bundleCli } = await import('./bundle-cli.mjs');
-await bundleCli(root);
+const { stdinScript } = await bundleCli(root);
 chmodSync(join(root, 'dist/cli/main.js'), 0o755);
+
+// The V8 code cache of `import -`'s script (scripts/code-cache.mjs), made after a warm-up delivery.
+const { makeCodeCache } = await import('./code-cache.mjs');
+makeCodeCache(root, stdinScript);

@@ -1,6 +1,6 @@
 export { openApp } from './context.js';
 export type { AppContext, OpenAppOptions } from './context.js';
-export { createLogger, silentLogger } from './logger.js';
+export { createLogger, deferredLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { createPipeline, emptyCounts, addCounts, fingerprintSelector, STORED_FINGERPRINT_FIELDS, withoutDkimSignatureBytes } from './ingest.js';
 export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';

@@ -1,52 +1,52 @@
 #!/usr/bin/env node
 /**
- * CLI entry point: a thin adapter over app/. The only module that calls process.exit.
- * Each command lives in commands/<name>.ts and exports `register(program, globals)`.
+ * CLI entry point: a thin adapter over app/. The only module that calls process.exit (through
+ * process.exitCode). The commander program (program.ts) runs every command, except the
+ * argument lists an MTA recipe uses for `import -` (stdin-import.ts, `directStdinImport`):
+ * those run that command directly, without loading commander, because an MTA starts one
+ * process per message and commander's load was ~20 ms of each.
  */
-import { Command, CommanderError } from 'commander';
-import { AppError, isAppError } from '../core/index.js';
-import { EXIT_CODES, EX_TEMPFAIL } from './exit-codes.js';
-import { commandName, loadCommands } from './commands/index.js';
-import { VERSION } from './version.js';
-import type { GlobalOptions } from './options.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { EX_TEMPFAIL } from './exit-codes.js';
+import { commandName } from './commands/index.js';
+import { directStdinImport } from './stdin-import-args.js';
+import { runCachedScript } from './code-cache.js';
+
+type StdinImport = typeof import('./stdin-import.js');
+
+/**
+ * The file name (beside this one) of stdin-import.ts bundled as one CommonJS script, set by
+ * scripts/bundle-cli.mjs when it bundles this module; undefined in tsc's own output, whose
+ * modules are then loaded as they are. The name holds the script's hash: a later tsc run
+ * cannot pair this entry with another build's script.
+ */
+declare const __CENSUS_STDIN_IMPORT_SCRIPT__: string | undefined;
+
+/** stdin-import: the build's script with its V8 code cache (code-cache.ts says why), else the module. */
+async function loadStdinImport(): Promise<StdinImport> {
+  if (typeof __CENSUS_STDIN_IMPORT_SCRIPT__ === 'string') {
+    const script = fileURLToPath(new URL(__CENSUS_STDIN_IMPORT_SCRIPT__, import.meta.url));
+    if (existsSync(script)) {
+      const run = runCachedScript(script);
+      if (process.env.CENSUS_DEBUG) process.stderr.write(`smime-census: code cache ${run.cacheRejected === undefined ? 'absent' : run.cacheRejected ? 'rejected' : 'accepted'} for ${__CENSUS_STDIN_IMPORT_SCRIPT__}\n`);
+      return run.exports as StdinImport;
+    }
+  }
+  return import('./stdin-import.js');
+}
 
 async function main(argv: string[]): Promise<number> {
-  const program = new Command();
-  program
-    .name('smime-census')
-    .description('Learn which mail program each customer uses from the headers of their mail, and recommend whether to S/MIME-sign mail to them.')
-    .version(VERSION)
-    .option('--db <path|url>', 'SQLite database file, or a postgres:// URL (password from CENSUS_DB_PASSWORD_FILE; TLS with ?sslmode=require or verify-full) (env CENSUS_DB, default ./data/census.db)')
-    .option('--config <file>', 'configuration file (YAML or JSON; env CENSUS_CONFIG)')
-    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace (env CENSUS_LOG_LEVEL)')
-    .showHelpAfterError()
-    .exitOverride();
-  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  for (const register of await loadCommands(argv.slice(2))) register(program, globals);
+  const direct = directStdinImport(argv.slice(2));
+  if (direct === null) return (await import('./program.js')).runProgram(argv);
+  // The script's report: its AppError class is the one its code throws (isAppError is instanceof).
+  const { importStdin, report } = await loadStdinImport();
   try {
-    await program.parseAsync(argv);
+    await importStdin(direct.globals, direct.options);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     return report(e);
   }
-}
-
-function report(e: unknown): number {
-  if (e instanceof CommanderError) {
-    // help and version "errors" are normal exits; commander already printed the message
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    return EXIT_CODES.E_USAGE;
-  }
-  if (isAppError(e)) {
-    process.stderr.write(`smime-census: ${e.message} [${e.code}]\n`);
-    if (process.env.CENSUS_DEBUG && e.cause) process.stderr.write(String((e.cause as Error)?.stack ?? e.cause) + '\n');
-    return EXIT_CODES[e.code];
-  }
-  // A bug: a short line for the user, the stack only on request.
-  const err = e as Error;
-  process.stderr.write(`smime-census: internal error: ${err?.message ?? String(e)} [E_INTERNAL]\n`);
-  if (process.env.CENSUS_DEBUG) process.stderr.write(String(err?.stack) + '\n');
-  return EXIT_CODES.E_INTERNAL;
 }
 
 /** `import -`: delivery from an MTA, which must retry (75), never bounce, on any failure of ours. */
@@ -60,8 +60,8 @@ main(process.argv).then(
   (code) => {
     process.exitCode = mta && code !== 0 ? EX_TEMPFAIL : code;
   },
-  (e) => {
-    const code = report(e instanceof AppError ? e : e);
+  async (e) => {
+    const code = (await import('./report.js')).report(e);
     process.exitCode = mta ? EX_TEMPFAIL : code;
   },
 );

@@ -3,9 +3,6 @@ import type { GlobalOptions } from '../options.js';
 import { out } from '../light.js';
 import { formatCounts } from '../format.js';
 
-/** Largest message `import -` reads whole (for S/MIME harvesting); the header block of a larger one is still read. */
-export const MAX_STDIN_MESSAGE_BYTES = 64 * 1024 * 1024;
-
 export function register(program: Command, globals: () => GlobalOptions): void {
   program
     .command('import')
@@ -15,19 +12,16 @@ export function register(program: Command, globals: () => GlobalOptions): void {
     .option('--mbox', 'with -: standard input is an mbox, not one message')
     .action(async (paths: string[], opts: { json?: boolean; mbox?: boolean }) => {
       // Loaded here, not at the top: an MTA starts one process per message (see README, "Mail pushed in").
-      const { withApp } = await import('../context.js');
       if (paths.includes('-')) {
         if (paths.length !== 1) {
           const { AppError } = await import('../../core/index.js');
           throw new AppError('E_USAGE', 'import: - (standard input) cannot be combined with paths');
         }
-        const counts = await withApp(globals(), {}, async (ctx) => {
-          const { importStream } = await import('../../app/import.js');
-          return importStream(ctx, process.stdin, { mbox: opts.mbox, maxMessageBytes: MAX_STDIN_MESSAGE_BYTES });
-        });
-        await out(opts.json ? JSON.stringify(counts) + '\n' : formatCounts(counts));
+        const { importStdin } = await import('../stdin-import.js');
+        await importStdin(globals(), { json: opts.json, mbox: opts.mbox });
         return;
       }
+      const { withApp } = await import('../context.js');
       const { importPaths } = await import('../../app/import.js');
       const { default: cliProgress } = await import('cli-progress');
       await withApp(globals(), {}, async (ctx) => {

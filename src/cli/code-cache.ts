@@ -1,0 +1,42 @@
+/**
+ * Runs a one-file CommonJS bundle through V8 with the code cache the build made for it.
+ *
+ * Why: `import -` starts once per message from an MTA, and Node 20 has no compile cache
+ * (`module.enableCompileCache` came in 22): every start parsed and compiled the same ~500 KB
+ * of bundle again. The build (scripts/code-cache.mjs) bundles that command as one script and
+ * stores V8's code for it after a warm-up delivery, so a start deserializes compiled functions
+ * instead of compiling them.
+ *
+ * Stale-safe by construction:
+ * - the cache file is named after the V8 version and CPU architecture it was made with, so a
+ *   Node upgrade finds no cache at all;
+ * - V8 itself rejects a cache made from other source text or under other V8 flags
+ *   (`cachedDataRejected`), and then compiles the script as if there were none;
+ * - this never writes a cache: the census may run as a user who cannot write to its install.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import vm from 'node:vm';
+
+/** The code cache of `script` for the running V8 (see above). */
+export function codeCacheFile(script: string): string {
+  return `${script}.${process.versions.v8}-${process.arch}.v8cache`;
+}
+
+/** The module.exports of the CommonJS file `script`, compiled with its code cache when one is there. */
+export function runCachedScript(script: string): { exports: unknown; compiled: vm.Script; cacheRejected: boolean | undefined } {
+  const cacheFile = codeCacheFile(script);
+  const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
+  // Node's own CommonJS wrapper, so the bundle sees exactly what `require(script)` gives it.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(script, 'utf8')}\n})`;
+  const compiled = new vm.Script(wrapped, {
+    filename: script,
+    cachedData,
+    // A lazily imported package (S/MIME harvest, PostgreSQL) loads as from any module.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const module = { exports: {} as unknown };
+  (compiled.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(script), module, script, dirname(script));
+  return { exports: module.exports, compiled, cacheRejected: cachedData === undefined ? undefined : compiled.cachedDataRejected };
+}

@@ -1,0 +1,49 @@
+/**
+ * Which argument lists main.ts runs as `import -` without commander (stdin-import.ts says why).
+ * Its own module, so that main.ts reads argv without loading the command.
+ */
+import type { GlobalOptions } from './options.js';
+
+export interface StdinImportOptions {
+  json?: boolean;
+  mbox?: boolean;
+}
+
+/** Global options that take a value, by flag, as GlobalOptions names them. */
+const GLOBAL_VALUE_OPTIONS: Readonly<Record<string, keyof GlobalOptions>> = { '--db': 'db', '--config': 'config', '--log-level': 'logLevel' };
+const IMPORT_FLAGS: Readonly<Record<string, keyof StdinImportOptions>> = { '--json': 'json', '--mbox': 'mbox' };
+
+/**
+ * The options of an `import -` argument list (after node and the script) that commander would
+ * parse the same way: global options (`--db x` or `--db=x`) anywhere, `import`, exactly one `-`,
+ * and `--json`/`--mbox` after `import`. Anything else — help, a second path, `--`, an unknown
+ * option, a value that looks like an option — is null, and goes to commander, which parses it
+ * (or reports the usage error) as it always has.
+ */
+export function directStdinImport(args: readonly string[]): { globals: GlobalOptions; options: StdinImportOptions } | null {
+  const globals: GlobalOptions = {};
+  const options: StdinImportOptions = {};
+  let command = false;
+  let stdin = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const key = GLOBAL_VALUE_OPTIONS[flag];
+    if (key !== undefined) {
+      const value = flag === a ? args[++i] : a.slice(eq + 1);
+      if (value === undefined || (flag === a && value.startsWith('-'))) return null;
+      globals[key] = value;
+    } else if (!command) {
+      if (a !== 'import') return null;
+      command = true;
+    } else if (a === '-' && !stdin) {
+      stdin = true;
+    } else if (Object.hasOwn(IMPORT_FLAGS, a)) {
+      options[IMPORT_FLAGS[a]!] = true;
+    } else {
+      return null;
+    }
+  }
+  return command && stdin ? { globals, options } : null;
+}
