@@ -6,13 +6,13 @@
  * beside themselves in dist/ — the precompiled rules (no YAML parser loaded), the SQLite
  * migrations (a new database is created and migrated) and package.json (--version).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtCli, ROOT } from '../helpers/built.js';
+import { ROOT } from '../helpers/built.js';
+import { runBuiltCli as runCli } from '../helpers/cli.js';
 
 /**
  * Modules `import -` may load for plain mail: 46 today — 27 bundle chunks and the CommonJS
@@ -58,19 +58,6 @@ process.on('exit', () => {
 `,
   );
   return { preload, list };
-}
-
-function runCli(args: string[], input: string | undefined, nodeArgs: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, builtCli(), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
 }
 
 const MESSAGE = readFileSync(join(ROOT, 'test', 'fixtures', 'messages', '01-apple-mail-lion.eml'), 'utf8');
