@@ -181,3 +181,78 @@ describe('Entourage 2008 (Microsoft-Entourage/12.x) verifies; older Entourage st
     expect(v11).toMatchObject({ family: 'outlook-mac', smime: 'unknown' });
   });
 });
+
+describe('round 7 audit: verify only where a default install checks the signature (issue 15 target: 0 verify claims for families known not to verify)', () => {
+  // Header values are the rules' own public examples (rules/clients/*.yaml: lore.kernel.org Mutt and NeoMutt mail,
+  // Sylpheed and Horde IMP examples, Debian's Alpine on lore.kernel.org).
+  const configuredOnly: Array<[string, string, RegExp]> = [
+    ['mutt', 'User-Agent: Mutt/1.12.0 (2019-05-25)\r\nMessage-ID: <20190616071439.GA11880@kroah.com>\r\n', /muttmua\/mutt\/blob\/[0-9a-f]{40}\/init\.h/],
+    ['neomutt', 'User-Agent: NeoMutt/20170113 (1.7.2)\r\nMessage-ID: <20191114190848.f6tlqpnybagez76g@kili.mountain>\r\n', /neomutt\/neomutt\/blob\/[0-9a-f]{40}\/auto\.def/],
+    ['sylpheed', 'X-Mailer: Sylpheed 3.5.1 (GTK+ 2.24.31; x86_64-pc-linux-gnu)\r\n', /sylpheed\/blob\/[0-9a-f]{40}\/src\/sigstatus\.c/],
+    ['horde', 'User-Agent: Horde Application Framework 5\r\nMessage-ID: <20201210081522.Horde.GEA1j18D53oi4VTUxYWD_87@ridecals.com>\r\n', /horde\/imp\/blob\/[0-9a-f]{40}\/config\/prefs\.php/],
+  ];
+  for (const [family, header, source] of configuredOnly) {
+    it(`${family}: tolerate, not verify: it checks S/MIME only once configured, which the headers cannot show; the cell cites the default in the source tree`, () => {
+      const v = verdictOf(new TextEncoder().encode(`${header}From: a@example.org\r\n\r\n`));
+      expect(v).toMatchObject({ family, smime: 'tolerate' });
+      expect(strictRecommendation(v)).toBe('do-not-sign');
+      expect(v.references?.some((r) => source.test(r))).toBe(true);
+      for (const c of capabilityReport(rules).list.filter((x) => x.family === family)) expect(c.level).not.toBe('verify');
+    });
+  }
+
+  it('a Mutt user whose own mail arrives S/MIME-signed has shown a configured install: that mail alone is verify evidence', () => {
+    const header = 'User-Agent: Mutt/1.12.0 (2019-05-25)\r\nMessage-ID: <20190616071439.GA11880@kroah.com>\r\n' +
+      'Content-Type: multipart/signed; micalg=sha-256; protocol="application/pkcs7-signature"; boundary="b"\r\n';
+    const v = verdictOf(new TextEncoder().encode(`${header}From: a@example.org\r\n\r\n`));
+    expect(v).toMatchObject({ family: 'mutt', smime: 'tolerate', smimeMessage: 'signed' });
+    expect(strictRecommendation(v)).toBe('sign');
+  });
+
+  it('Alpine stays verify: S/MIME is on by default in OpenSSL builds and checks against the system CA directory (configure.ac, smkeys.c at a pinned commit)', () => {
+    const v = verdictOf(new TextEncoder().encode("User-Agent: Alpine 2.22 (DEB 394 2020-01-19)\r\nMessage-ID: <alpine.DEB.2.22.394.2010172016370.9440@hadrien>\r\nFrom: a@example.org\r\n\r\n"));
+    expect(v).toMatchObject({ family: 'alpine', smime: 'verify' });
+    const refs = v.references ?? [];
+    expect(refs.some((r) => /alpinemail\/alpine\/blob\/[0-9a-f]{40}\/configure\.ac/.test(r))).toBe(true);
+    expect(refs.some((r) => /alpinemail\/alpine\/blob\/[0-9a-f]{40}\/pith\/smkeys\.c/.test(r))).toBe(true);
+  });
+
+  it('FairEmail stays verify and records how it shows a signature (a tap on the signature icon, FAQ at a pinned commit)', () => {
+    // The loader keeps only what the engine uses; via and shows are read from the file itself.
+    const data = parseYaml(readFileSync(join(smimeDir, 'fairemail.yaml'), 'utf8'), { version: '1.2' }) as { entries: Array<{ level: string; via?: string; shows?: string; references: string[] }> };
+    expect(data.entries[0]).toMatchObject({ level: 'verify', via: 'native' });
+    expect(data.entries[0]?.shows).toMatch(/tap/);
+    expect(data.entries[0]?.references.some((r) => /FairEmail\/blob\/[0-9a-f]{40}\/FAQ\.md/.test(r))).toBe(true);
+  });
+
+  it('Outlook on the web is broken without the S/MIME control (OWA 2010 help), the weakest sourced case of its family', () => {
+    const v = verdictOf(new TextEncoder().encode('Message-ID: <DUB102-W192C6E94759954C4885B92B14C0@phx.gbl>\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v).toMatchObject({ family: 'outlook-web', smime: 'broken' });
+    expect(strictRecommendation(v)).toBe('do-not-sign');
+  });
+
+  it('Outlook for iOS and Android is broken: with its S/MIME setting off (the default) Microsoft says S/MIME content cannot be consumed', () => {
+    expect(capabilityReport(rules).list.filter((c) => c.family === 'outlook-mobile').map((c) => c.level)).toEqual(['broken']);
+    const refs = rules.smime.get('outlook-mobile')?.entries[0]?.references ?? [];
+    expect(refs.some((r) => r.includes('smime-outlook-for-ios-and-android'))).toBe(true);
+  });
+
+  it('AOSP Email is broken: its Exchange app asks EAS for HTML bodies without MIMESupport (source at a pinned commit)', () => {
+    const cells = capabilityReport(rules).list.filter((c) => c.family === 'android-email');
+    expect(cells.map((c) => c.level)).toEqual(['broken']);
+    const refs = rules.smime.get('android-email')?.entries[0]?.references ?? [];
+    expect(refs.some((r) => /android_packages_apps_Exchange\/blob\/[0-9a-f]{40}\/src\/com\/android\/exchange\/eas\/EasSyncMail\.java/.test(r))).toBe(true);
+  });
+});
+
+describe('families that only say "some Exchange client" take the weakest reader (round 7)', () => {
+  it('microsoft-365 and exchange-server are broken, since Outlook on the web without the control and EAS clients without MIME are', () => {
+    for (const family of ['microsoft-365', 'exchange-server']) {
+      expect({ family, levels: capabilityReport(rules).list.filter((c) => c.family === family).map((c) => c.level) }).toEqual({ family, levels: ['broken'] });
+    }
+    // source: the Exchange Online Message-ID of test/classify/engine.test.ts (a real apcprd04 id).
+    const v = verdictOf(new TextEncoder().encode('Message-ID: <TY0PR04MB63282B4D6BAEF754115502548152A@TY0PR04MB6328.apcprd04.prod.outlook.com>\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v).toMatchObject({ family: 'microsoft-365', smime: 'broken' });
+    expect(strictRecommendation(v)).toBe('do-not-sign');
+  });
+});
