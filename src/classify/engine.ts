@@ -137,8 +137,9 @@ class Fields {
     const nr = this.find('x-newsreader');
     const mua = xm && !ua && !nr ? xm : ua && !xm && !nr ? ua : xm || ua || nr ? [...(xm ?? EMPTY), ...(ua ?? EMPTY), ...(nr ?? EMPTY)] : null;
     if (mua && mua.length) this.set('mua', mua);
-    // Outlook.com rewrites other clients' Message-IDs and keeps the original: the original tells the client.
-    const msgid = firstId(this.find('x-microsoft-original-message-id')) ?? firstId(this.find('message-id'));
+    // Outlook.com and Brevo's SMTP relay rewrite other programs' Message-IDs and keep the original
+    // (X-Microsoft-Original-Message-ID, Origin-messageId): the original tells the program.
+    const msgid = firstId(this.find('x-microsoft-original-message-id')) ?? firstId(this.find('origin-messageid')) ?? firstId(this.find('message-id'));
     if (msgid !== null) {
       this.msgidBox[0] = msgid;
       this.set('msgid', this.msgidBox);

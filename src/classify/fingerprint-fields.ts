@@ -12,9 +12,10 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
   'x-newsreader',
   'x-mimeole',
   'mime-version',
-  // Message-ID shape, and the original one Outlook.com keeps when it rewrites it
+  // Message-ID shape, and the original one Outlook.com and Brevo's SMTP relay keep when they rewrite it
   'message-id',
   'x-microsoft-original-message-id',
+  'origin-messageid',
   // Microsoft / Apple client markers
   'x-ms-has-attach',
   'x-ms-reactions',
@@ -79,9 +80,9 @@ export const PSEUDO_FIELDS: readonly string[] = Object.freeze(['mua', 'msgid', '
 /** The headers each pseudo-field is derived from (a rule on the pseudo-field uses them). */
 export const PSEUDO_SOURCES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   mua: ['x-mailer', 'user-agent', 'x-newsreader'],
-  msgid: ['message-id', 'x-microsoft-original-message-id'],
-  'msgid-local': ['message-id', 'x-microsoft-original-message-id'],
-  'msgid-host': ['message-id', 'x-microsoft-original-message-id'],
+  msgid: ['message-id', 'x-microsoft-original-message-id', 'origin-messageid'],
+  'msgid-local': ['message-id', 'x-microsoft-original-message-id', 'origin-messageid'],
+  'msgid-host': ['message-id', 'x-microsoft-original-message-id', 'origin-messageid'],
   boundary: ['content-type'],
   'dkim-d': ['dkim-signature'],
 });

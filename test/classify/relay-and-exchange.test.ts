@@ -64,6 +64,65 @@ describe("a relay's headers never make a person's mail automated", () => {
   });
 });
 
+describe("Brevo's SMTP relay: what it adds to every message says nothing about the program", () => {
+  // Brevo (Sendinblue) replaces the Message-ID with <uuid@smtp-relay.sendinblue.com>, keeps the sender's
+  // own id in Origin-messageId and adds List-Unsubscribe-Post, X-CSA-Complaints, Feedback-ID and
+  // X-Mailin-EID to people's mail as well (git patches on vger lists, file ids 55166686966, 40588991644).
+  const block = (lines: string[]): ReturnType<typeof classify> => {
+    const parsed = parseHeaderBlock(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`));
+    if (!parsed.ok) throw new Error(parsed.detail);
+    return classify(rules, fingerprintFromFields(parsed.fields));
+  };
+
+  it("a company's Exchange mail sent through Brevo is Exchange mail, not automated", () => {
+    // OVHcloud's guide to an Exchange send connector through Brevo shows the delivered headers (file id 23147623436)
+    const v = block([
+      'X-Mailin-EID: MjAxMTY0NTkwfm5vLXJlcGx5QHRlc3QtbXV0dS5jb21%2BPDE2N2U1NdkfOTQ3MzQ1YWFiNzY3NWY3ZmJkMWUzZGJkQHRlYW1qZXJlbS5vdmg%2B25ead5LmQuc2VuZGVyLXNpYi5jb20%3D',
+      'Date: Tue, 28 Feb 2023 07:50:56 +0000',
+      'Message-Id: <12185193-354a-4762-b3ee-a40484d30975e@smtp-relay.smtp.example.com>',
+      'Origin-messageId: <167e568a947345aab7675f7fbd1e3dbd@mydomain.ovh>',
+      'Thread-Index: AQHZS0ljK1OFDltwD80S81Qo68wiBIQ==',
+      'X-MS-Has-Attach:',
+      'X-MS-TNEF-Correlator:',
+      'MIME-Version: 1.0',
+      'X-CSA-Complaints: csa-complaints@eco.de',
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    ]);
+    expect(v.kind).not.toBe('automated');
+    expect(v.family).toBe('exchange-server');
+  });
+
+  it("a person's mail through Brevo with only a Message-ID hint keeps that hint, not automated", () => {
+    // relay headers: linux-hyperv archive 2026-04-25 (file id 55166686966); the original id is Thunderbird's
+    // lower-case UUID shape (htecgroup.com, file id 44745034312): two messages combined
+    const v = block([
+      'X-Mailin-EID: NDQzNzMzMzgyfmxpbnV4LWh5cGVydkB2Z2VyLmtlcm5lbC5vcmd%2BPDIwMjYwNDI1MTEzNTU3LjI0LTEtZGV2QHVua25vd25iYnFyLnh5ej5%2BZ3ouZC5zZW5kZXItc2liLmNvbQ%3D%3D',
+      'Origin-messageId: <20d90961-59ca-4b4f-8d2c-fc0fe4d2ed37@htecgroup.com>',
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+      'X-CSA-Complaints: csa-complaints@eco.de',
+      'Message-Id: <ea7d7850-fdb8-49a7-90fd-89432dfe555a@smtp-relay.sendinblue.com>',
+      'Feedback-ID: 77.32.148.26:10473219_-1:10473219:Sendinblue',
+      'Content-Type: text/plain; charset=UTF-8; format=flowed',
+    ]);
+    expect(v.kind).not.toBe('automated');
+    expect(v.family).toBe('thunderbird');
+  });
+
+  it('transactional mail Brevo made itself is still automated', () => {
+    // a booking confirmation sent with Brevo's API, 2025-10-23 (file id 37346935118)
+    const v = block([
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+      'Feedback-ID: 212.146.199.187:2694517_-1:2694517:Sendinblue',
+      'X-CSA-Complaints: csa-complaints@eco.de',
+      'X-Mailin-EID: OTE5MTA4MzB%2Bc2hvcnRkZXNlb3NAZ21haWwuY29tfjwyMDI1MTAyMzA5NDIuNzI1NTM2ODA3NjNAc210cC1yZWxheS5tYWlsaW4uZnI%2BfmVtYWlsLnNjaWRvby5jb20%3D',
+      'Message-Id: <202510230942.72553680763@smtp-relay.mailin.fr>',
+      'Content-Type: multipart/alternative; boundary=d0f619190f98c5d9ad868dadafd7017c04575fbbda18d99e7bdb312dfceb',
+      'Mime-Version: 1.0',
+    ]);
+    expect(v.kind).toBe('automated');
+  });
+});
+
 describe('X-MS-Has-Attach says "through Exchange", not which program', () => {
   it('Thunderbird mail through Exchange Online with its User-Agent hidden gets the Thunderbird hint, not exchange-server', () => {
     // htecgroup.com, 2025-10-18, file id 44745034312 (which also carried User-Agent: Mozilla Thunderbird)
