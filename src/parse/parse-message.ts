@@ -50,11 +50,14 @@ export function normalizeMessageId(value: string | undefined): string | null {
 
 const SMIME_MEDIA_TYPES: ReadonlySet<string> = new Set(['multipart/signed', 'application/pkcs7-mime', 'application/x-pkcs7-mime']);
 
-/** S/MIME kind of a message from its top-level Content-Type (RFC 8551 3.4/3.5). */
-export function smimeKindOf(contentType: string | undefined): SmimeMessageKind | null {
-  if (!contentType) return null;
+/**
+ * S/MIME kind of a message from its top-level Content-Type (RFC 8551 3.4/3.5). `mediaType` is
+ * for a caller that has already read it (parseMessage), so the media type is not read twice.
+ */
+export function smimeKindOf(contentType: string | undefined, mediaType = contentType ? mediaTypeOf(contentType) : null): SmimeMessageKind | null {
+  if (!contentType || mediaType === null) return null;
   // Only an S/MIME type needs its parameters read (and libmime loaded).
-  if (!SMIME_MEDIA_TYPES.has(mediaTypeOf(contentType))) return null;
+  if (!SMIME_MEDIA_TYPES.has(mediaType)) return null;
   return smimeKindOfParsed(parseStructured(contentType));
 }
 
@@ -206,7 +209,7 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
     headerDate,
     messageId: normalizeMessageId(first('message-id')),
     fingerprint,
-    smime: mediaType !== null && SMIME_MEDIA_TYPES.has(mediaType) ? smimeKindOfParsed(parseStructured(contentType!)) : null,
+    smime: smimeKindOf(contentType, mediaType),
   };
   return { ok: true, message };
 }

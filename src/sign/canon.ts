@@ -6,7 +6,7 @@
  * then has nothing left to change, so the signature survives.
  */
 import { randomBytes } from 'node:crypto';
-import libmime from 'libmime';
+import { libmime } from './libmime.js';
 import { AppError } from '../core/index.js';
 import { findHeader, headerValue, parseContentType, splitEntity, splitMultipart, type RawHeader } from './mime.js';
 
@@ -98,11 +98,11 @@ function sevenBitHeader(h: RawHeader): Buffer {
   const value = headerValue(h);
   let encoded: string;
   if (h.name === 'content-type' || h.name === 'content-disposition') {
-    encoded = libmime.buildHeaderValue(libmime.parseHeaderValue(value));
+    encoded = libmime().buildHeaderValue(libmime().parseHeaderValue(value));
   } else {
-    encoded = libmime.encodeWords(value, 'Q', 52);
+    encoded = libmime().encodeWords(value, 'Q', 52);
   }
-  const folded = libmime.foldLines(`${display}: ${encoded}`, 76, true).replace(/\r?\n/g, '\r\n');
+  const folded = libmime().foldLines(`${display}: ${encoded}`, 76, true).replace(/\r?\n/g, '\r\n');
   return Buffer.from(folded + '\r\n', 'latin1');
 }
 
@@ -160,7 +160,7 @@ export function canonicalizeEntity(headersIn: readonly RawHeader[], body: Buffer
       do boundary = randomBoundary();
       while (collides(boundary));
       const params = { ...ct.params, boundary };
-      headers = setHeader(headers, 'content-type', 'Content-Type', libmime.buildHeaderValue({ value: ct.type, params }));
+      headers = setHeader(headers, 'content-type', 'Content-Type', libmime().buildHeaderValue({ value: ct.type, params }));
     }
     const pieces: Buffer[] = [];
     const preamble = body.subarray(0, Math.max(0, split.preambleEnd));

@@ -3,7 +3,7 @@
  * general parser we never decode-and-re-serialise what we do not have to: entities are split
  * by offsets into the original buffer.
  */
-import libmime from 'libmime';
+import { libmime } from './libmime.js';
 
 /** One header field: lower-case name and its raw bytes (folded lines and the final CRLF included). */
 export interface RawHeader {
@@ -88,7 +88,7 @@ export interface ContentType {
 /** Parses a Content-Type value (RFC 2231 continuations decoded by libmime). */
 export function parseContentType(value: string | undefined): ContentType {
   if (!value) return { type: 'text/plain', params: { charset: 'us-ascii' } };
-  const parsed = libmime.parseHeaderValue(value);
+  const parsed = libmime().parseHeaderValue(value);
   const type = String(parsed.value ?? '').trim().toLowerCase();
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed.params ?? {})) params[k.toLowerCase()] = String(v);

@@ -3,86 +3,70 @@
  * gets acted upon), in the stream: the CSV is what a refreshed census would give, and the stored
  * row is left as it was (lookups re-decide it too; `stats` refreshes before counting).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { exportCsv, refreshStale, type AppContext } from '../../src/app/index.js';
+import { describe, expect, test } from 'vitest';
+import { exportCsv, refreshStale } from '../../src/app/index.js';
 import { openStore } from '../../src/store/index.js';
-import { PEOPLE, seededApp, tempDir } from '../http/helpers.js';
+import { PEOPLE, seededAppFor } from '../http/helpers.js';
 import { csvLine, type ExportRow } from '../../src/store/csv.js';
 import { collect, rawExec, rawQuery } from '../helpers/app.js';
 
 describe('exportCsv with stale decisions', () => {
-  const t = tempDir();
-  let app: AppContext;
-  beforeAll(async () => {
-    app = await seededApp(t.dir);
-  });
-  afterAll(async () => {
-    await app.close();
-    t.cleanup();
-  });
-  const row = (a: string) => rawQuery(app, 'SELECT * FROM addresses WHERE address = ?', a)[0]!;
+  const seeded = seededAppFor();
+  const row = (a: string) => rawQuery(seeded.app, 'SELECT * FROM addresses WHERE address = ?', a)[0]!;
   const lineOf = (csv: string, a: string) => csv.split('\r\n').find((l) => l.startsWith(a + ','));
 
   test('an expired decision is written re-decided and the stored row is left as it was', async () => {
-    const fresh = await collect(exportCsv(app.store, app.config.policy, {}));
+    const fresh = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}));
     // A cached decision that expired long ago and no longer matches the evidence.
-    rawExec(app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale test decision', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
+    rawExec(seeded.app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale test decision', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
     const stored = row(PEOPLE.signer);
-    const csv = await collect(exportCsv(app.store, app.config.policy, {}));
+    const csv = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}));
     expect(lineOf(csv, PEOPLE.signer)).toMatch(new RegExp(`^${PEOPLE.signer.replace(/\./g, '\\.')},sign,thunderbird,`));
     expect(csv).not.toContain('stale test decision');
     expect(csv).toBe(fresh);
     expect(row(PEOPLE.signer)).toEqual(stored);
     // The bytes a refreshed census gives.
-    expect(await refreshStale(app.store, app.config.policy)).toBe(1);
-    expect(await collect(exportCsv(app.store, app.config.policy, {}))).toBe(csv);
+    expect(await refreshStale(seeded.app.store, seeded.app.config.policy)).toBe(1);
+    expect(await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}))).toBe(csv);
   });
 
   test('a recommendation filter applies to the new decision, not the stored one', async () => {
-    rawExec(app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale, wrong recommendation', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
-    const signOnly = await collect(exportCsv(app.store, app.config.policy, { recommendation: 'sign' }));
+    rawExec(seeded.app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale, wrong recommendation', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
+    const signOnly = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, { recommendation: 'sign' }));
     expect(lineOf(signOnly, PEOPLE.signer)).toMatch(/,sign,/);
-    const unknownOnly = await collect(exportCsv(app.store, app.config.policy, { recommendation: 'unknown' }));
+    const unknownOnly = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, { recommendation: 'unknown' }));
     expect(lineOf(unknownOnly, PEOPLE.signer)).toBeUndefined();
     expect(unknownOnly).not.toContain('stale, wrong recommendation');
-    await refreshStale(app.store, app.config.policy);
+    await refreshStale(seeded.app.store, seeded.app.config.policy);
   });
 
   test('an expired decision re-decided to the same recommendation gets its new reason, and filters still find it', async () => {
     const before = row(PEOPLE.signer);
     expect(before.recommendation).toBe('sign');
-    rawExec(app, (db) => db.prepare(`UPDATE addresses SET reason = 'stale, same recommendation', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
-    const csv = await collect(exportCsv(app.store, app.config.policy, {}));
+    rawExec(seeded.app, (db) => db.prepare(`UPDATE addresses SET reason = 'stale, same recommendation', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
+    const csv = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}));
     expect(csv).not.toContain('stale, same recommendation');
-    const signOnly = await collect(exportCsv(app.store, app.config.policy, { recommendation: 'sign' }));
+    const signOnly = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, { recommendation: 'sign' }));
     expect(lineOf(signOnly, PEOPLE.signer)).toBe(lineOf(csv, PEOPLE.signer));
-    await refreshStale(app.store, app.config.policy);
+    await refreshStale(seeded.app.store, seeded.app.config.policy);
     expect(row(PEOPLE.signer)).toEqual(before);
   });
 
   test('a read-only store exports re-decided decisions too', async () => {
-    const fresh = await collect(exportCsv(app.store, app.config.policy, {}));
-    rawExec(app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale test decision', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
-    const ro = openStore(app.config.db, { readonly: true });
+    const fresh = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}));
+    rawExec(seeded.app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale test decision', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
+    const ro = openStore(seeded.app.config.db, { readonly: true });
     try {
-      expect(await collect(exportCsv(ro, app.config.policy, {}))).toBe(fresh);
+      expect(await collect(exportCsv(ro, seeded.app.config.policy, {}))).toBe(fresh);
     } finally {
       await ro.close();
     }
-    await refreshStale(app.store, app.config.policy);
+    await refreshStale(seeded.app.store, seeded.app.config.policy);
   });
 });
 
 describe('SQLite formats a line in SQL as csv.ts does in JS', () => {
-  const t = tempDir();
-  let app: AppContext;
-  beforeAll(async () => {
-    app = await seededApp(t.dir);
-  });
-  afterAll(async () => {
-    await app.close();
-    t.cleanup();
-  });
+  const seeded = seededAppFor();
 
   // Every formula trigger and the code points beside each end of the ranges that SQL rules out
   // with two comparisons ([., =) and [A, U+200B)), a four-byte UTF-8 one, and the empty string.
@@ -93,12 +77,12 @@ describe('SQLite formats a line in SQL as csv.ts does in JS', () => {
   ];
 
   test('every formula trigger and its neighbours, in address, product, version and reason, with every time edge', async () => {
-    const template = rawQuery(app, 'SELECT * FROM addresses ORDER BY address LIMIT 1')[0]!;
+    const template = rawQuery(seeded.app, 'SELECT * FROM addresses ORDER BY address LIMIT 1')[0]!;
     const cols = Object.keys(template);
     const insert = `INSERT INTO addresses (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`;
     const times = [0, -1_000, 1_700_000_000_999, 253_402_300_799_000, 253_402_300_800_000, -62_167_219_200_000];
     const rows: ExportRow[] = [];
-    rawExec(app, (db) => {
+    rawExec(seeded.app, (db) => {
       const st = db.prepare(insert);
       FIRST.forEach((c, i) => {
         const row = {
@@ -114,7 +98,7 @@ describe('SQLite formats a line in SQL as csv.ts does in JS', () => {
         rows.push(row as unknown as ExportRow);
       });
     });
-    const lines = new Map((await collect(exportCsv(app.store, app.config.policy, {}))).split('\r\n').map((l) => [l, true]));
+    const lines = new Map((await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}))).split('\r\n').map((l) => [l, true]));
     const missing = rows.map((r) => csvLine(r)).filter((l) => !lines.has(l));
     expect(missing).toEqual([]);
     expect(rows.length).toBe(FIRST.length);

@@ -8,13 +8,13 @@
  * dist/ — the precompiled rules (no YAML parser loaded), the SQLite migrations (a new database
  * is created and migrated) and package.json (--version).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtCli, ROOT } from '../helpers/built.js';
+import { ROOT } from '../helpers/built.js';
+import { runBuiltCli as runCli } from '../helpers/cli.js';
 
 /**
  * Modules `import -` may load for plain mail: 22 today — the entry and 3 ESM chunks, the
@@ -72,19 +72,6 @@ process.on('exit', () => {
 `,
   );
   return { preload, list };
-}
-
-function runCli(args: string[], input: string | undefined, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, builtCli(), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
 }
 
 const MESSAGE = readFileSync(join(ROOT, 'test', 'fixtures', 'messages', '01-apple-mail-lion.eml'), 'utf8');

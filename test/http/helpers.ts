@@ -3,6 +3,7 @@
  * from header blocks written to a temp dir, with real client header values from the corpus
  * (test/fixtures/http/clients.json).
  */
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
@@ -87,6 +88,29 @@ export async function seededApp(dir: string, http: Partial<Config['http']> = {})
   ]);
   await importPaths(app, [folder]);
   return app;
+}
+
+/**
+ * A seededApp for the enclosing describe block: opened in its own temp dir before the block's
+ * tests, closed and deleted after them. Read `app` inside hooks and tests.
+ */
+export function seededAppFor(http: Partial<Config['http']> = {}): { readonly app: AppContext; readonly dir: string } {
+  const t = tempDir();
+  let app: AppContext | undefined;
+  beforeAll(async () => {
+    app = await seededApp(t.dir, http);
+  });
+  afterAll(async () => {
+    await app?.close();
+    t.cleanup();
+  });
+  return {
+    dir: t.dir,
+    get app(): AppContext {
+      if (!app) throw new Error('seededAppFor: the app opens in beforeAll; read it inside a hook or test');
+      return app;
+    },
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import { MAX_HEADER_BYTES, SKIP_REASONS } from '../../src/core/index.js';
 import { FUZZ_TIMEOUT_MS, fullBlock, fuzzParams, hostileBlock, SPECIAL_UNITS, withinBound, medianMs } from '../helpers/hostile.js';
 
 const opts = { fingerprint: fingerprintSelector(), ownDomains: ['our-company.example'] };
-/** Per-block bound for a 256 KiB block; measured medians on this 2-core machine are far below it. */
+/** Per-block bound for a 256 KiB block, in CPU time (helpers/hostile.ts says why not wall time). */
 const PARSE_BOUND_MS = 5;
 const reasons = new Set<string>(SKIP_REASONS);
 

@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { runSign } from '../../src/cli/commands/sign.js';
-import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, P12_PASSPHRASE, type GpgsmHome, type TestPki } from '../helpers/pki.js';
-import { verifyWithBoth } from './helpers.js';
+import { P12_PASSPHRASE } from '../helpers/pki.js';
+import { withSigningPki } from './helpers.js';
 import { builtCli } from '../helpers/built.js';
 
-let pki: TestPki;
-let gpg: GpgsmHome;
-beforeAll(() => {
-  pki = makeTestPki();
-  gpg = makeGpgsmHome(pki);
-}, 60_000);
-afterAll(() => {
-  gpg?.cleanup();
-  pki?.cleanup();
-});
-const verified = (msg: Buffer) => verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, msg);
+const { pki, verified } = withSigningPki();
+
 const OK = { openssl: null, gpgsm: null };
 
 const MESSAGE = 'From: Alice <alice@example.test>\nTo: bob@customer.test\nSubject: Grüße\n\nHallo Bob, schöne Grüße.\n';

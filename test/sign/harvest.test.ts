@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,26 +12,18 @@ import {
   type HarvestResult,
   type Signer,
 } from '../../src/sign/index.js';
-import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, type GpgsmHome, type TestLeaf, type TestPki } from '../helpers/pki.js';
-import { compose, splitSigned, verifyWithBoth } from './helpers.js';
+import type { TestLeaf } from '../helpers/pki.js';
+import { compose, splitSigned, withSigningPki } from './helpers.js';
 
-let pki: TestPki;
+const { pki, verified } = withSigningPki();
+
 let ours: Signer;
 let trusted: string[];
-let gpg: GpgsmHome;
 
 beforeAll(async () => {
-  pki = makeTestPki();
   ours = await loadSigner({ certFile: pki.rsa.certFile, keyFile: pki.rsa.keyFile, chainFiles: [pki.interCertFile] });
   trusted = await loadTrustedCaPems([pki.rootCertFile]);
-  gpg = makeGpgsmHome(pki);
 }, 60_000);
-
-afterAll(() => {
-  gpg?.cleanup();
-  pki?.cleanup();
-});
-const verified = (msg: Buffer) => verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, msg);
 
 let seq = 0;
 /** A message signed by the openssl CLI (its own S/MIME writer), From/To set by openssl. */

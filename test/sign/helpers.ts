@@ -4,6 +4,8 @@
  */
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
+import { afterAll } from 'vitest';
+import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, type GpgsmHome, type TestPki } from '../helpers/pki.js';
 
 /** Splits a multipart/signed message into the exact signed part bytes and the DER signature. */
 export function splitSigned(msg: Buffer): { signedPart: Buffer; signature: Buffer; boundary: string } {
@@ -37,7 +39,7 @@ export function isSevenBitSafe(buf: Buffer): boolean {
     .every((l) => l.length <= 998);
 }
 
-/** Minimal shapes of the pki helpers (kept structural so this file needs no import cycle). */
+/** What verifyWithBoth needs of the verifiers (structural: any openssl/gpgsm pair will do). */
 interface Verifiers {
   opensslOk(msg: Buffer): { ok: boolean; output: string };
   gpgsmOk(signature: Buffer, signedPart: Buffer): { ok: boolean; output: string };
@@ -54,4 +56,19 @@ export function verifyWithBoth(v: Verifiers, msg: Buffer): { openssl: string | n
   const { signedPart, signature } = splitSigned(crlf);
   const g = v.gpgsmOk(signature, signedPart);
   return { openssl: o.ok ? null : o.output, gpgsm: g.ok ? null : g.output };
+}
+
+/**
+ * The signing PKI of a test file: a throwaway PKI and gpgsm home, made when the file is loaded
+ * (makeTestPki is synchronous) and removed after its tests, and `verified`, verifyWithBoth with
+ * openssl against this PKI and gpgsm with its home (both null when both accept the message).
+ */
+export function withSigningPki(): { pki: TestPki; gpg: GpgsmHome; verified(msg: Buffer): { openssl: string | null; gpgsm: string | null } } {
+  const pki = makeTestPki();
+  const gpg = makeGpgsmHome(pki);
+  afterAll(() => {
+    gpg.cleanup();
+    pki.cleanup();
+  });
+  return { pki, gpg, verified: (msg) => verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, msg) };
 }

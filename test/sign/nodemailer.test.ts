@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { createSmimePlugin, harvestFromMessage, loadSigner, type CensusRecommender, type Signer, type SignPolicy } from '../../src/sign/index.js';
 import type { Recommendation } from '../../src/core/index.js';
-import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, type GpgsmHome, type TestPki } from '../helpers/pki.js';
-import { splitSigned, verifyWithBoth } from './helpers.js';
+import { opensslVerifyMessage } from '../helpers/pki.js';
+import { splitSigned, withSigningPki } from './helpers.js';
 
-let pki: TestPki;
-let gpg: GpgsmHome;
+const { pki, gpg, verified } = withSigningPki();
+
 let signer: Signer;
 
 beforeAll(async () => {
-  pki = makeTestPki();
-  gpg = makeGpgsmHome(pki);
   signer = await loadSigner({ certFile: pki.rsa.certFile, keyFile: pki.rsa.keyFile, chainFiles: [pki.interCertFile] });
 }, 60_000);
 
-const both = (msg: Buffer) => verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, msg);
-
-afterAll(() => {
-  gpg?.cleanup();
-  pki?.cleanup();
-});
 
 /** An in-memory census with the recommender interface; records what it was asked. */
 function census(map: Record<string, Recommendation>): CensusRecommender & { asked: string[][] } {
@@ -85,7 +77,7 @@ describe('nodemailer plugin with a real streamTransport', () => {
     t.use('stream', createSmimePlugin({ signer, policy: 'always' }));
     const msg = await send(t, ['a@customer.test']);
     expect(msg.includes('\r\n')).toBe(false);
-    expect(both(msg)).toEqual({ openssl: null, gpgsm: null });
+    expect(verified(msg)).toEqual({ openssl: null, gpgsm: null });
     expect((await harvestFromMessage(msg)).ok).toBe(true);
   });
 
@@ -94,7 +86,7 @@ describe('nodemailer plugin with a real streamTransport', () => {
     const { t } = transport('any', c);
     const signed = await send(t, ['a@customer.test', 'x@customer.test']);
     expect(isSigned(signed)).toBe(true);
-    expect(both(signed)).toEqual({ openssl: null, gpgsm: null });
+    expect(verified(signed)).toEqual({ openssl: null, gpgsm: null });
     expect(isSigned(await send(t, ['x@customer.test', 'y@customer.test']))).toBe(false);
   });
 
@@ -102,7 +94,7 @@ describe('nodemailer plugin with a real streamTransport', () => {
     const { t } = transport('always');
     const msg = await send(t, ['anyone@customer.test']);
     expect(isSigned(msg)).toBe(true);
-    expect(both(msg)).toEqual({ openssl: null, gpgsm: null });
+    expect(verified(msg)).toEqual({ openssl: null, gpgsm: null });
   });
 
   it('census failure: sends unsigned by default, fails the send when configured to', async () => {

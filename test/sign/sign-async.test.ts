@@ -2,21 +2,11 @@
  * signAsync (the relay's path: the private-key operation on the thread pool) gives exactly the
  * bytes sign() gives, and refuses exactly what sign() refuses.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadSigner } from '../../src/sign/index.js';
-import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, type GpgsmHome, type TestPki } from '../helpers/pki.js';
-import { verifyWithBoth } from './helpers.js';
+import { withSigningPki } from './helpers.js';
 
-let pki: TestPki;
-let gpg: GpgsmHome;
-beforeAll(() => {
-  pki = makeTestPki();
-  gpg = makeGpgsmHome(pki);
-}, 60_000);
-afterAll(() => {
-  gpg?.cleanup();
-  pki?.cleanup();
-});
+const { pki, verified } = withSigningPki();
 
 const msg = (from: string) => Buffer.from(`From: ${from}\r\nTo: bob@customer.test\r\nSubject: async\r\n\r\nHallo, schöne Grüße.\r\n`);
 
@@ -26,13 +16,13 @@ describe('Signer.signAsync', () => {
     const opts = { signingTime: new Date('2026-12-01T12:00:00Z'), boundary: 'fixed-boundary-1' };
     const a = await s.signAsync(msg(pki.rsa.email), opts);
     expect(a.equals(s.sign(msg(pki.rsa.email), opts))).toBe(true);
-    expect(verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, a)).toEqual({ openssl: null, gpgsm: null });
+    expect(verified(a)).toEqual({ openssl: null, gpgsm: null });
   });
 
   it('signs with ECDSA P-256 (openssl and gpgsm verify) and refuses a From the certificate does not cover', async () => {
     const s = await loadSigner({ certFile: pki.ec.certFile, keyFile: pki.ec.keyFile, chainFiles: [pki.interCertFile] });
     const out = await s.signAsync(msg(pki.ec.email));
-    expect(verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, out)).toEqual({ openssl: null, gpgsm: null });
+    expect(verified(out)).toEqual({ openssl: null, gpgsm: null });
     await expect(s.signAsync(msg('mallory@example.test'))).rejects.toMatchObject({ code: 'E_CERT' });
     expect(s.metrics).toMatchObject({ signedTotal: 1, refusedTotal: 1 });
   });

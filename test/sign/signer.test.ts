@@ -1,28 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { isAppError } from '../../src/core/index.js';
 import { loadSigner, signerStatus, type Signer } from '../../src/sign/index.js';
-import { makeGpgsmHome, makeTestPki, opensslVerifyMessage, P12_PASSPHRASE, type GpgsmHome, type TestPki } from '../helpers/pki.js';
-import { compose, isSevenBitSafe, splitSigned, verifyWithBoth } from './helpers.js';
+import { opensslVerifyMessage, P12_PASSPHRASE } from '../helpers/pki.js';
+import { compose, isSevenBitSafe, splitSigned, withSigningPki } from './helpers.js';
 
-let pki: TestPki;
-let gpg: GpgsmHome;
+const { pki, gpg, verified } = withSigningPki();
+
 let rsa: Signer;
 let ec: Signer;
 
 beforeAll(async () => {
-  pki = makeTestPki();
-  gpg = makeGpgsmHome(pki);
   rsa = await loadSigner({ certFile: pki.rsa.certFile, keyFile: pki.rsa.keyFile, chainFiles: [pki.interCertFile] });
   ec = await loadSigner({ certFile: pki.ec.certFile, keyFile: pki.ec.keyFile, chainFiles: [pki.interCertFile] });
 }, 60_000);
-
-afterAll(() => {
-  gpg?.cleanup();
-  pki?.cleanup();
-});
 
 /** Both independent verifiers must accept the message, and the signed content must be 7-bit. */
 function expectVerifies(msg: Buffer): Buffer {
@@ -123,7 +116,7 @@ describe('signing matrix, verified by openssl cms -verify and gpgsm --verify', (
   it('still verifies after a store rewrites CRLF to LF (openssl canonicalises text)', async () => {
     const out = rsa.sign(await compose({ from: pki.rsa.email, to: 'c@example.test', subject: 'x', text: 'Line 1\nLine 2\n' }));
     const lf = Buffer.from(out.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
-    expect(verifyWithBoth({ opensslOk: (m) => opensslVerifyMessage(pki, m), gpgsmOk: (sig, part) => gpg.verify(sig, part) }, lf)).toEqual({ openssl: null, gpgsm: null });
+    expect(verified(lf)).toEqual({ openssl: null, gpgsm: null });
   });
 
   it('uses a fresh random boundary that does not occur in the signed part', async () => {

@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { fromLineDate, readMbox } from '../../src/source/file/index.js';
 import { builtCli } from '../helpers/built.js';
 import { noStackOnFailure } from '../helpers/cli.js';
+import { cpuMs } from '../helpers/hostile.js';
 
 const t = tempDir('census-mbox-hostile-');
 afterAll(() => t.cleanup());
@@ -37,10 +38,10 @@ function mboxWithLongSeparator(at: number, longLine: number): string {
 describe('mbox: hostile separator lines', () => {
   it('reads "From a b" + 100,000 spaces + "x" in linear time (the old regex took ~9 s)', () => {
     const line = 'From a b' + ' '.repeat(100_000) + 'x';
-    const t0 = performance.now();
+    const t0 = cpuMs();
     expect(fromLineDate(line)).toBeNull();
     expect(fromLineDate('From a ' + ' '.repeat(4000) + 'Tue Apr  3 16:55:26 2012' + ' '.repeat(50))?.toISOString()).toBe('2012-04-03T16:55:26.000Z');
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(cpuMs() - t0, 'CPU ms').toBeLessThan(2000);
     expect(fromLineDate('From sender@host Tue Apr  3 16:55:26 2012')?.toISOString()).toBe('2012-04-03T16:55:26.000Z');
     expect(fromLineDate('From sender@host')).toBeNull();
   });

@@ -8,9 +8,8 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/tmp.js';
 import { headerBlock, mailItem, collect } from '../helpers/app.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { storeKinds, withPostgres } from '../helpers/postgres-suite.js';
 import { makeTestPki, type TestPki, type TestLeaf } from '../helpers/pki.js';
 import { configSchema } from '../../src/config/index.js';
 import { openApp, silentLogger, lookupOne, lookupMany, recompute, forget, show, exportCsv, importPaths, refreshStale, censusStats, type AppContext } from '../../src/app/index.js';
@@ -21,9 +20,9 @@ const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
 const DAY = 86_400_000;
 const NOW = Date.now();
 
-const t = tempDir('census-contract-');
+const pg = withPostgres('census-contract-');
 /** Test-only rules whose product and version need CSV quoting and formula neutralisation. */
-const ODD_RULES = join(t.dir, 'odd-rules');
+const ODD_RULES = join(pg.dir, 'odd-rules');
 mkdirSync(join(ODD_RULES, 'clients'), { recursive: true });
 writeFileSync(
   join(ODD_RULES, 'clients', 'odd.yaml'),
@@ -38,45 +37,15 @@ writeFileSync(
 `,
 );
 
-let pg: PostgresServer;
 let pki: TestPki;
-beforeAll(async () => {
-  [pg, pki] = await Promise.all([startPostgres(), Promise.resolve().then(() => makeTestPki())]);
-}, 120_000);
-afterAll(async () => {
-  await pg?.stop();
+beforeAll(() => {
+  pki = makeTestPki();
+});
+afterAll(() => {
   pki?.cleanup();
-  t.cleanup();
 });
 
-let seq = 0;
-interface StoreKind {
-  name: 'sqlite' | 'postgres';
-  /** A fresh, empty, migrated census of this kind. */
-  open(overrides?: Record<string, unknown>): Promise<AppContext>;
-}
-
-const kinds: StoreKind[] = [
-  {
-    name: 'sqlite',
-    async open(overrides = {}) {
-      const dir = join(t.dir, `s${++seq}`);
-      mkdirSync(dir);
-      return openApp({ config: configSchema.parse({ db: join(dir, 'census.db'), rulesDirs: [RULES, ODD_RULES], ...overrides }), logger: silentLogger() });
-    },
-  },
-  {
-    name: 'postgres',
-    async open(overrides = {}) {
-      const dir = join(t.dir, `p${++seq}`);
-      mkdirSync(dir);
-      const db = await pg.createDatabase();
-      const ctx = openApp({ config: configSchema.parse({ db, erasureKeyFile: join(dir, 'erasure.key'), rulesDirs: [RULES, ODD_RULES], ...overrides }), logger: silentLogger() });
-      await ctx.store.ready();
-      return ctx;
-    },
-  },
-];
+const kinds = storeKinds(pg, { rulesDirs: [RULES, ODD_RULES] });
 
 const item = (key: string, from: string, mailer: string, daysAgo: number, extra: Record<string, string> = {}): SourceItem => mailItem(NOW, key, from, mailer, daysAgo, extra);
 
@@ -197,7 +166,7 @@ describe.each(kinds)('store contract on $name', (kind) => {
   it('harvests certificates with key continuity: first seen, renewal, key changed (alert kept by recompute)', async () => {
     await ctx.close();
     ctx = await kind.open({ sign: { trustedCaFiles: [pki.rootCertFile], chainFiles: [] } });
-    const dir = join(t.dir, `certs-${kind.name}`);
+    const dir = join(pg.dir, `certs-${kind.name}`);
     mkdirSync(dir, { recursive: true });
     const files = [
       [pki.rsa, 'Mon, 02 Nov 2026 10:00:00 +0000'],

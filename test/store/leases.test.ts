@@ -9,9 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tempDir } from '../helpers/tmp.js';
 import { headerBlock, openTestApp } from '../helpers/app.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { withPostgres } from '../helpers/postgres-suite.js';
 import { configSchema } from '../../src/config/index.js';
 import { openApp, silentLogger } from '../../src/app/index.js';
 import type { SourceItem } from '../../src/core/index.js';
@@ -19,15 +18,7 @@ import type { AppContext } from '../../src/app/index.js';
 import { openStore } from '../../src/store/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const t = tempDir('census-leases-');
-let pg: PostgresServer;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await pg?.stop();
-  t.cleanup();
-});
+const t = withPostgres('census-leases-');
 
 let n = 0;
 const kinds = [
@@ -37,11 +28,11 @@ const kinds = [
     open: async (): Promise<AppContext> => {
       const dir = join(t.dir, `p${++n}`);
       mkdirSync(dir);
-      const ctx = openApp({ config: configSchema.parse({ db: await pg.createDatabase(), erasureKeyFile: join(dir, 'erasure.key') }), logger: silentLogger() });
+      const ctx = openApp({ config: configSchema.parse({ db: await t.server.createDatabase(), erasureKeyFile: join(dir, 'erasure.key') }), logger: silentLogger() });
       await ctx.store.ready();
       return ctx;
     },
-    url: () => pg.createDatabase(),
+    url: () => t.server.createDatabase(),
   },
 ] as const;
 

@@ -16,9 +16,8 @@ import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
 import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { tempDir } from '../helpers/tmp.js';
 import { mailItem } from '../helpers/app.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { withPostgres } from '../helpers/postgres-suite.js';
 import { configSchema } from '../../src/config/index.js';
 import { openApp, silentLogger, lookupOne } from '../../src/app/index.js';
 import { clientKeyOf, openStore, type ClientRow } from '../../src/store/index.js';
@@ -28,15 +27,7 @@ const MIGRATIONS = join(import.meta.dirname, '..', '..', 'src', 'store');
 const NOW = Date.now();
 const T = NOW - 10 * 86_400_000;
 
-const t = tempDir('census-migrate-clients-');
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await server?.stop();
-  t.cleanup();
-});
+const t = withPostgres('census-migrate-clients-');
 
 /** A copy of a dialect's migrations folder with only the migrations before `firstNew`. */
 function migrationsBefore(dialect: 'sqlite' | 'postgres', firstNew: string): string {
@@ -96,7 +87,7 @@ async function oldCensus(dialect: 'sqlite' | 'postgres'): Promise<string> {
     }
     return file;
   }
-  const url = await server.createDatabase();
+  const url = await t.server.createDatabase();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -120,7 +111,7 @@ async function relations(dialect: 'sqlite' | 'postgres', db: string): Promise<st
     }
   }
   const name = new URL(db).pathname.slice(1);
-  return (await server.psql(name, `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1`)).trim().split('\n');
+  return (await t.server.psql(name, `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1`)).trim().split('\n');
 }
 
 describe('a SQLite census of the previous version opened read-only (the library beside an old poller)', () => {

@@ -10,9 +10,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/tmp.js';
 import { headerBlock } from '../helpers/app.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { withPostgres } from '../helpers/postgres-suite.js';
 import { configSchema } from '../../src/config/index.js';
 import { openApp, silentLogger, show, forget, type AppContext } from '../../src/app/index.js';
 import { openStore, type CensusStore } from '../../src/store/index.js';
@@ -26,15 +25,7 @@ const JOURNAL = join(import.meta.dirname, '..', '..', 'src', 'store', 'postgres'
 const DAY = 86_400_000;
 const NOW = Date.now();
 
-const t = tempDir('census-pg-');
-let pg: PostgresServer;
-beforeAll(async () => {
-  pg = await startPostgres({ tls: true });
-}, 120_000);
-afterAll(async () => {
-  await pg?.stop();
-  t.cleanup();
-});
+const t = withPostgres('census-pg-', { tls: true });
 
 let seq = 0;
 function open(db: string): AppContext {
@@ -60,7 +51,7 @@ async function expectRejects(p: Promise<unknown>, code: string, pattern: RegExp)
   expect(e, 'expected a rejection').not.toBeNull();
   expect(e).toMatchObject({ code });
   expect(e!.message).toMatch(pattern);
-  expect(e!.message).not.toContain(pg.password);
+  expect(e!.message).not.toContain(t.server.password);
   return e!;
 }
 
@@ -71,10 +62,10 @@ describe('PostgreSQL store under concurrency', () => {
     const batches = Array.from({ length: 24 }, (_, b) =>
       Array.from({ length: 12 }, (_, i) => item(`b${b}-${i}`, addresses[i % 3]!, MAILERS[(b + i) % 4]!, NOW - ((b * 12 + i) * 7919 % 300) * DAY / 10)),
     );
-    const shared = await pg.createDatabase();
+    const shared = await t.server.createDatabase();
     const one = open(shared);
     const two = open(shared);
-    const reference = open(await pg.createDatabase());
+    const reference = open(await t.server.createDatabase());
     try {
       await Promise.all([one.store.ready(), two.store.ready(), reference.store.ready()]);
       for (const b of batches) await reference.pipeline.ingestBatch(b);
@@ -96,13 +87,13 @@ describe('PostgreSQL store under concurrency', () => {
   });
 
   it('four processes starting on an empty database at once migrate it exactly once', async () => {
-    const db = await pg.createDatabase();
+    const db = await t.server.createDatabase();
     const stores = Array.from({ length: 4 }, () => openStore(db));
     try {
       await Promise.all(stores.map((s) => s.ready()));
       const journal = JSON.parse(readFileSync(JOURNAL, 'utf8')) as { entries: unknown[] };
       const name = new URL(db).pathname.slice(1);
-      expect(Number((await pg.psql(name, 'SELECT count(*) FROM drizzle.__drizzle_migrations')).trim())).toBe(journal.entries.length);
+      expect(Number((await t.server.psql(name, 'SELECT count(*) FROM drizzle.__drizzle_migrations')).trim())).toBe(journal.entries.length);
       expect(await Promise.all(stores.map((s) => s.health()))).toEqual(stores.map(() => ({ ok: true })));
     } finally {
       await Promise.all(stores.map((s) => s.close()));
@@ -112,39 +103,39 @@ describe('PostgreSQL store under concurrency', () => {
 
 describe('PostgreSQL store when the server goes away', () => {
   it('a restart cuts every connection: the next batch reconnects, and a batch sent during the outage commits once the server is back', async () => {
-    const ctx = open(await pg.createDatabase());
+    const ctx = open(await t.server.createDatabase());
     try {
       expect(await ctx.pipeline.ingestBatch([item('r1', 'r@x.example', MAILERS[0]!, NOW - 3 * DAY)])).toMatchObject({ stored: 1 });
-      await pg.restart();
+      await t.server.restart();
       expect(await ctx.pipeline.ingestBatch([item('r2', 'r@x.example', MAILERS[0]!, NOW - 2 * DAY)])).toMatchObject({ stored: 1 });
-      await pg.halt();
+      await t.server.halt();
       const during = ctx.pipeline.ingestBatch([item('r3', 'r@x.example', MAILERS[1]!, NOW - DAY)]);
       await new Promise((r) => setTimeout(r, 300));
-      await pg.resume();
+      await t.server.resume();
       expect(await during).toMatchObject({ stored: 1, duplicates: 0 });
       expect((await ctx.store.getState('r@x.example'))!.messages).toBe(3);
       expect(await ctx.store.getCounters()).toMatchObject({ stored: 3, read: 3 });
     } finally {
-      await pg.resume();
+      await t.server.resume();
       await ctx.close();
     }
   });
 
   it('an unreachable server is E_DB at start and unhealthy, without the password in any message', async () => {
-    const store = openStore(`postgres://census:${pg.password}@127.0.0.1:1/census`);
+    const store = openStore(`postgres://census:${t.server.password}@127.0.0.1:1/census`);
     try {
       await expectRejects(store.ready(), 'E_DB', /ECONNREFUSED|connect/);
       const h = await store.health();
       expect(h.ok).toBe(false);
-      expect(store.location).not.toContain(pg.password);
-      expect(h.error ?? '').not.toContain(pg.password);
+      expect(store.location).not.toContain(t.server.password);
+      expect(h.error ?? '').not.toContain(t.server.password);
     } finally {
       await store.close();
     }
   });
 
   it('a read-only store answers lookups and refuses writes', async () => {
-    const db = await pg.createDatabase();
+    const db = await t.server.createDatabase();
     const rw = open(db);
     await rw.pipeline.ingestBatch([item('ro1', 'ro@x.example', MAILERS[0]!, NOW - DAY)]);
     await rw.close();
@@ -172,22 +163,22 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
 
   it('--db postgres://… imports into PostgreSQL, with the password from CENSUS_DB_PASSWORD_FILE, never shown', async () => {
     const name = `cli_${++seq}`;
-    await pg.createDatabase(name);
+    await t.server.createDatabase(name);
     const mail = join(t.dir, 'cli-mail');
     mkdirSync(mail);
     for (let i = 0; i < 5; i++) writeFileSync(join(mail, `m${i}.eml`), headerBlock({ From: `c${i % 2}@cli.example`, Date: new Date(NOW - i * DAY).toUTCString(), 'Message-ID': `<cli-${i}@test>`, 'X-Mailer': MAILERS[i % 2]! }));
     const pwFile = join(t.dir, 'db-password');
-    writeFileSync(pwFile, pg.password + '\n', { mode: 0o600 });
-    const url = pg.urlWithoutPassword(name);
+    writeFileSync(pwFile, t.server.password + '\n', { mode: 0o600 });
+    const url = t.server.urlWithoutPassword(name);
     const imported = cli(['--db', url, 'import', '--json', mail], { CENSUS_DB_PASSWORD_FILE: pwFile });
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ stored: 5 });
     // The rows are in PostgreSQL (read by psql, not by the code under test), and nothing became a file.
-    expect((await pg.psql(name, 'SELECT count(*) FROM observations')).trim()).toBe('5');
+    expect((await t.server.psql(name, 'SELECT count(*) FROM observations')).trim()).toBe('5');
     const stats = cli(['stats', '--json'], { CENSUS_DB: url, CENSUS_DB_PASSWORD_FILE: pwFile });
     expect(stats.code, stats.stderr).toBe(0);
     expect(JSON.parse(stats.stdout)).toMatchObject({ addresses: 2, messages: 5 });
-    for (const out of [imported, stats]) expect(out.stdout + out.stderr).not.toContain(pg.password);
+    for (const out of [imported, stats]) expect(out.stdout + out.stderr).not.toContain(t.server.password);
 
     writeFileSync(pwFile, 'not-the-password\n');
     const refused = cli(['--db', url, 'stats'], { CENSUS_DB_PASSWORD_FILE: pwFile });
@@ -198,29 +189,29 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
 
   it('db: postgres://… in a config file selects PostgreSQL (it was resolved against the config folder as a SQLite path)', async () => {
     const name = `cfg_${++seq}`;
-    await pg.createDatabase(name);
+    await t.server.createDatabase(name);
     const d = join(t.dir, 'cfg-url');
     mkdirSync(join(d, 'mail'), { recursive: true });
     for (let i = 0; i < 3; i++) writeFileSync(join(d, 'mail', `m${i}.eml`), headerBlock({ From: `f${i}@cfg.example`, Date: new Date(NOW - i * DAY).toUTCString(), 'Message-ID': `<cfg-${i}@test>`, 'X-Mailer': MAILERS[i % 2]! }));
     const pwFile = join(d, 'db-password');
-    writeFileSync(pwFile, pg.password + '\n', { mode: 0o600 });
+    writeFileSync(pwFile, t.server.password + '\n', { mode: 0o600 });
     const config = join(d, 'census.json');
-    writeFileSync(config, JSON.stringify({ db: pg.urlWithoutPassword(name) }));
+    writeFileSync(config, JSON.stringify({ db: t.server.urlWithoutPassword(name) }));
     const imported = cli(['--config', config, 'import', '--json', join(d, 'mail')], { CENSUS_DB_PASSWORD_FILE: pwFile });
     expect(imported.code, imported.stderr).toBe(0);
-    expect((await pg.psql(name, 'SELECT count(*) FROM observations')).trim()).toBe('3');
+    expect((await t.server.psql(name, 'SELECT count(*) FROM observations')).trim()).toBe('3');
     // nothing but what the test wrote: no SQLite file named after the URL beside the config
     expect(readdirSync(d).sort()).toEqual(['census.json', 'db-password', 'mail']);
   });
 
   it('TLS is verified: sslmode=verify-full with the CA connects over TLS, sslmode=require without the CA is refused', async () => {
     const name = `tls_${++seq}`;
-    const plain = await pg.createDatabase(name);
-    const verified = openStore(`${plain}?sslmode=verify-full&sslrootcert=${encodeURIComponent(pg.caFile!)}&application_name=census-tls-test`);
+    const plain = await t.server.createDatabase(name);
+    const verified = openStore(`${plain}?sslmode=verify-full&sslrootcert=${encodeURIComponent(t.server.caFile!)}&application_name=census-tls-test`);
     try {
       await verified.ready();
       expect(await verified.health()).toEqual({ ok: true });
-      const ssl = await pg.psql(name, `SELECT bool_and(s.ssl) AND count(*) > 0 FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'census-tls-test'`);
+      const ssl = await t.server.psql(name, `SELECT bool_and(s.ssl) AND count(*) > 0 FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'census-tls-test'`);
       expect(ssl.trim()).toBe('t');
     } finally {
       await verified.close();
@@ -233,7 +224,7 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
       await unverified.close();
     }
     // The CA from the store options works as sslrootcert does.
-    const byOption = openStore(`${plain}?sslmode=require`, { tls: { caFile: pg.caFile! } });
+    const byOption = openStore(`${plain}?sslmode=require`, { tls: { caFile: t.server.caFile! } });
     try {
       await byOption.ready();
     } finally {
@@ -241,9 +232,9 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
     }
     // And from CENSUS_DB_CA_FILE, through the CLI.
     const pwFile = join(t.dir, 'tls-password');
-    writeFileSync(pwFile, pg.password, { mode: 0o600 });
-    const env = { CENSUS_DB: `${pg.urlWithoutPassword(name)}?sslmode=verify-full`, CENSUS_DB_PASSWORD_FILE: pwFile };
-    const ok = cli(['stats', '--json'], { ...env, CENSUS_DB_CA_FILE: pg.caFile! });
+    writeFileSync(pwFile, t.server.password, { mode: 0o600 });
+    const env = { CENSUS_DB: `${t.server.urlWithoutPassword(name)}?sslmode=verify-full`, CENSUS_DB_PASSWORD_FILE: pwFile };
+    const ok = cli(['stats', '--json'], { ...env, CENSUS_DB_CA_FILE: t.server.caFile! });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ addresses: 0 });
     const refused = cli(['stats', '--json'], env);
@@ -252,7 +243,7 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
   });
 
   it('a URL that would weaken TLS or carries an unknown parameter is a configuration error naming it', () => {
-    const base = pg.urlWithoutPassword('x').replace('census@', `census:${pg.password}@`);
+    const base = t.server.urlWithoutPassword('x').replace('census@', `census:${t.server.password}@`);
     for (const [query, pattern] of [
       ['?sslmode=prefer', /sslmode=prefer falls back/],
       ['?sslmode=allow', /sslmode=allow falls back/],
@@ -267,7 +258,7 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
       }
       expect(err).toMatchObject({ code: 'E_CONFIG' });
       expect((err as Error).message).toMatch(pattern);
-      expect((err as Error).message).not.toContain(pg.password);
+      expect((err as Error).message).not.toContain(t.server.password);
     }
   });
 });
@@ -275,7 +266,7 @@ describe('selecting PostgreSQL: the CLI, the password, TLS', () => {
 describe('erasure on PostgreSQL', () => {
   it('no row version and no index entry of an erased address is left (deleted, then vacuumed with index cleanup)', async () => {
     const name = `erase_${++seq}`;
-    const ctx = open(await pg.createDatabase(name));
+    const ctx = open(await t.server.createDatabase(name));
     const target = 'erin.secret@customer-e.example';
     try {
       const mail: SourceItem[] = [];
@@ -283,19 +274,19 @@ describe('erasure on PostgreSQL', () => {
       await ctx.pipeline.ingestBatch(mail);
       // A census of some size: with the target's rows on under 2% of the pages, PostgreSQL's VACUUM
       // would skip index cleanup unless told (INDEX_CLEANUP ON), leaving the address in index entries.
-      await pg.psql(name, `INSERT INTO observations (source_key, address, message_id, effective_at, fingerprint, kind, smime, confidence, evidence, created_at)
+      await t.server.psql(name, `INSERT INTO observations (source_key, address, message_id, effective_at, fingerprint, kind, smime, confidence, evidence, created_at)
         SELECT 'bulk' || i, 'bulk' || (i % 5000) || '@customer-b.example', 'bulk' || i || '@customer-b.example', ${NOW - DAY}, '{}', 'client', 'verify', 1, 1, ${NOW} FROM generate_series(1, 60000) i; VACUUM ANALYZE observations`);
       // A second batch updates the target's rows: their old versions are dead tuples too.
       await ctx.pipeline.ingestBatch([item('er-late', target, MAILERS[0]!, NOW)]);
       await forget(ctx, target);
-      const tables = (await pg.psql(name, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).trim().split('\n');
+      const tables = (await t.server.psql(name, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).trim().split('\n');
       expect(tables).toEqual(expect.arrayContaining(['addresses', 'observations', 'address_months', 'certificates']));
       // Live rows: no column of any row mentions the address.
-      for (const table of tables) expect((await pg.psql(name, `SELECT count(*) FROM "${table}" t WHERE t::text LIKE '%erin.secret%'`)).trim(), table).toBe('0');
+      for (const table of tables) expect((await t.server.psql(name, `SELECT count(*) FROM "${table}" t WHERE t::text LIKE '%erin.secret%'`)).trim(), table).toBe('0');
       // Every tuple on every heap page, live or dead: none holds the address (VACUUM made the dead ones unused).
-      await pg.psql(name, 'CREATE EXTENSION IF NOT EXISTS pageinspect');
+      await t.server.psql(name, 'CREATE EXTENSION IF NOT EXISTS pageinspect');
       const needle = Buffer.from('erin.secret').toString('hex');
-      const tuples = await pg.psql(
+      const tuples = await t.server.psql(
         name,
         `SELECT c.relname, count(*) FROM pg_class c, generate_series(0, (pg_relation_size(c.oid) / current_setting('block_size')::int) - 1) AS b,
            heap_page_items(get_raw_page(c.relname, b::int)) h
@@ -307,7 +298,7 @@ describe('erasure on PostgreSQL', () => {
       // rows in a large table PostgreSQL would skip index cleanup and leave these entries.
       // Separator keys (high keys, inner pages) copied from the address are not entries and can
       // remain until the index is rebuilt; the README says so.
-      const entries = await pg.psql(
+      const entries = await t.server.psql(
         name,
         `SELECT c.relname, count(*) FROM pg_class c JOIN pg_am am ON am.oid = c.relam AND am.amname = 'btree',
            generate_series(1, (pg_relation_size(c.oid) / current_setting('block_size')::int) - 1) AS b,

@@ -12,9 +12,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/tmp.js';
 import { mailItem, collect } from '../helpers/app.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { storeKinds, withPostgres } from '../helpers/postgres-suite.js';
 import { configSchema } from '../../src/config/index.js';
 import { openApp, silentLogger, lookupMany, show, exportCsv, refreshStale, type AppContext } from '../../src/app/index.js';
 import { seedSynthetic, growByCopies, syntheticAddress, SYNTHETIC_EXPIRED_SHARE } from '../../src/store/index.js';
@@ -23,37 +22,8 @@ import type { SourceItem } from '../../src/core/index.js';
 const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
 const NOW = Date.now();
 
-const t = tempDir('census-seed-');
-let pg: PostgresServer;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await pg?.stop();
-  t.cleanup();
-});
-
-let seq = 0;
-const kinds = [
-  {
-    name: 'sqlite',
-    async open(): Promise<AppContext> {
-      const dir = join(t.dir, `s${++seq}`);
-      mkdirSync(dir);
-      return openApp({ config: configSchema.parse({ db: join(dir, 'census.db'), rulesDirs: [RULES] }), logger: silentLogger() });
-    },
-  },
-  {
-    name: 'postgres',
-    async open(): Promise<AppContext> {
-      const dir = join(t.dir, `p${++seq}`);
-      mkdirSync(dir);
-      const ctx = openApp({ config: configSchema.parse({ db: await pg.createDatabase(), erasureKeyFile: join(dir, 'erasure.key'), rulesDirs: [RULES] }), logger: silentLogger() });
-      await ctx.store.ready();
-      return ctx;
-    },
-  },
-];
+const pg = withPostgres('census-seed-');
+const kinds = storeKinds(pg, { rulesDirs: [RULES] });
 
 /** 40 messages from 12 addresses: several clients and S/MIME levels each, over a year. */
 function mail(prefix: string, days = 0): SourceItem[] {
