@@ -57,14 +57,14 @@ function stateParams(r: StoredAddressRow): unknown[] {
 /** The columns updateState sets, then the address (its WHERE). */
 const STATE_UPDATE_COLUMNS = STORED_ADDRESS_COLUMNS.filter((c) => c !== 'address');
 /** The address columns that the addresses indexes hold (schema.ts). */
-const INDEXED_ADDRESS_COLUMNS: ReadonlySet<string> = new Set(['recommendation', 'family', 'smime', 'decided_until']);
+const INDEXED_ADDRESS_COLUMNS: readonly (keyof StoredAddressRow)[] = ['recommendation', 'family', 'smime', 'decided_until'];
 /**
  * The columns updateStateInPlace sets: all but the indexed ones. SQLite rewrites the entry of
  * every index whose columns an UPDATE names, changed or not, so naming unchanged indexed columns
  * deleted and re-inserted three index entries per address and batch; most updates (another
  * message from the same client) change none of them.
  */
-const STATE_UNINDEXED_COLUMNS = STATE_UPDATE_COLUMNS.filter((c) => !INDEXED_ADDRESS_COLUMNS.has(c));
+const STATE_UNINDEXED_COLUMNS = STATE_UPDATE_COLUMNS.filter((c) => !INDEXED_ADDRESS_COLUMNS.includes(c));
 function updateParams(r: StoredAddressRow, columns: readonly (keyof StoredAddressRow)[]): unknown[] {
   const out = columns.map((c) => r[c] as unknown);
   out.push(r.address);
@@ -72,7 +72,7 @@ function updateParams(r: StoredAddressRow, columns: readonly (keyof StoredAddres
 }
 /** Whether the indexed columns of an address row are the ones stored. */
 function sameIndexedColumns(r: StoredAddressRow, stored: StoredAddressRow): boolean {
-  return r.recommendation === stored.recommendation && r.family === stored.family && r.smime === stored.smime && r.decided_until === stored.decided_until;
+  return INDEXED_ADDRESS_COLUMNS.every((c) => r[c] === stored[c]);
 }
 
 /**
