@@ -43,6 +43,12 @@ export interface PostfixServer {
   waitForMessages(local: string, count: number, timeoutMs?: number): Promise<Buffer[]>;
   /** Number of messages still in the queue (incoming, active, deferred, hold, maildrop). */
   queued(): number;
+  /**
+   * Waits until the queue is empty. A Maildir file appears before qmgr deletes its queue file
+   * (and a queue file with several recipients stays until the last is delivered), so "the
+   * message arrived" does not mean "the queue is empty": assert exact counts after this.
+   */
+  drained(timeoutMs?: number): Promise<void>;
   /** The mail log so far (for assertions and failure messages). */
   log(): string;
   /**
@@ -320,6 +326,13 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
       }
     },
     queued: () => countQueue(queueDir),
+    async drained(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (countQueue(queueDir) > 0) {
+        if (Date.now() > deadline) throw new Error(`the queue still holds ${countQueue(queueDir)} message(s) after ${timeoutMs} ms; ${tail(join(dir, 'maillog'))}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     log: () => (existsSync(join(dir, 'maillog')) ? readFileSync(join(dir, 'maillog'), 'utf8') : ''),
     halt,
     resume,
