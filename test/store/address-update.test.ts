@@ -9,7 +9,10 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
+import { getTableConfig, type SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { mailItem, openTestApp, rawQuery } from '../helpers/app.js';
+import { addresses } from '../../src/store/sqlite/schema.js';
+import { INDEXED_ADDRESS_COLUMNS } from '../../src/store/sqlite/store.js';
 
 const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
 const NOW = Date.now();
@@ -46,6 +49,20 @@ describe('updating a stored address in place', () => {
       const stats = await ctx.store.stats();
       expect(stats.byFamily.map((f) => f.addresses)).toEqual([1, 1]);
       expect(rawQuery(ctx, `PRAGMA integrity_check`)).toEqual([{ integrity_check: 'ok' }]);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('names as indexed exactly the columns that the schema and the migrated file index (a new index cannot be missed by the in-place update)', async () => {
+    const fromSchema = getTableConfig(addresses).indexes.flatMap((i) => i.config.columns.map((c) => (c as SQLiteColumn).name));
+    expect([...new Set(fromSchema)].sort()).toEqual([...INDEXED_ADDRESS_COLUMNS].sort());
+    const ctx = openTestApp(t.dir, { rulesDirs: [RULES] });
+    try {
+      // every index on the table in the real file, the primary key's autoindex aside (its column is the WHERE)
+      const indexes = rawQuery<{ name: string; origin: string }>(ctx, `SELECT name, origin FROM pragma_index_list('addresses')`).filter((i) => i.origin !== 'pk');
+      const inFile = indexes.flatMap((i) => rawQuery<{ name: string }>(ctx, `SELECT name FROM pragma_index_info(?)`, i.name).map((c) => c.name));
+      expect([...new Set(inFile)].sort()).toEqual([...INDEXED_ADDRESS_COLUMNS].sort());
     } finally {
       await ctx.close();
     }
