@@ -298,3 +298,21 @@ describe('round 8 audit: verify needs a default install that checks the signatur
     expect(data.entries[0]?.references?.some((r) => /amazon-workmail-user-guide\/blob\/[0-9a-f]{40}\/doc_source\/send_encrypted_email\.md/.test(r))).toBe(true);
   });
 });
+
+describe('Eudora for Windows 7.1 verifies: its installer ships the S/MIME plug-in, which checks signatures on display (source tree at a pinned commit, round 8)', () => {
+  it('X-Mailer "QUALCOMM Windows Eudora Version 7.1.0.9" (a real 2023 list post) is verify and cites SignTran.cpp and the installer project at the commit', () => {
+    const v = verdictOf(new TextEncoder().encode('X-Mailer: QUALCOMM Windows Eudora Version 7.1.0.9\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v).toMatchObject({ family: 'eudora', version: '7.1.0.9', platform: 'Windows', smime: 'verify' });
+    const refs = v.references ?? [];
+    expect(refs.some((r) => /evilneuro\/eudora-win\/blob\/[0-9a-f]{40}\/plugins\/SMIME\/SignTran\.cpp/.test(r))).toBe(true);
+    expect(refs.some((r) => /evilneuro\/eudora-win\/blob\/[0-9a-f]{40}\/InstallersForEudora\/Eudora7\.1\/EudoraProject\.ism/.test(r))).toBe(true);
+  });
+
+  it('older Windows Eudora (4.2, before the plug-in) and an X-Mailer without the platform word stay unknown', () => {
+    const old = verdictOf(new TextEncoder().encode('X-Mailer: QUALCOMM Windows Eudora Pro Version 4.2.0.58 \r\nFrom: a@example.org\r\n\r\n'));
+    expect(old).toMatchObject({ family: 'eudora', platform: 'Windows', smime: 'unknown' });
+    const bare = verdictOf(new TextEncoder().encode('X-Mailer: Eudora Version 7.1.0.9\r\nFrom: a@example.org\r\n\r\n'));
+    expect(bare).toMatchObject({ family: 'eudora', smime: 'unknown' });
+    expect(strictRecommendation(bare)).not.toBe('sign');
+  });
+});
