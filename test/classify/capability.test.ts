@@ -256,3 +256,63 @@ describe('families that only say "some Exchange client" take the weakest reader 
     expect(strictRecommendation(v)).toBe('do-not-sign');
   });
 });
+
+describe('round 8 audit: verify needs a default install that checks the signature, and every member of the family sourced', () => {
+  // Header values are the client rules' own examples (rules/clients/desktop.yaml blackberry-*, groupware.yaml hcl-notes-web).
+  const blackberry: string[] = [
+    'X-Mailer: BlackBerry Email (10.3.3.2205)\r\n',
+    'Message-ID: <1262304000-1234567-cardhu_decombobulator_blackberry.rim.net-1456789-@bda052.bisx.produk.on.blackberry>\r\n',
+  ];
+  for (const header of blackberry) {
+    it(`BlackBerry is not verify: S/MIME needs the Support Package and a BES (BB OS) or the S/MIME switch (BB10) — ${header.split(':')[0]}`, () => {
+      const v = verdictOf(new TextEncoder().encode(`${header}From: a@example.org\r\n\r\n`));
+      expect(v).toMatchObject({ family: 'blackberry', smime: 'unknown' });
+      expect(strictRecommendation(v)).not.toBe('sign');
+      expect(v.references?.some((r) => r.includes('docs.blackberry.com/en/admin/deliverables/20839/'))).toBe(true);
+    });
+  }
+
+  const notesWeb: string[] = [
+    'X-Mailer: IBM Verse Build 17652-1660 | IBM Domino Build SCN1812108_20180501T0841_FP61 October 18, 2019 at 15:11\r\n',
+    'X-Mailer: Lotus Domino Web Server Release 9.0.1FP10 January  15, 2018\r\n',
+  ];
+  for (const header of notesWeb) {
+    it(`iNotes / Verse is not verify: iNotes S/MIME is a server setting and Verse on the web is unsourced — ${header.slice(10, 30)}`, () => {
+      const v = verdictOf(new TextEncoder().encode(`${header}From: a@example.org\r\n\r\n`));
+      expect(v).toMatchObject({ family: 'hcl-notes-web', smime: 'unknown' });
+      expect(strictRecommendation(v)).not.toBe('sign');
+      expect(v.references?.some((r) => r.includes('conf_securemailforlotusinotes_c.html'))).toBe(true);
+    });
+  }
+
+  it('iOS Mail stays verify and records how it shows a signature: blue check mark, red question mark when untrusted (Apple HT202345)', () => {
+    const data = parseYaml(readFileSync(join(smimeDir, 'ios-mail.yaml'), 'utf8'), { version: '1.2' }) as { entries: Array<{ level: string; shows?: string; references: string[] }> };
+    expect(data.entries[0]?.level).toBe('verify');
+    expect(data.entries[0]?.shows).toMatch(/blue check mark.*red question mark/);
+    expect(data.entries[0]?.references).toContain('https://support.apple.com/en-sg/HT202345');
+  });
+
+  it('Amazon WorkMail stays unknown but records that its web app does not verify (WorkMail User Guide at a pinned commit)', () => {
+    const data = parseYaml(readFileSync(join(smimeDir, 'amazon-workmail.yaml'), 'utf8'), { version: '1.2' }) as { entries: Array<{ level: string; verify?: string; references?: string[] }> };
+    expect(data.entries[0]).toMatchObject({ level: 'unknown', verify: 'N' });
+    expect(data.entries[0]?.references?.some((r) => /amazon-workmail-user-guide\/blob\/[0-9a-f]{40}\/doc_source\/send_encrypted_email\.md/.test(r))).toBe(true);
+  });
+});
+
+describe('Eudora for Windows 7.1 verifies: its installer ships the S/MIME plug-in, which checks signatures on display (source tree at a pinned commit, round 8)', () => {
+  it('X-Mailer "QUALCOMM Windows Eudora Version 7.1.0.9" (a real 2023 list post) is verify and cites SignTran.cpp and the installer project at the commit', () => {
+    const v = verdictOf(new TextEncoder().encode('X-Mailer: QUALCOMM Windows Eudora Version 7.1.0.9\r\nFrom: a@example.org\r\n\r\n'));
+    expect(v).toMatchObject({ family: 'eudora', version: '7.1.0.9', platform: 'Windows', smime: 'verify' });
+    const refs = v.references ?? [];
+    expect(refs.some((r) => /evilneuro\/eudora-win\/blob\/[0-9a-f]{40}\/plugins\/SMIME\/SignTran\.cpp/.test(r))).toBe(true);
+    expect(refs.some((r) => /evilneuro\/eudora-win\/blob\/[0-9a-f]{40}\/InstallersForEudora\/Eudora7\.1\/EudoraProject\.ism/.test(r))).toBe(true);
+  });
+
+  it('older Windows Eudora (4.2, before the plug-in) and an X-Mailer without the platform word stay unknown', () => {
+    const old = verdictOf(new TextEncoder().encode('X-Mailer: QUALCOMM Windows Eudora Pro Version 4.2.0.58 \r\nFrom: a@example.org\r\n\r\n'));
+    expect(old).toMatchObject({ family: 'eudora', platform: 'Windows', smime: 'unknown' });
+    const bare = verdictOf(new TextEncoder().encode('X-Mailer: Eudora Version 7.1.0.9\r\nFrom: a@example.org\r\n\r\n'));
+    expect(bare).toMatchObject({ family: 'eudora', smime: 'unknown' });
+    expect(strictRecommendation(bare)).not.toBe('sign');
+  });
+});
