@@ -15,10 +15,11 @@ const LOADGEN = fileURLToPath(new URL('./_loadgen.mjs', import.meta.url));
 export async function startServerProcess(db, erasureKeyFile) {
   const script = `
     const { configSchema } = await import(${JSON.stringify(DIST + 'config/index.js')});
-    const { openApp, createLogger } = await import(${JSON.stringify(DIST + 'app/index.js')});
+    const { openApp, createLogger, SERVER_STORE_OPTIONS } = await import(${JSON.stringify(DIST + 'app/index.js')});
     const { startServer, tokensFrom } = await import(${JSON.stringify(DIST + 'http/index.js')});
     const config = configSchema.parse({ db: ${JSON.stringify(db)}, erasureKeyFile: ${JSON.stringify(erasureKeyFile)}, logLevel: 'warn' });
-    const app = openApp({ config, logger: createLogger('warn') });
+    // The store as the serve command opens it (src/cli/commands/serve.ts).
+    const app = openApp({ config, logger: createLogger('warn'), store: SERVER_STORE_OPTIONS });
     await app.store.ready();
     const { server, url } = await startServer({ app, tokens: tokensFrom({}), host: '127.0.0.1', port: 0, publicDir: null });
     process.stdout.write(url + '\\n');

@@ -11,7 +11,7 @@ export type { LookupResult, ClientSummary } from './lookup.js';
 export { LookupResultSchema, ClientSummarySchema } from './lookup.js';
 export { exportCensus, exportCsv, writeCsv, parseSince, CSV_HEADER } from './export.js';
 export { classifyLines, classifyLine, classifyStream } from './classify-lines.js';
-export { openCensusStore, openCensusAt } from './open-store.js';
+export { openCensusStore, openCensusAt, SERVER_STORE_OPTIONS } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { recompute } from './recompute.js';
 export type { RecomputeResult } from './recompute.js';

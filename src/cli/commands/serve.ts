@@ -3,7 +3,7 @@
  * API — in one process. A thin adapter: config, binding checks, signals, graceful shutdown.
  */
 import type { Command } from 'commander';
-import { openApp, createLogger } from '../../app/index.js';
+import { openApp, createLogger, SERVER_STORE_OPTIONS } from '../../app/index.js';
 import { createPoller } from '../../app/poll.js';
 import { assertSafeBinding, loadTokens, startServer } from '../../http/index.js';
 import type { GlobalOptions } from '../options.js';
@@ -41,7 +41,7 @@ export function register(program: Command, globals: () => GlobalOptions): void {
       const signer = await configuredSigner(config, logger.child({ component: 'sign' }));
       const signerState = signer?.status();
       if (signerState?.expiringSoon) logger.warn({ component: 'sign', notAfter: signerState.notAfter, daysLeft: signerState.daysLeft }, 'the signing certificate expires soon: renew it');
-      const app = openApp({ config, logger });
+      const app = openApp({ config, logger, store: SERVER_STORE_OPTIONS });
       const poller =
         config.serve.poll && config.accounts.length > 0
           ? createPoller(app)

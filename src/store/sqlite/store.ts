@@ -106,9 +106,10 @@ function csvCell(expr: string): string {
 
 /**
  * The state's columns as one JSON array (ADDRESS_COLUMNS' order) for a row whose cached decision
- * expired by @now, else NULL: one CASE per lookup costs less than a column per state field.
+ * expired by the lookup's time (its first parameter), else NULL: one CASE per lookup costs less
+ * than a column per state field.
  */
-const STATE_IF_EXPIRED = `CASE WHEN decided_until <= @now THEN json_array(${ADDRESS_COLUMNS.join(', ')}) END`;
+const STATE_IF_EXPIRED = `CASE WHEN decided_until <= ? THEN json_array(${ADDRESS_COLUMNS.join(', ')}) END`;
 
 /** The state from a lookup row's STATE_IF_EXPIRED column. */
 function stateFromJson(json: string): AddressState {
@@ -149,14 +150,16 @@ export class SqliteStore implements CensusStore {
       // (NULL otherwise, which costs next to nothing): one B-tree walk per lookup, and the state
       // comes from the same snapshot as the decision. A second statement used to walk the tree
       // again for those rows (10% of the HTTP bench's lookups).
-      getDecision: p(`SELECT recommendation, reason, last_seen, decided_until, key_changed, ${STATE_IF_EXPIRED} FROM addresses WHERE address = @address`).raw(),
+      // Bound positionally (now, address): a named binding from an object makes better-sqlite3
+      // build and look up each parameter's name on every call, 1 of the row read's 14 µs.
+      getDecision: p(`SELECT recommendation, reason, last_seen, decided_until, key_changed, ${STATE_IF_EXPIRED} FROM addresses WHERE address = ?`).raw(),
       getClients: p(`SELECT clients FROM addresses WHERE address = ?`).pluck(),
       getCheckpoint: p(`SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM checkpoints WHERE account = ? AND folder = ?`),
       getErasure: p(`SELECT erased_at AS erasedAt FROM erasures WHERE address_hash = ?`),
       getErasedMessage: p(`SELECT 1 AS x FROM erased_messages WHERE message_hash = ?`),
       anyErasure: p(`SELECT EXISTS (SELECT 1 FROM erasures) AS e`),
       // One row of the primary key's B-tree: the client list is a column of it (store/clients.ts).
-      decisionWithClients: p(`SELECT recommendation, reason, last_seen, decided_until, key_changed, clients, ${STATE_IF_EXPIRED} FROM addresses WHERE address = @address`).raw(),
+      decisionWithClients: p(`SELECT recommendation, reason, last_seen, decided_until, key_changed, clients, ${STATE_IF_EXPIRED} FROM addresses WHERE address = ?`).raw(),
       counters: p(`SELECT name, value FROM counters`),
       observationsOf: p(`SELECT * FROM observations WHERE address = ? ORDER BY effective_at, id`),
       certificatesOf: p(`SELECT * FROM certificates WHERE address = ? ORDER BY last_seen DESC, id DESC`),
@@ -409,8 +412,7 @@ export class SqliteStore implements CensusStore {
 
   private lookupSync(address: string, o: LookupOptions): LookupRow | null {
     // The HTTP lookup's hot path reads the decision and the client list from one row.
-    const params = { address, now: o.now };
-    const r = (o.clients ? this.stmt('decisionWithClients') : this.stmt('getDecision')).get(params) as unknown[] | undefined;
+    const r = (o.clients ? this.stmt('decisionWithClients') : this.stmt('getDecision')).get(o.now, address) as unknown[] | undefined;
     if (!r) return null;
     const decision: CachedDecision = { recommendation: r[0] as Recommendation, reason: r[1] as string, lastSeen: r[2] as number, decidedUntil: r[3] as number | null, keyChanged: r[4] as 0 | 1 };
     const clients = o.clients ? clientRows(r[5] as string) : [];
