@@ -16,6 +16,30 @@ export interface OpenOptions {
   cacheKiB?: number;
 }
 
+/**
+ * better-sqlite3's addon file, found as its own loader (the `bindings` package) would find it,
+ * but with two stat calls instead of a search: `bindings` works out the package folder from a
+ * stack trace, then tries `require` on build/, build/Debug/ and build/Release/ in that order, and
+ * each miss throws and catches a MODULE_NOT_FOUND (~5 ms of a one-message `import -`). Only the
+ * common case is taken here — neither of the two earlier candidates exists and the Release
+ * build does — so the same file loads; anything else (a Debug build, a layout of another
+ * platform) is left to `bindings` as before. undefined: let better-sqlite3 search.
+ */
+let addonFile: string | null | undefined;
+function nativeBinding(): string | undefined {
+  if (addonFile === undefined) {
+    addonFile = null;
+    try {
+      const build = join(dirname(dirname(createRequire(import.meta.url).resolve('better-sqlite3'))), 'build');
+      const release = join(build, 'Release', 'better_sqlite3.node');
+      if (!existsSync(join(build, 'better_sqlite3.node')) && !existsSync(join(build, 'Debug', 'better_sqlite3.node')) && existsSync(release)) addonFile = release;
+    } catch {
+      // Not resolvable from here: better-sqlite3's own search reports it.
+    }
+  }
+  return addonFile ?? undefined;
+}
+
 /** Migrations sit next to this module both in src/ (tests) and dist/ (copied by post-build). */
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 
@@ -31,10 +55,10 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
   try {
     if (options.readonly) {
       if (!existsSync(path)) throw new Error('no such file');
-      sqlite = new Database(path, { readonly: true, fileMustExist: true });
+      sqlite = new Database(path, { readonly: true, fileMustExist: true, nativeBinding: nativeBinding() });
     } else {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      sqlite = new Database(path);
+      sqlite = new Database(path, { nativeBinding: nativeBinding() });
     }
   } catch (e) {
     throw new AppError('E_DB', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
