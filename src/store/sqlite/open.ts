@@ -17,27 +17,26 @@ export interface OpenOptions {
 }
 
 /**
- * better-sqlite3's addon file, found as its own loader (the `bindings` package) would find it,
- * but with two stat calls instead of a search: `bindings` works out the package folder from a
- * stack trace, then tries `require` on build/, build/Debug/ and build/Release/ in that order, and
- * each miss throws and catches a MODULE_NOT_FOUND (~5 ms of a one-message `import -`). Only the
- * common case is taken here — neither of the two earlier candidates exists and the Release
- * build does — so the same file loads; anything else (a Debug build, a layout of another
- * platform) is left to `bindings` as before. undefined: let better-sqlite3 search.
+ * better-sqlite3's addon, handed to it (`nativeBinding`) instead of left to its loader, the
+ * `bindings` package, which works out the package folder from a stack trace, then tries
+ * `require` on build/, build/Debug/ and build/Release/ in that order, each miss throwing and
+ * catching a MODULE_NOT_FOUND (~5 ms of a one-message `import -`). The common case costs two
+ * stat calls here — neither of the two earlier candidates exists and the Release build does —
+ * and loads the same file; anything else (a Debug build, another layout) asks `bindings` itself,
+ * from better-sqlite3's folder, as better-sqlite3 would. Always given: the `import -` script
+ * holds an inlined copy of better-sqlite3's JavaScript (scripts/bundle-cli.mjs), whose own
+ * `bindings` call would search from the script's folder.
  */
-let addonFile: string | null | undefined;
-function nativeBinding(): string | undefined {
-  if (addonFile === undefined) {
-    addonFile = null;
-    try {
-      const build = join(dirname(dirname(createRequire(import.meta.url).resolve('better-sqlite3'))), 'build');
-      const release = join(build, 'Release', 'better_sqlite3.node');
-      if (!existsSync(join(build, 'better_sqlite3.node')) && !existsSync(join(build, 'Debug', 'better_sqlite3.node')) && existsSync(release)) addonFile = release;
-    } catch {
-      // Not resolvable from here: better-sqlite3's own search reports it.
-    }
+let addon: string | undefined;
+function nativeBinding(): string {
+  if (addon === undefined) {
+    const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+    const build = join(dirname(pkg), 'build');
+    const release = join(build, 'Release', 'better_sqlite3.node');
+    if (!existsSync(join(build, 'better_sqlite3.node')) && !existsSync(join(build, 'Debug', 'better_sqlite3.node')) && existsSync(release)) addon = release;
+    else addon = (createRequire(pkg)('bindings') as (o: { bindings: string; module_root: string; path: true }) => string)({ bindings: 'better_sqlite3.node', module_root: dirname(pkg), path: true });
   }
-  return addonFile ?? undefined;
+  return addon;
 }
 
 /** Migrations sit next to this module both in src/ (tests) and dist/ (copied by post-build). */
