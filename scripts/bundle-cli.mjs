@@ -59,8 +59,12 @@ const COMMON = { bundle: true, platform: 'node', target: 'node20', write: false,
  * files from node_modules per delivery with the README recipes' --config, ~45 ms of CPU) and
  * ua-parser-js for a User-Agent. The rule loader's YAML parser stays a require of node_modules:
  * the shipped rules come precompiled, and test/cli/startup.test.ts sees it if they stop to.
+ * better-sqlite3's JavaScript (16 CommonJS files required from node_modules at every delivery,
+ * ~10 ms) is inlined too: its addon is located by path, but src/store/sqlite/open.ts always
+ * hands it over (nativeBinding), found from better-sqlite3's own folder, so the inlined copy never
+ * asks the `bindings` package, which would search from the script's folder instead.
  */
-const SCRIPT_BUNDLED = new Set([...BUNDLED, 'yaml', 'ua-parser-js']);
+const SCRIPT_BUNDLED = new Set([...BUNDLED, 'yaml', 'ua-parser-js', 'better-sqlite3']);
 const LAZY_REQUIRE = 'createRequire(import.meta.url)(';
 const INLINED_LAZY_REQUIRES = new Set(['config/index.js', 'classify/filters.js']);
 

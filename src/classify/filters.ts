@@ -88,10 +88,13 @@ const RV_TOKEN = /;\s*rv:[0-9.a-z]{1,20}/g;
 // ua-parser-js on first use (a CommonJS package: require is synchronous, as filters are): most
 // messages never reach a platform filter, and an MTA's one-process-per-message `import -`
 // should not pay for compiling its regex tables at start-up.
+// The parser, not its getResult(): each getter runs only its own regex table, and filters need the
+// OS (and the browser), never the device, engine and CPU tables, which were most of a parse
+// (~60 ms of a one-message `import -` whose platform comes from a User-Agent).
 let UAParser: typeof UAParserModule | undefined;
-function parseUa(v: string): UAParserModule.IResult {
+function parseUa(v: string): UAParserModule.UAParserInstance {
   UAParser ??= createRequire(import.meta.url)('ua-parser-js') as typeof UAParserModule;
-  return new UAParser(/^Mozilla\//.test(v) ? v : `Mozilla/5.0 (${v})`).getResult();
+  return new UAParser(/^Mozilla\//.test(v) ? v : `Mozilla/5.0 (${v})`);
 }
 function platformKey(v: string): string {
   return v.indexOf('rv:') >= 0 ? v.replace(RV_TOKEN, '') : v;
@@ -103,7 +106,7 @@ function osFromUa(v: string): string | null {
   const key = platformKey(v);
   let r = OS_MEMO.get(key);
   if (r === undefined) {
-    const os = parseUa(key).os.name;
+    const os = parseUa(key).getOS().name;
     r = (os ? platformName(os) : null) ?? osFromUaTokens(key);
     if (OS_MEMO.size >= FILTER_MEMO_MAX) OS_MEMO.clear();
     OS_MEMO.set(key, r);
@@ -113,7 +116,7 @@ function osFromUa(v: string): string | null {
 
 /** "Android 4.2.2", "Windows 7", "macOS 10.15": the OS with its version, when the UA carries one. */
 function osVersionFromUa(v: string): string | null {
-  const os = parseUa(v).os;
+  const os = parseUa(v).getOS();
   const name = os.name ? platformName(os.name) : null;
   if (!name) return osFromUaTokens(v);
   return os.version ? `${name} ${os.version}` : name;
@@ -121,7 +124,8 @@ function osVersionFromUa(v: string): string | null {
 
 /** A webmail's browser UA -> "Android 4.2.2, Chrome 71" (platform and browser, as far as the UA says). */
 function browserPlatform(v: string): string | null {
-  const r = parseUa(v);
+  const ua = parseUa(v);
+  const r = { os: ua.getOS(), browser: ua.getBrowser() };
   const os = r.os.name ? platformName(r.os.name) : osFromUaTokens(v);
   const osText = os && r.os.version && os !== 'Linux/Unix' ? `${os} ${r.os.version}` : os;
   const b = r.browser.name && r.browser.name !== 'Mozilla' && r.browser.name !== 'WebKit' ? `${r.browser.name}${r.browser.major ? ' ' + r.browser.major : ''}` : null;

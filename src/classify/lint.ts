@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseYaml } from './yaml.js';
 import { isAppError, type Fingerprint, type Verdict } from '../core/index.js';
-import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
+import { ruleSchemas, type RuleInput } from './rule-schema.js';
 import { regexSyntaxProblem } from './regex-dispatch.js';
 import { redosProblem, trustVerdictFile, VERDICT_FILE, writeVerdictFile, type VerdictFile } from './regex-safety.js';
 import { FINGERPRINT_FIELDS, PSEUDO_FIELDS } from './fingerprint-fields.js';
@@ -98,7 +98,7 @@ export function lintRules(dirs: readonly string[], opts: { fresh?: boolean } = {
       }
       for (const [i, item] of data.entries()) {
         const idGuess = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : `#${i}`;
-        const parsed = RuleFileSchema.element.safeParse(item);
+        const parsed = ruleSchemas().RuleFileSchema.element.safeParse(item);
         if (!parsed.success) {
           for (const iss of parsed.error.issues.slice(0, 5)) problems.push({ file, ruleId: idGuess, message: `schema: ${iss.path.join('.') || '(rule)'}: ${iss.message}` });
           continue;
@@ -134,7 +134,7 @@ export function lintRules(dirs: readonly string[], opts: { fresh?: boolean } = {
         problems.push({ file, ruleId: null, message: `not valid YAML: ${(e as Error).message}` });
         continue;
       }
-      const parsed = SmimeFileSchema.safeParse(data);
+      const parsed = ruleSchemas().SmimeFileSchema.safeParse(data);
       if (!parsed.success) {
         for (const iss of parsed.error.issues.slice(0, 10)) problems.push({ file, ruleId: null, message: `schema: ${iss.path.join('.') || '(root)'}: ${iss.message}` });
       }

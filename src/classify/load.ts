@@ -8,8 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../core/index.js';
 import { parseYaml } from './yaml.js';
-import type { z } from 'zod';
-import { RuleFileSchema, SmimeFileSchema, type RuleInput } from './rule-schema.js';
+import { ruleSchemas, type RuleFileInput, type RuleInput, type SmimeFileInput } from './rule-schema.js';
 import { regexHints, type RegexHints } from './regex-dispatch.js';
 import { redosProblem, trustVerdictFile, VERDICT_FILE } from './regex-safety.js';
 import { PSEUDO_FIELDS } from './fingerprint-fields.js';
@@ -375,14 +374,14 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
   return { index, unconditional };
 }
 
-function validateSmimeFile(file: string, data: unknown): z.infer<typeof SmimeFileSchema> {
-  const parsed = SmimeFileSchema.safeParse(data);
+function validateSmimeFile(file: string, data: unknown): SmimeFileInput {
+  const parsed = ruleSchemas().SmimeFileSchema.safeParse(data);
   if (!parsed.success) throw new AppError('E_RULE_INVALID', `${file}: ${issuesText(parsed.error, null)}`);
   return parsed.data;
 }
 
-function validateRuleFile(file: string, data: unknown): z.infer<typeof RuleFileSchema> {
-  const parsed = RuleFileSchema.safeParse(data ?? []);
+function validateRuleFile(file: string, data: unknown): RuleFileInput {
+  const parsed = ruleSchemas().RuleFileSchema.safeParse(data ?? []);
   if (!parsed.success) throw new AppError('E_RULE_INVALID', `${file}: ${issuesText(parsed.error, data)}`);
   return parsed.data;
 }

@@ -16,6 +16,29 @@ export interface OpenOptions {
   cacheKiB?: number;
 }
 
+/**
+ * better-sqlite3's addon, handed to it (`nativeBinding`) instead of left to its loader, the
+ * `bindings` package, which works out the package folder from a stack trace, then tries
+ * `require` on build/, build/Debug/ and build/Release/ in that order, each miss throwing and
+ * catching a MODULE_NOT_FOUND (~5 ms of a one-message `import -`). The common case costs two
+ * stat calls here — neither of the two earlier candidates exists and the Release build does —
+ * and loads the same file; anything else (a Debug build, another layout) asks `bindings` itself,
+ * from better-sqlite3's folder, as better-sqlite3 would. Always given: the `import -` script
+ * holds an inlined copy of better-sqlite3's JavaScript (scripts/bundle-cli.mjs), whose own
+ * `bindings` call would search from the script's folder.
+ */
+let addon: string | undefined;
+function nativeBinding(): string {
+  if (addon === undefined) {
+    const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+    const build = join(dirname(pkg), 'build');
+    const release = join(build, 'Release', 'better_sqlite3.node');
+    if (!existsSync(join(build, 'better_sqlite3.node')) && !existsSync(join(build, 'Debug', 'better_sqlite3.node')) && existsSync(release)) addon = release;
+    else addon = (createRequire(pkg)('bindings') as (o: { bindings: string; module_root: string; path: true }) => string)({ bindings: 'better_sqlite3.node', module_root: dirname(pkg), path: true });
+  }
+  return addon;
+}
+
 /** Migrations sit next to this module both in src/ (tests) and dist/ (copied by post-build). */
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 
@@ -31,10 +54,10 @@ export function openDatabase(path: string, options: OpenOptions = {}): { sqlite:
   try {
     if (options.readonly) {
       if (!existsSync(path)) throw new Error('no such file');
-      sqlite = new Database(path, { readonly: true, fileMustExist: true });
+      sqlite = new Database(path, { readonly: true, fileMustExist: true, nativeBinding: nativeBinding() });
     } else {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      sqlite = new Database(path);
+      sqlite = new Database(path, { nativeBinding: nativeBinding() });
     }
   } catch (e) {
     throw new AppError('E_DB', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
