@@ -47,4 +47,19 @@ describe('held-out set (mail the rules were not written from)', () => {
     const v = classify(rules, { 'x-mandrill-user': ['md_14313403'] });
     expect(v.kind).toBe('automated');
   });
+
+  it('a Message-ID that Gmail SMTP assigned, alone, names no family: Gmail web and apps always write their own', () => {
+    // h02.hdr: the bluez test bot, linux-bluetooth 2020-12-03 (its Python boundary removed here)
+    const v = classify(rules, { 'message-id': ['<5fc8e4f2.1c69fb81.35259.3b35@mx.google.com>'] });
+    expect(v.family).toBeNull();
+    expect(v.kind).not.toBe('automated');
+    expect(v.warnings).toContain('provider:stamped-message-id');
+  });
+
+  it('the same stamp with the bot\'s Python boundary is automated, and with Samsung Email\'s boundary is Samsung Email', () => {
+    const bot = block('h02.hdr');
+    expect(classify(rules, bot).kind).toBe('automated');
+    const samsung = classify(rules, { 'message-id': ['<66626910.050a0220.24aff9.5431@mx.google.com>'], 'content-type': ['multipart/alternative; boundary="--_com.samsung.android.email_2842454042735160"'] });
+    expect(samsung.family).toBe('samsung-email');
+  });
 });
