@@ -62,4 +62,18 @@ describe('held-out set (mail the rules were not written from)', () => {
     const samsung = classify(rules, { 'message-id': ['<66626910.050a0220.24aff9.5431@mx.google.com>'], 'content-type': ['multipart/alternative; boundary="--_com.samsung.android.email_2842454042735160"'] });
     expect(samsung.family).toBe('samsung-email');
   });
+
+  it("a person's Exchange mail leaving through the company's Momentum/SparkPost MTA (X-MSFBL) is Exchange mail, not automated", () => {
+    // h06.hdr: oss-security 2015-04-24, an on-premises Exchange mailbox at xing.com
+    const v = classify(rules, block('h06.hdr'));
+    expect(v.kind).not.toBe('automated');
+    expect(['exchange-server', 'outlook-windows']).toContain(v.family);
+  });
+
+  it('HubSpot mail is automated whichever HubSpot sending domain its bfNN host is under', () => {
+    // Service Hub (code index file id 40690915730) and marketing (file id 15246914805)
+    for (const id of ['<1669126702723.0f06797f-133e-4464-9eab-39e322cf963f@bf01.eu1.hubspotservicehub.com>', '<1672867814250.f07e1d42-c4f0-449d-9669-995765165413@bf01x.hubspotemail.net>']) {
+      expect(classify(rules, { 'message-id': [id] }).kind, id).toBe('automated');
+    }
+  });
 });
