@@ -76,4 +76,12 @@ describe('held-out set (mail the rules were not written from)', () => {
       expect(classify(rules, { 'message-id': [id] }).kind, id).toBe('automated');
     }
   });
+
+  it('Roundcube sending through PHP mail() (X-PHP-Originating-Script: <uid>:rcube.php) is Roundcube, a contact form is automated', () => {
+    // Purism mail, 2019-06-28 (code index file id 19790787296)
+    const web = classify(rules, { 'x-php-originating-script': ['1000:rcube.php'] });
+    expect(web.kind).not.toBe('automated');
+    expect(web.family).toBe('roundcube');
+    expect(classify(rules, { 'x-php-originating-script': ['1000:contact.php'] }).kind).toBe('automated');
+  });
 });
