@@ -182,8 +182,8 @@ export async function startPostfix(opts: StartPostfixOptions = {}): Promise<Post
     'anvil_rate_time_unit = 60s',
     tlsLines,
     opts.mainCf ?? '',
-  ].join('\n');
-  writeFileSync(join(configDir, 'main.cf'), main + '\n');
+  ];
+  writeFileSync(join(configDir, 'main.cf'), onceEach(main).join('\n') + '\n');
   // chroot off everywhere: the chroot would need copies of /etc files inside the temp queue.
   const master = [
     `${host}:${port} inet n - n - - smtpd`,
@@ -376,6 +376,31 @@ function nextFieldEnd(text: string, pos: number): number {
     i = nl + 1;
     if (text[i] !== ' ' && text[i] !== '\t') return i;
   }
+}
+
+/**
+ * main.cf lines with each parameter set once: a caller's `mainCf` line replaces the default of
+ * the same name where the default stood. A parameter set twice is legal but makes every Postfix
+ * program warn "overriding earlier entry" as it starts, and those warnings go to postlogd through
+ * its own socket: after a restart the burst from postfix-script and each postconf filled the
+ * socket's queue, postlogd blocked writing its own warning into it, and from then on every
+ * Postfix process blocked on its first log line (smtpd never greeted; seen in relay.test.ts's
+ * outage test, with `master -t` stuck in unix_wait_for_peer). Continuation lines are refused.
+ */
+export function onceEach(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  const at = new Map<string, number>();
+  for (const line of lines.join('\n').split('\n')) {
+    if (/^[ \t]+\S/.test(line)) throw new Error(`main.cf: continuation lines are not supported here: ${JSON.stringify(line)}`);
+    const key = /^([A-Za-z0-9_]+)[ \t]*=/.exec(line)?.[1];
+    if (key !== undefined && at.has(key)) {
+      out[at.get(key)!] = line;
+      continue;
+    }
+    if (key !== undefined) at.set(key, out.length);
+    out.push(line);
+  }
+  return out;
 }
 
 function countQueue(queueDir: string): number {
