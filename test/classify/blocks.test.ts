@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { classify, defaultRulesDir, fingerprintFromFields, FINGERPRINT_FIELDS, loadRules } from '../../src/classify/index.js';
-import { parseHeaderBlock, parseMessage, smimeKindOf } from '../../src/parse/index.js';
+import { classify, defaultRulesDir, FINGERPRINT_FIELDS, loadRules } from '../../src/classify/index.js';
+import { parseMessage } from '../../src/parse/index.js';
 import { fingerprintSelector } from '../../src/app/index.js';
 import { imapFetchFields } from '../../src/app/poll.js';
 import type { Verdict } from '../../src/core/index.js';
+import { classifyBlock } from '../helpers/classify.js';
 
 // source: test/fixtures/classify/corpus/blocks is a copy of /work/shared/corpus/blocks; each block's
 // public source (repository@commit:path) is its row in blocks/labels.tsv.
@@ -14,10 +15,7 @@ const blocks = fileURLToPath(new URL('../fixtures/classify/corpus/blocks', impor
 const rules = loadRules([defaultRulesDir()]);
 
 function block(file: string): Verdict {
-  const parsed = parseHeaderBlock(readFileSync(join(blocks, file)));
-  if (!parsed.ok) throw new Error(parsed.detail);
-  const ct = parsed.fields.find((f) => f.name === 'content-type')?.value;
-  return classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
+  return classifyBlock(rules, readFileSync(join(blocks, file)));
 }
 
 describe('whole header blocks: the signals in the combination of headers', () => {

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { capabilityReport, classify, defaultRulesDir, fingerprintFromFields, lintRules, loadRules } from '../../src/classify/index.js';
-import { parseHeaderBlock, smimeKindOf } from '../../src/parse/index.js';
+import { capabilityReport, defaultRulesDir, lintRules, loadRules } from '../../src/classify/index.js';
 import { applyObservation, recommend } from '../../src/policy/index.js';
 import { parseYaml } from '../../src/classify/yaml.js';
 import type { Verdict } from '../../src/core/index.js';
 import { factsOf } from '../../src/app/ingest.js';
+import { classifyBlock } from '../helpers/classify.js';
 
 // source: test/fixtures/classify/corpus/blocks is a copy of /work/shared/corpus/blocks (labels.tsv names each
 // block's public source); test/fixtures/messages/37-smime-signed-gmail-hosted.eml is corpus message #37
@@ -19,12 +19,7 @@ const message37 = fileURLToPath(new URL('../fixtures/messages/37-smime-signed-gm
 const rules = loadRules([defaultRulesDir()]);
 const smimeDir = join(defaultRulesDir(), 'smime');
 
-function verdictOf(bytes: Uint8Array): Verdict {
-  const parsed = parseHeaderBlock(bytes);
-  if (!parsed.ok) throw new Error(parsed.detail);
-  const ct = parsed.fields.find((f) => f.name === 'content-type')?.value;
-  return classify(rules, fingerprintFromFields(parsed.fields), { smimeMessage: smimeKindOf(ct) });
-}
+const verdictOf = (bytes: Uint8Array): Verdict => classifyBlock(rules, bytes);
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 0, 15);
