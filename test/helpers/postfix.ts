@@ -72,7 +72,7 @@ export interface StartPostfixOptions {
   domain?: string;
   /** Local parts that have a Maildir; any other recipient of `domain` is refused with 550. */
   mailboxes?: readonly string[];
-  /** Extra main.cf lines (appended; later keys override). */
+  /** Extra main.cf lines: a key the defaults set replaces the default in place (see onceEach), a new key is appended. */
   mainCf?: string;
   /** Extra master.cf lines (appended). */
   masterCf?: string;
