@@ -44,6 +44,41 @@ describe('Gmail: consumer and Google Workspace accounts (issue 15.4)', () => {
     }
   });
 
+  it('a Workspace domain without its own DKIM key (Google\'s default d=<domain>.<date>.gappssmtp.com, real blocks 003 and 007) is Workspace too', () => {
+    // Admin Help 174124: "If you don't generate your own DKIM domain key, Gmail signs all outgoing messages with
+    // this default DKIM domain key: d=*.gappssmtp.com" — a Workspace account, never a consumer one.
+    for (const f of ['003.hdr', '007.hdr']) {
+      const raw = readFileSync(join(blocks, f));
+      expect(raw.toString('latin1')).toMatch(/d=[a-z0-9-]+\.\d{8}\.gappssmtp\.com;/);
+      const v = verdictOf(raw);
+      expect({ f, family: v.family, platform: v.platform, smime: v.smime, ruleId: v.ruleId }).toEqual({
+        f, family: 'gmail', platform: 'Workspace', smime: 'tolerate', ruleId: 'gmail-workspace-message-id',
+      });
+    }
+  });
+
+  it('Gmail mail without any DKIM-Signature (block 006 with its two signatures cut out) has no account type and takes the family\'s weakest level', () => {
+    const lines = readFileSync(join(blocks, '006.hdr'), 'latin1').split(/\r?\n/);
+    const kept: string[] = [];
+    let dropping = false;
+    for (const line of lines) {
+      if (/^[ \t]/.test(line)) { if (!dropping) kept.push(line); continue; }
+      dropping = /^dkim-signature:/i.test(line);
+      if (!dropping) kept.push(line);
+    }
+    const stripped = Buffer.from(kept.join('\r\n'), 'latin1');
+    expect(stripped.toString('latin1')).not.toMatch(/^dkim-signature:/im);
+    const v = verdictOf(stripped);
+    expect(v).toMatchObject({ family: 'gmail', ruleId: 'gmail-message-id', smime: 'tolerate' });
+    expect(v.platform ?? null).toBeNull();
+  });
+
+  it('no Gmail cell is verify: consumer accounts have no hosted S/MIME, and whether a Workspace admin turned it on is not in the headers', () => {
+    const cells = capabilityReport(rules).list.filter((c) => c.family === 'gmail');
+    expect(cells.length).toBe(3);
+    for (const c of cells) expect(c.level).toBe('tolerate');
+  });
+
   it("a Workspace address whose own Gmail mail arrives S/MIME-signed (message 37) is recommended 'sign'; the same headers unsigned are not", () => {
     const raw = readFileSync(message37);
     const v = verdictOf(raw);
