@@ -113,4 +113,27 @@ describe('held-out set (mail the rules were not written from)', () => {
       expect(v.family, f).toBe(fam);
     }
   });
+
+  // Batch 3 (README), scored with batch 2's rules first.
+  it("Google Calendar's <calendar-<uuid>@google.com> invitations are automated even with Gmail's boundary; a Googler's bare UUID id is not", () => {
+    expect(block('h25.hdr').kind).toBe('automated'); // apparmor list 2026-06-09
+    expect(classify(rules, { 'message-id': ['<calendar-f776b43b-c47b-422c-ad03-45ac19b158bc@google.com>'] }).kind).toBe('automated');
+    const googler = classify(rules, { 'message-id': ['<6ef84cc4-b3e9-493c-b870-7a485aa7f1f9@google.com>'] });
+    expect(googler.kind).not.toBe('automated');
+  });
+
+  it("LinkedIn's JavaMail ids are automated by their app-server host; the same shape from Open-Xchange or Yahoo web mail is not", () => {
+    expect(block('h26.hdr').kind).toBe('automated');
+    expect(classify(rules, { 'message-id': ['<863396117.6937594.1758096748131@lva1-app100614.prod.linkedin.com>'] }).kind).toBe('automated');
+    for (const id of ['<1819093001.11427.1616071258857@seven.thorsis.com>', '<1571516620.940720.1596802239062@mail.yahoo.com>']) {
+      expect(classify(rules, { 'message-id': [id] }).kind, id).not.toBe('automated');
+    }
+  });
+
+  it("Fastmail web with its per-account Feedback-ID is Fastmail, not automated", () => {
+    const v = block('h27.hdr');
+    expect(v.kind).not.toBe('automated');
+    expect(v.family).toBe('fastmail');
+  });
 });
+
