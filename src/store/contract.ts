@@ -396,6 +396,14 @@ export interface StoreOptions {
   cacheKiB?: number;
   /** SQLite memory-mapped I/O in bytes (default 256 MiB; 0 = off). */
   mmapBytes?: number;
+  /**
+   * SQLite: one-address embedded lookups (the HTTP GET) run on a connection of their own and
+   * share one read transaction per event-loop turn, ended by setImmediate, instead of one each.
+   * Every request of a turn was read from its socket before the snapshot began, so none sees
+   * older data than it would alone; the batch lookups and every other call are unchanged. For
+   * the server only: a synchronous loop of lookups would all read one snapshot.
+   */
+  lookupSnapshotPerTurn?: boolean;
   /** PostgreSQL: password (else from the URL or CENSUS_DB_PASSWORD_FILE). */
   password?: string;
   /** PostgreSQL: connections in the pool (default 4). */
