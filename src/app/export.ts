@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { AppError } from '../core/index.js';
 import type { Config } from '../config/index.js';
-import type { CensusStore, ExportFilter } from '../store/index.js';
+import type { CensusStore, ExportFilter, StaleDecisions } from '../store/index.js';
 import { EXPORT_COLUMNS } from '../store/index.js';
 import { recommend, type AddressState, type PolicyOptions } from '../policy/index.js';
 import { openCensusStore } from './open-store.js';
@@ -24,17 +24,34 @@ export const CSV_HEADER = EXPORT_COLUMNS.join(',') + '\r\n';
  * writer, as lookups leave it.
  */
 export async function* exportCsv(store: CensusStore, policy: PolicyOptions, filter: ExportFilter, now = Date.now()): AsyncGenerator<string> {
-  const stale = { now, decide: (s: AddressState) => recommend(s, now, policy) };
   yield CSV_HEADER;
   // for-await instead of yield*: the same pull, one page at a time.
-  for await (const chunk of store.exportCsv(filter, stale)) yield chunk;
+  for await (const chunk of store.exportCsv(filter, decidedAt(policy, now))) yield chunk;
 }
 
-/** Writes the CSV export to a stream, awaiting drain so a slow reader bounds memory. */
-export async function writeCsv(out: Writable, store: CensusStore, policy: PolicyOptions, filter: ExportFilter): Promise<number> {
-  let bytes = 0;
-  for await (const chunk of exportCsv(store, policy, filter)) {
-    bytes += chunk.length;
+/** Expired decisions as policy decides them at `now` (the export's re-decision in the stream). */
+function decidedAt(policy: PolicyOptions, now: number): StaleDecisions {
+  return { now, decide: (s: AddressState) => recommend(s, now, policy) };
+}
+
+/**
+ * Writes the CSV export to a stream, awaiting drain so a slow reader bounds memory; returns the
+ * bytes written. From a store that gives the export as bytes (SQLite), those are written as they
+ * come: the same bytes as exportCsv's strings, without decoding and re-encoding every page.
+ */
+export async function writeCsv(out: Writable, store: CensusStore, policy: PolicyOptions, filter: ExportFilter, now = Date.now()): Promise<number> {
+  if (!store.exportCsvBytes) {
+    let bytes = 0;
+    for await (const chunk of exportCsv(store, policy, filter, now)) {
+      bytes += Buffer.byteLength(chunk);
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+    return bytes;
+  }
+  let bytes = CSV_HEADER.length;
+  if (!out.write(CSV_HEADER)) await once(out, 'drain');
+  for await (const chunk of store.exportCsvBytes(filter, decidedAt(policy, now))) {
+    bytes += chunk.byteLength;
     if (!out.write(chunk)) await once(out, 'drain');
   }
   return bytes;

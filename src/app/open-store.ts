@@ -21,7 +21,7 @@ export interface OpenStoreOptions {
  * page cache, unaccounted to the process, plus a private copy in SQLite's cache). The processes
  * with RSS targets (export, poll, relay) keep their own settings.
  */
-export const SERVER_STORE_OPTIONS: Readonly<Omit<StoreOptions, 'readonly'>> = Object.freeze({ mmapBytes: 2 * 1024 ** 3 });
+export const SERVER_STORE_OPTIONS: Readonly<Omit<StoreOptions, 'readonly'>> = Object.freeze({ mmapBytes: 2 * 1024 ** 3, lookupSnapshotPerTurn: true });
 
 /**
  * The configured census's store, and nothing else: the one way the app opens it, used by openApp

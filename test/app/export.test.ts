@@ -4,7 +4,8 @@
  * row is left as it was (lookups re-decide it too; `stats` refreshes before counting).
  */
 import { describe, expect, test } from 'vitest';
-import { exportCsv, refreshStale } from '../../src/app/index.js';
+import { Writable } from 'node:stream';
+import { exportCsv, refreshStale, writeCsv } from '../../src/app/index.js';
 import { openStore } from '../../src/store/index.js';
 import { PEOPLE, seededAppFor } from '../http/helpers.js';
 import { csvLine, type ExportRow } from '../../src/store/csv.js';
@@ -102,5 +103,45 @@ describe('SQLite formats a line in SQL as csv.ts does in JS', () => {
     const missing = rows.map((r) => csvLine(r)).filter((l) => !lines.has(l));
     expect(missing).toEqual([]);
     expect(rows.length).toBe(FIRST.length);
+  });
+
+  // csvCell's shortcut: a cell that json_quote leaves unescaped is searched for a comma only;
+  // any escape (quote, LF, CR, backslash, another control character) falls back to the four
+  // searches. Values in both classes, none starting like a formula.
+  const MIDDLES = ['plain', 'a,b', 'a"b', 'a\nb', 'a\rb', 'a\r\nb', 'a\\b', 'a\\,b', 'a\u0001b', 'a\u001fb,', 'a\u007fb', '\u00e9,\u00fc', 'x\u{1F600}"', 'x\u2028y', 'end,', 'end"', 'end\n'];
+
+  test('cells with and without characters to quote, and with others json_quote escapes, in product, version and reason', async () => {
+    const template = rawQuery(seeded.app, 'SELECT * FROM addresses ORDER BY address LIMIT 1')[0]!;
+    const cols = Object.keys(template);
+    const insert = `INSERT INTO addresses (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`;
+    const rows: ExportRow[] = [];
+    rawExec(seeded.app, (db) => {
+      const st = db.prepare(insert);
+      MIDDLES.forEach((m, i) => {
+        const other = MIDDLES[(i + 5) % MIDDLES.length]!;
+        const row = { ...template, address: `quote${String(i).padStart(2, '0')}@cells.example`, product: m, version: other, reason: `Seen ${m} and ${other}`, decided_until: null };
+        st.run(row);
+        rows.push(row as unknown as ExportRow);
+      });
+    });
+    // Whole lines, found in the text (a quoted CRLF inside a cell would break a split into lines).
+    const csv = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}));
+    const missing = rows.map((r) => csvLine(r)).filter((l) => !csv.includes('\r\n' + l + '\r\n'));
+    expect(missing).toEqual([]);
+  });
+
+  test('writeCsv writes the bytes of exportCsv (SQLite hands them over as BLOBs), an expired decision included', async () => {
+    rawExec(seeded.app, (db) => db.prepare(`UPDATE addresses SET recommendation = 'unknown', reason = 'stale test decision', decided_until = 1 WHERE address = ?`).run(PEOPLE.signer));
+    const now = Date.now();
+    const chunks: Buffer[] = [];
+    const out = new Writable({ write: (c: Buffer, _e, done) => { chunks.push(c); done(); } });
+    const bytes = await writeCsv(out, seeded.app.store, seeded.app.config.policy, {}, now);
+    const written = Buffer.concat(chunks);
+    const csv = await collect(exportCsv(seeded.app.store, seeded.app.config.policy, {}, now));
+    expect(written.toString('utf8')).toBe(csv);
+    expect(bytes).toBe(written.length);
+    expect(csv).not.toContain('stale test decision');
+    expect(csv).toContain('\u00e9');
+    await refreshStale(seeded.app.store, seeded.app.config.policy);
   });
 });
