@@ -54,7 +54,9 @@ describe('Received headers are reduced to the hop that accepted the message', ()
 
   it('classify reduces a caller\'s raw Received the same way (Gmail SMTP submission is not Gmail web)', () => {
     const rules = loadRules([defaultRulesDir()]);
-    const v = classify(rules, { 'x-gm-message-state': ['AOJu0YwRZ1tXoUlJ7Xx2CHV9kR3C7mNpD1vXbYoGxFEm'], received: [GMAIL_SUBMISSION] });
+    // The program's own Message-ID: without one (and without a boundary or program name), a
+    // submission through smtp.gmail.com is a script's (automated-gmail-smtp-no-message-id).
+    const v = classify(rules, { 'x-gm-message-state': ['AOJu0YwRZ1tXoUlJ7Xx2CHV9kR3C7mNpD1vXbYoGxFEm'], 'message-id': ['<x1@example.net>'], received: [GMAIL_SUBMISSION] });
     expect(v.ruleId).toBe('gmail-smtp-submission');
     expect(v.family).toBeNull();
     expect(v.warnings).toContain('provider:smtp-submission');
