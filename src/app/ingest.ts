@@ -93,6 +93,22 @@ export function fingerprintSelector(fields: readonly string[] = STORED_FINGERPRI
   return { names, prefixes };
 }
 
+/**
+ * A copy of `s` that holds no reference to the text it was cut from. parse decodes a message's
+ * whole header block into one string and its values (the From address, the Message-ID, the
+ * regex groups classify fills product/version/platform from) are V8 slices of it, so an
+ * observation row that keeps one of them keeps the whole block — several KB per message — alive
+ * until the batch commits, and the address states and client tallies the store holds through the
+ * batch keep them too. Each young-generation collection then copied 2,000 header blocks' worth of
+ * live data (issue 14: with these copies the import bench's full ingest round spent 18% less in
+ * GC pauses and ran 7% faster). Concatenation then slice() makes V8 flatten a new string first, so the
+ * result points into that copy only; short strings (under 13 characters) are copied by slice()
+ * anyway and are returned as they are.
+ */
+export function detached<T extends string | null>(s: T): T {
+  return (s !== null && s.length >= 13 ? (' ' + s).slice(1) : s) as T;
+}
+
 /** Verdict -> the facts the policy folds into the address state. */
 export function factsOf(v: Verdict, at: number, authenticated: boolean | null): ObservationFacts {
   return {
@@ -234,11 +250,16 @@ export function createPipeline(ctx: PipelineDeps): Pipeline {
     const authenticated = dmarcResult(m.fields, config.trustedAuthservId, m.from.slice(m.from.lastIndexOf('@') + 1));
     // Classify + enrich in one step, the same one recompute runs (app/enrich.ts).
     const verdict = assess(rules, m.fingerprint, { smimeClaim: m.smime, signature: harvest ? signatureFacts(harvest) : null, authenticated });
-    const messageId = m.messageId ?? 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
+    // Everything below outlives the message's own step (the row until commit, the state and the
+    // client tally through the batch): its strings must not pin the header block (detached).
+    verdict.product = detached(verdict.product);
+    verdict.version = detached(verdict.version);
+    verdict.platform = detached(verdict.platform);
+    const messageId = m.messageId !== null ? detached(m.messageId) : 'sha256:' + createHash('sha256').update(item.headerBytes).digest('hex');
     const facts = factsOf(verdict, at, authenticated);
     const observation: ObservationRow = {
       sourceKey: item.sourceKey,
-      address: m.from,
+      address: detached(m.from),
       messageId,
       effectiveAt: at,
       receivedAt: item.receivedAt ? item.receivedAt.getTime() : null,

@@ -5,6 +5,7 @@ import { openTestApp, headerBlock, mailItem, rawQuery, rawExec, collect } from '
 import { tempDir } from '../helpers/tmp.js';
 import { importPaths, lookupOne, recompute, forget, show, exportCsv, type AppContext } from '../../src/app/index.js';
 import { MAX_BATCH_BYTES, MAX_SMIME_MESSAGE_BYTES, type SourceItem } from '../../src/core/index.js';
+import { detached } from '../../src/app/ingest.js';
 
 const RULES = join(import.meta.dirname, '..', 'fixtures', 'rules');
 const DAY = 86_400_000;
@@ -161,6 +162,24 @@ describe('ingest and store', () => {
     const c = await importPaths(ctx, [eml, md]);
     expect(c).toMatchObject({ read: 4, stored: 4 });
     expect((await importPaths(ctx, [eml, md])).duplicates).toBe(4);
+  });
+});
+
+describe('strings kept past the message (detached)', () => {
+  it('are equal copies of the slices they replace, null and short strings as they are', () => {
+    const block = 'From: someone.with.a.long.name@customer.example\nUser-Agent: Mozilla Thunderbird 128.3.1\n'.repeat(50);
+    const slice = block.slice(6, 46);
+    expect(detached(slice)).toBe(slice);
+    expect(detached(slice).length).toBe(40);
+    expect(detached(null)).toBeNull();
+    expect(detached('')).toBe('');
+    expect(detached('short@x.ex')).toBe('short@x.ex');
+  });
+
+  it('the stored row carries the same address, Message-ID, product and version', async () => {
+    await ctx.pipeline.ingestBatch([item('long-message-id-0001', 'Someone <someone.with.a.long.name@customer.example>', 'TestMail Verify/1.0', 1)]);
+    const [o] = await ctx.store.observationsOf('someone.with.a.long.name@customer.example');
+    expect(o).toMatchObject({ address: 'someone.with.a.long.name@customer.example', messageId: 'long-message-id-0001@test', family: 'test-verify' });
   });
 });
 
