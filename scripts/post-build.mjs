@@ -23,6 +23,7 @@ writeFileSync(builtSet.file, builtSet.json);
 const { bundleCli } = await import('./bundle-cli.mjs');
 const { stdinScript } = await bundleCli(root);
 chmodSync(join(root, 'dist/cli/main.js'), 0o755);
+chmodSync(join(root, 'dist/cli/bin.cjs'), 0o755);
 
 // The V8 code cache of `import -`'s script (scripts/code-cache.mjs), made after a warm-up delivery.
 const { makeCodeCache } = await import('./code-cache.mjs');
