@@ -307,19 +307,28 @@ export function ruleCapability(smime: ReadonlyMap<string, SmimeFamily>, rule: Co
   return { level, references: [...new Set(refs)] };
 }
 
+function emptyNode(): TrieNode {
+  return { codes: [], kids: [], size: 0, rules: null };
+}
+
 function addKey(root: TrieNode, key: string, order: number): void {
   let node = root;
   const k = key.slice(0, MAX_KEY_CHARS).toLowerCase();
   for (let i = 0; i < k.length; i++) {
     const ch = k.charCodeAt(i);
-    let next = node.next[ch];
-    if (!next) {
-      node.next[ch] = next = { next: [], size: 0, rules: null };
+    const j = node.codes.indexOf(ch);
+    let next: TrieNode;
+    if (j >= 0) next = node.kids[j]!;
+    else {
+      next = emptyNode();
+      // concat allocates the exact length; a push (or a spread) gives even a one-child node 17 slots per array.
+      node.codes = node.codes.concat(ch);
+      node.kids = node.kids.concat(next);
       node.size++;
     }
     node = next;
   }
-  (node.rules ??= []).push(order);
+  node.rules = node.rules ? node.rules.concat(order) : [order];
 }
 
 function addSuffixKey(root: TrieNode, key: string, order: number): void {
@@ -338,7 +347,7 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
   const unconditional: number[] = [];
   const fieldIndex = (f: string): FieldIndex => {
     let fi = index.get(f);
-    if (!fi) index.set(f, (fi = { prefix: { next: [], size: 0, rules: null }, suffix: { next: [], size: 0, rules: null }, byFirst: new Array(129).fill(undefined), always: [] }));
+    if (!fi) index.set(f, (fi = { prefix: emptyNode(), suffix: emptyNode(), byFirst: new Array(129).fill(undefined), always: [] }));
     return fi;
   };
   for (const r of rules) {
