@@ -102,7 +102,8 @@ export async function bundleCli(root) {
   for (const f of result.outputFiles) {
     writeFileSync(f.path, f.contents);
   }
-  return { files: [...result.outputFiles.map((f) => relative(root, f.path)), relative(root, join(outdir, stdinScript))], stdinScript: join(outdir, stdinScript) };
+  const bin = await bundleBin(dist, outdir, stdinScript);
+  return { files: [...result.outputFiles.map((f) => relative(root, f.path)), relative(root, join(outdir, stdinScript)), relative(root, bin)], stdinScript: join(outdir, stdinScript) };
 }
 
 /** Packages outside `bundled`, and node built-ins, stay imports (or requires) of node_modules. */
@@ -169,4 +170,38 @@ async function bundleStdinImport(dist, outdir) {
   const name = `stdin-import.${createHash('sha256').update(script.contents).digest('hex').slice(0, 12)}.cjs`;
   writeFileSync(join(outdir, name), script.contents);
   return name;
+}
+
+/**
+ * Writes the package's bin, dist/cli/bin.cjs (src/cli/bin.ts says why): bin.js and the few
+ * modules it imports as one CommonJS file, which runs the `import -` script itself and loads
+ * main.js (left an import of the file beside it) for every other command.
+ */
+async function bundleBin(dist, outdir, stdinScript) {
+  const outfile = join(outdir, 'bin.cjs');
+  const result = await build({
+    entryPoints: [join(dist, 'cli', 'bin.js')],
+    outfile,
+    ...COMMON,
+    format: 'cjs',
+    banner: { js: "const __censusScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { __CENSUS_STDIN_IMPORT_SCRIPT__: JSON.stringify(stdinScript) },
+    plugins: [
+      {
+        name: 'census-bin-main',
+        setup(b) {
+          b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './main.js', external: true }));
+        },
+      },
+      externals(new Set()),
+      moduleUrls(dist, outdir, '__censusScriptUrl'),
+    ],
+    metafile: true,
+  });
+  // Nothing but our own small modules: a package inlined here would be parsed at every start.
+  const inputs = Object.keys(result.metafile.inputs);
+  if (inputs.some((f) => f.includes('node_modules/')) || inputs.length > 8) throw new Error(`the bin bundles more than its few modules: ${inputs.join(', ')}`);
+  const [out] = result.outputFiles;
+  writeFileSync(outfile, out.contents);
+  return outfile;
 }

@@ -303,13 +303,17 @@ let hi = -1;
 
 /** Marks the rules reachable from a value's first (or last) characters, lower-cased on the fly. */
 function walk(root: TrieNode, v: string, marks: Uint8Array, fromEnd: boolean): void {
-  let node: TrieNode | undefined = root;
+  let node: TrieNode = root;
   const n = v.length < KEY_CHARS ? v.length : KEY_CHARS;
   for (let i = 0; i < n; i++) {
     let c = v.charCodeAt(fromEnd ? v.length - 1 - i : i);
     if (c >= 65 && c <= 90) c += 32;
-    node = node.next[c];
-    if (!node) return;
+    const codes = node.codes;
+    const m = codes.length;
+    let j = 0;
+    while (j < m && codes[j] !== c) j++;
+    if (j === m) return;
+    node = node.kids[j]!;
     if (node.rules) mark(node.rules, marks);
   }
 }

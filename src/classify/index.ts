@@ -1,5 +1,5 @@
 /** classify stage: rule loading + engine (Fingerprint -> Verdict). Pure apart from loading rule files. */
-export { loadRules, compileRuleSet, defaultRulesDir, readRuleInputs, precompileRules } from './load.js';
+export { loadRules, compileRuleSet, defaultRulesDir, readRuleInputs, precompileRules, buildRuleSet, builtRuleSetUses } from './load.js';
 export { classify } from './engine.js';
 export type { ClassifyOptions } from './engine.js';
 export { FINGERPRINT_FIELDS, PSEUDO_FIELDS, PSEUDO_SOURCES, fingerprintFromFields } from './fingerprint-fields.js';

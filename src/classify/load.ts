@@ -4,13 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../core/index.js';
 import { parseYaml } from './yaml.js';
 import { ruleSchemas, type RuleFileInput, type RuleInput, type SmimeFileInput } from './rule-schema.js';
 import { regexHints, type RegexHints } from './regex-dispatch.js';
-import { redosProblem, trustVerdictFile, VERDICT_FILE } from './regex-safety.js';
+import { CHECKER, redosProblem, trustVerdictFile, VERDICT_FILE } from './regex-safety.js';
 import { PSEUDO_FIELDS } from './fingerprint-fields.js';
 import { templateRefs, compileTemplateParts, FILTERS } from './filters.js';
 import { capabilityOf, type Capability } from './smime.js';
@@ -208,8 +208,9 @@ export function compileRuleRegex(source: string, flags: string, where: string): 
   return compileWithHints(source, flags, where).re;
 }
 
-function compileWithHints(source: string, flags: string, where: string): { re: RegExp; hints: RegexHints } {
-  const hints = hintsOf(source, flags);
+function compileWithHints(source: string, flags: string, where: string, built?: BuiltRegexes): { re: RegExp; hints: RegexHints } {
+  const builtHints = built?.hints.get(hintsKey(source, flags));
+  const hints = builtHints ?? hintsOf(source, flags);
   if (hints.syntax) throw new AppError('E_RULE_UNSAFE', `${where}: unsafe regex /${source}/: ${hints.syntax}`);
   let re: RegExp;
   try {
@@ -217,6 +218,8 @@ function compileWithHints(source: string, flags: string, where: string): { re: R
   } catch (e) {
     throw new AppError('E_RULE_UNSAFE', `${where}: regex /${source}/ does not compile: ${(e as Error).message}`, { cause: e });
   }
+  // A regex of the built rule set was checked by the build, against the verdict file it was built with.
+  if (builtHints !== undefined) return { re, hints };
   // The shipped rules' verdicts are on file: only an operator's own regexes are checked here.
   trustVerdictFile((shippedVerdicts ??= join(defaultRulesDir(), VERDICT_FILE)));
   const redos = redosProblem(source, flags);
@@ -229,10 +232,10 @@ function ruleFlags(r: { readonly caseSensitive?: boolean | undefined }): string 
   return r.caseSensitive ? '' : 'i';
 }
 
-function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
+function compileRule(r: RuleInput, file: string, order: number, built?: BuiltRegexes): CompiledRule {
   const where = `${file}: rule ${r.id}`;
   const flags = ruleFlags(r);
-  const conditions = Object.entries(r.match ?? {}).map(([field, src]) => ({ field, ...compileWithHints(src, flags, `${where}: match.${field}`) }));
+  const conditions = Object.entries(r.match ?? {}).map(([field, src]) => ({ field, ...compileWithHints(src, flags, `${where}: match.${field}`, built) }));
   const groups = new Set<string>();
   for (const c of conditions) for (const m of c.re.source.matchAll(/\(\?<([a-zA-Z][a-zA-Z0-9]*)>/g)) groups.add(m[1]!);
   const client = {
@@ -256,7 +259,7 @@ function compileRule(r: RuleInput, file: string, order: number): CompiledRule {
       code: c.code,
       field: group === null ? c.field.toLowerCase() : null,
       group,
-      re: c.pattern !== undefined ? compileRuleRegex(c.pattern, flags, `${where}: checks[${i}]`) : null,
+      re: c.pattern !== undefined ? compileWithHints(c.pattern, flags, `${where}: checks[${i}]`, built).re : null,
       absent: c.absent ?? null,
     };
   });
@@ -304,19 +307,28 @@ export function ruleCapability(smime: ReadonlyMap<string, SmimeFamily>, rule: Co
   return { level, references: [...new Set(refs)] };
 }
 
+function emptyNode(): TrieNode {
+  return { codes: [], kids: [], size: 0, rules: null };
+}
+
 function addKey(root: TrieNode, key: string, order: number): void {
   let node = root;
   const k = key.slice(0, MAX_KEY_CHARS).toLowerCase();
   for (let i = 0; i < k.length; i++) {
     const ch = k.charCodeAt(i);
-    let next = node.next[ch];
-    if (!next) {
-      node.next[ch] = next = { next: [], size: 0, rules: null };
+    const j = node.codes.indexOf(ch);
+    let next: TrieNode;
+    if (j >= 0) next = node.kids[j]!;
+    else {
+      next = emptyNode();
+      // concat allocates the exact length; a push (or a spread) gives even a one-child node 17 slots per array.
+      node.codes = node.codes.concat(ch);
+      node.kids = node.kids.concat(next);
       node.size++;
     }
     node = next;
   }
-  (node.rules ??= []).push(order);
+  node.rules = node.rules ? node.rules.concat(order) : [order];
 }
 
 function addSuffixKey(root: TrieNode, key: string, order: number): void {
@@ -335,7 +347,7 @@ function buildIndex(rules: readonly CompiledRule[]): { index: Map<string, FieldI
   const unconditional: number[] = [];
   const fieldIndex = (f: string): FieldIndex => {
     let fi = index.get(f);
-    if (!fi) index.set(f, (fi = { prefix: { next: [], size: 0, rules: null }, suffix: { next: [], size: 0, rules: null }, byFirst: new Array(129).fill(undefined), always: [] }));
+    if (!fi) index.set(f, (fi = { prefix: emptyNode(), suffix: emptyNode(), byFirst: new Array(129).fill(undefined), always: [] }));
     return fi;
   };
   for (const r of rules) {
@@ -386,8 +398,8 @@ function validateRuleFile(file: string, data: unknown): RuleFileInput {
   return parsed.data;
 }
 
-function loadSmime(file: string): SmimeFamily {
-  const parsed = { data: readValidated(file, 'smime', (d) => validateSmimeFile(file, d)) };
+function loadSmime(file: string, built?: SmimeFileInput): SmimeFamily {
+  const parsed = { data: built ?? readValidated(file, 'smime', (d) => validateSmimeFile(file, d)) };
   const entries: SmimeEntry[] = parsed.data.entries.map((e) => ({
     since: e.since ?? null,
     until: e.until ?? null,
@@ -396,6 +408,127 @@ function loadSmime(file: string): SmimeFamily {
     references: e.references ?? [],
   }));
   return { family: parsed.data.family, file, entries };
+}
+
+/*
+ * The built rule set. Even from the precompiled entries above, loading the shipped rules cost
+ * `import -` (one process per message) ~20% of its CPU: a sha256 per file for its cache key, the
+ * 0.5 MB precompiled file parsed twice over (entries are JSON text inside JSON), a sha256 per
+ * regex for its ReDoS verdict key and the 53 KB verdict file parsed to find verdicts that are
+ * all "safe". The build (scripts/post-build.mjs) therefore also writes what loading the shipped
+ * folder alone yields before compilation — the rules after overrides, the validated S/MIME
+ * files, the dispatch hints of every regex — once the full load has run on it (so every regex
+ * was proven safe and every template checked, or the build failed).
+ *
+ * It is used only when the rule folders are exactly the shipped one (no operator folder: those
+ * load as before) and only when its key equals the key of what is on disk now: one sha256 over
+ * every rule and S/MIME file of the folder (name, length, bytes, in load order), the verdict
+ * file, the checker's version and the text of the modules that validate, override, hint and
+ * check (load, rule-schema, regex-dispatch, regex-safety). An edited, added or removed rule
+ * file, another verdict file or a tsc run without this step misses and loads as usual: a stale
+ * built set is never used. Nothing is written at run time.
+ */
+const BUILT_FILE = 'built-rules.json';
+const BUILT_FORMAT = 1;
+
+/** A built rule set's checked regexes: hintsKey -> hints (present = proven safe by the build). */
+interface BuiltRegexes {
+  readonly hints: ReadonlyMap<string, RegexHints>;
+}
+interface BuiltInputs extends BuiltRegexes {
+  /** S/MIME file (absolute) -> its validated contents. */
+  readonly smime: ReadonlyMap<string, SmimeFileInput>;
+}
+
+interface BuiltFile {
+  readonly format: number;
+  readonly key: string;
+  /** Rules after overrides, in load order; `file` relative to the rules folder, '/'-separated. */
+  readonly rules: ReadonlyArray<{ readonly input: RuleInput; readonly file: string }>;
+  readonly files: readonly string[];
+  readonly smimeFiles: readonly string[];
+  /** The validated contents of each of smimeFiles, same order. */
+  readonly smime: readonly SmimeFileInput[];
+  readonly hints: Record<string, RegexHints>;
+}
+
+/** The key of the rules folder `dir` as it is now (see above). */
+function builtKey(dir: string): string {
+  const h = createHash('sha256');
+  h.update(`built-rules ${BUILT_FORMAT}\0${CHECKER}\0`);
+  for (const m of ['load', 'rule-schema', 'regex-dispatch', 'regex-safety']) h.update(`${m}\0${moduleHash(m)}\0`);
+  for (const kind of ['clients', 'smime'] as const) {
+    for (const file of yamlFiles(join(dir, kind))) {
+      const bytes = readBytes(file);
+      h.update(`${kind}/${basename(file)}\0${bytes.length}\0`).update(bytes);
+    }
+  }
+  const verdicts = join(dir, VERDICT_FILE);
+  const v = existsSync(verdicts) ? readFileSync(verdicts) : Buffer.alloc(0);
+  h.update(`${VERDICT_FILE}\0${v.length}\0`).update(v);
+  return h.digest('hex');
+}
+
+function builtPath(): string {
+  return fileURLToPath(new URL(`./${BUILT_FILE}`, import.meta.url));
+}
+
+function relativeName(dir: string, file: string): string {
+  return relative(dir, file).split(sep).join('/');
+}
+
+let builtUses = 0;
+/** How many rule loads in this process came from the built rule set (for tests). */
+export function builtRuleSetUses(): number {
+  return builtUses;
+}
+
+/** The rules folder `dir` from the built rule set, or null when there is none or it does not match what is on disk (loadRules asks for the shipped folder only; exported for tests, which ask for copies). */
+export function builtRuleSet(dir: string): RuleSet | null {
+  const f = builtPath();
+  if (!existsSync(f)) return null;
+  let data: Partial<BuiltFile>;
+  try {
+    data = JSON.parse(readFileSync(f, 'utf8')) as Partial<BuiltFile>;
+  } catch {
+    return null; // an unreadable built set is none: the folder loads as usual
+  }
+  if (data.format !== BUILT_FORMAT || typeof data.key !== 'string' || !Array.isArray(data.rules) || !Array.isArray(data.files) || !Array.isArray(data.smimeFiles) || !Array.isArray(data.smime) || data.smime.length !== data.smimeFiles.length || !data.hints) return null;
+  if (builtKey(dir) !== data.key) return null;
+  const abs = (rel: string): string => join(dir, ...rel.split('/'));
+  const smimeFiles = data.smimeFiles.map(abs);
+  const smime = new Map(smimeFiles.map((file, i) => [file, data.smime![i]!]));
+  const set = compileInputs(
+    { rules: data.rules.map((r) => ({ input: r.input, file: abs(r.file) })), files: data.files.map(abs), smimeFiles },
+    { hints: new Map(Object.entries(data.hints)), smime },
+  );
+  builtUses++;
+  return set;
+}
+
+/**
+ * The built rule set of the shipped folder `dir` (for scripts/post-build.mjs): loads it in full
+ * first (every check loadRules makes, recheck included for a regex without a verdict), so a build
+ * with a rule loadRules would refuse fails. Returns where to write it and its text.
+ */
+export function buildRuleSet(dir: string = defaultRulesDir()): { file: string; json: string } {
+  const inputs = readRuleInputs([dir]);
+  compileInputs(inputs);
+  const hints: Record<string, RegexHints> = {};
+  for (const { input: r } of inputs.rules) {
+    const flags = ruleFlags(r);
+    for (const source of [...Object.values(r.match ?? {}), ...(r.checks ?? []).flatMap((c) => (c.pattern !== undefined ? [c.pattern] : []))]) hints[hintsKey(source, flags)] = hintsOf(source, flags);
+  }
+  const data: BuiltFile = {
+    format: BUILT_FORMAT,
+    key: builtKey(dir),
+    rules: inputs.rules.map((r) => ({ input: r.input, file: relativeName(dir, r.file) })),
+    files: inputs.files.map((f) => relativeName(dir, f)),
+    smimeFiles: inputs.smimeFiles.map((f) => relativeName(dir, f)),
+    smime: inputs.smimeFiles.map((f) => readValidated(f, 'smime', (d) => validateSmimeFile(f, d))),
+    hints,
+  };
+  return { file: builtPath(), json: JSON.stringify(data) };
 }
 
 /**
@@ -435,24 +568,35 @@ export function readRuleInputs(dirs: readonly string[]): { rules: SourcedRule[];
  * override rules (and S/MIME families) with the same id. Throws AppError naming file and rule id.
  */
 export function loadRules(dirs: readonly string[]): RuleSet {
+  if (dirs.length === 1 && resolve(dirs[0]!) === resolve(defaultRulesDir())) {
+    const built = builtRuleSet(dirs[0]!);
+    if (built) return built;
+  }
   return compileRuleSet(readRuleInputs(dirs));
 }
 
 /** Compiles rule inputs (readRuleInputs, possibly filtered: `eval --cv` drops rules per fold) into a RuleSet. */
-export function compileRuleSet(input: { readonly rules: readonly SourcedRule[]; readonly files: readonly string[]; readonly smimeFiles: readonly string[] }): RuleSet {
+export function compileRuleSet(input: RuleInputs): RuleSet {
+  return compileInputs(input);
+}
+
+type RuleInputs = { readonly rules: readonly SourcedRule[]; readonly files: readonly string[]; readonly smimeFiles: readonly string[] };
+
+/** compileRuleSet, with the built rule set's checked regexes and validated S/MIME files when `built` is given. */
+function compileInputs(input: RuleInputs, built?: BuiltInputs): RuleSet {
   const { rules: inputs, files, smimeFiles } = input;
   const sorted = inputs
     .map((s, i) => ({ ...s, i }))
     .sort((a, b) => a.input.priority - b.input.priority || a.i - b.i);
-  const rules = sorted.filter((s) => s.input.stamp === undefined).map((s, order) => compileRule(s.input, s.file, order));
-  const stamps = sorted.filter((s) => s.input.stamp !== undefined).map((s, order) => compileRule(s.input, s.file, order));
+  const rules = sorted.filter((s) => s.input.stamp === undefined).map((s, order) => compileRule(s.input, s.file, order, built));
+  const stamps = sorted.filter((s) => s.input.stamp !== undefined).map((s, order) => compileRule(s.input, s.file, order, built));
   for (const st of stamps) {
     if (PSEUDO_FIELDS.includes(st.stamp!.field)) throw new AppError('E_RULE_INVALID', `${st.file}: rule ${st.id}: stamp names ${st.stamp!.field}, a pseudo-field; name the header the provider wrote`);
   }
   const { index, unconditional } = buildIndex(rules);
   const smime = new Map<string, SmimeFamily>();
   for (const f of smimeFiles) {
-    const fam = loadSmime(f);
+    const fam = loadSmime(f, built?.smime.get(f));
     smime.set(fam.family, fam);
   }
   // A family whose answer cannot depend on version or platform (no file, or one unconditional entry).

@@ -55,11 +55,17 @@ export interface CompiledRule {
   fixedSmime: import('./smime.js').Capability | null;
 }
 
-/** A character trie over lower-cased literal prefixes (or reversed suffixes); `rules` end at this node. */
+/**
+ * A character trie over lower-cased literal prefixes (or reversed suffixes); `rules` end at this node.
+ * Children are kept compact: `codes[i]` (a lower-cased UTF-16 code unit) leads to `kids[i]`, scanned
+ * linearly. Nearly every node has one child (2418 of 3095 in the shipped rules; 510 leaves, the
+ * widest 27), and an array indexed by code unit had V8 allocate up to the highest code per node
+ * (264k slots in all): the heap kept after loading the shipped rules was 4.9 MB, now 1.7 MB.
+ */
 export interface TrieNode {
-  /** Indexed by lower-cased UTF-16 code unit (a holey array: integer indexing beats a Map here). */
-  readonly next: Array<TrieNode | undefined>;
-  /** Whether any child exists (an empty trie is skipped without walking). */
+  codes: number[];
+  kids: TrieNode[];
+  /** The number of children (an empty trie is skipped without walking). */
   size: number;
   rules: number[] | null;
 }

@@ -16,7 +16,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
 
@@ -57,4 +57,11 @@ export function runCachedScript(script: string): { exports: unknown; compiled: v
   const module = { exports: {} as unknown };
   (compiled.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(script), module, script, dirname(script));
   return { exports: module.exports, compiled, cacheRejected: cachedData === undefined ? undefined : compiled.cachedDataRejected };
+}
+
+/** runCachedScript's exports, saying with CENSUS_DEBUG set whether V8 took the cache (test/cli/startup.test.ts reads the line). */
+export function loadCachedScript(script: string): unknown {
+  const run = runCachedScript(script);
+  if (process.env.CENSUS_DEBUG) process.stderr.write(`smime-census: code cache ${run.cacheRejected === undefined ? 'absent' : run.cacheRejected ? 'rejected' : 'accepted'} for ${basename(script)}\n`);
+  return run.exports;
 }

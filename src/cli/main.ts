@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EX_TEMPFAIL } from './exit-codes.js';
 import { commandName } from './commands/index.js';
-import { directStdinImport } from './stdin-import-args.js';
-import { runCachedScript } from './code-cache.js';
+import { directStdinImport, runDirectStdinImport } from './stdin-import-args.js';
+import { loadCachedScript } from './code-cache.js';
 
 type StdinImport = typeof import('./stdin-import.js');
 
@@ -27,11 +27,7 @@ declare const __CENSUS_STDIN_IMPORT_SCRIPT__: string | undefined;
 async function loadStdinImport(): Promise<StdinImport> {
   if (typeof __CENSUS_STDIN_IMPORT_SCRIPT__ === 'string') {
     const script = fileURLToPath(new URL(__CENSUS_STDIN_IMPORT_SCRIPT__, import.meta.url));
-    if (existsSync(script)) {
-      const run = runCachedScript(script);
-      if (process.env.CENSUS_DEBUG) process.stderr.write(`smime-census: code cache ${run.cacheRejected === undefined ? 'absent' : run.cacheRejected ? 'rejected' : 'accepted'} for ${__CENSUS_STDIN_IMPORT_SCRIPT__}\n`);
-      return run.exports as StdinImport;
-    }
+    if (existsSync(script)) return loadCachedScript(script) as StdinImport;
   }
   return import('./stdin-import.js');
 }
@@ -39,14 +35,7 @@ async function loadStdinImport(): Promise<StdinImport> {
 async function main(argv: string[]): Promise<number> {
   const direct = directStdinImport(argv.slice(2));
   if (direct === null) return (await import('./program.js')).runProgram(argv);
-  // The script's report: its AppError class is the one its code throws (isAppError is instanceof).
-  const { importStdin, report } = await loadStdinImport();
-  try {
-    await importStdin(direct.globals, direct.options);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (e) {
-    return report(e);
-  }
+  return runDirectStdinImport(await loadStdinImport(), direct);
 }
 
 /** `import -`: delivery from an MTA, which must retry (75), never bounce, on any failure of ours. */

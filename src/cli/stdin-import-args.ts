@@ -47,3 +47,24 @@ export function directStdinImport(args: readonly string[]): { globals: GlobalOpt
   }
   return command && stdin ? { globals, options } : null;
 }
+
+/** What the direct path uses of stdin-import.ts (declared here: that module imports this one). */
+export interface StdinImportModule {
+  importStdin(g: GlobalOptions, opts: StdinImportOptions): Promise<void>;
+  report(e: unknown): number;
+}
+
+/**
+ * Runs a direct `import -` with the command's module (the build's script, or the module itself)
+ * and returns the exit code before the MTA mapping: the command's own code, or its error's.
+ * main.ts and bin.ts both run the direct path through this.
+ */
+export async function runDirectStdinImport(mod: StdinImportModule, direct: { globals: GlobalOptions; options: StdinImportOptions }): Promise<number> {
+  // The script's report: its AppError class is the one its code throws (isAppError is instanceof).
+  try {
+    await mod.importStdin(direct.globals, direct.options);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    return mod.report(e);
+  }
+}

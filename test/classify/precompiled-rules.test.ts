@@ -70,3 +70,75 @@ describe('precompiled regex hints', () => {
     expect(fromBuild.unconditional).toEqual(fromSource.unconditional);
   });
 });
+
+type LoadModule = typeof import('../../src/classify/load.js');
+const load = (await import(pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'classify', 'load.js')).href)) as LoadModule;
+
+describe('built rule set', () => {
+  /** What classify reads of a rule set, without the closures (compiled templates) that differ per load. */
+  const shape = (s: ReturnType<LoadModule['loadRules']>) => ({
+    rules: s.rules.map((r) => ({ ...r, client: { ...r.client, product: typeof r.client.product, version: typeof r.client.version, platform: typeof r.client.platform } })),
+    stamps: s.stamps.map((r) => ({ id: r.id, file: r.file, order: r.order, conditions: r.conditions, stamp: r.stamp })),
+    index: s.index,
+    unconditional: s.unconditional,
+    smime: s.smime,
+    files: s.files,
+  });
+
+  function copyOfShipped(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'census-built-'));
+    dirs.push(dir);
+    cpSync(defaultRulesDir(), dir, { recursive: true });
+    return dir;
+  }
+
+  it('loads the shipped folder alone from the built rule set, equal to the full load', () => {
+    const before = load.builtRuleSetUses();
+    const fromBuilt = load.loadRules([defaultRulesDir()]);
+    expect(load.builtRuleSetUses()).toBe(before + 1);
+    const full = load.compileRuleSet(load.readRuleInputs([defaultRulesDir()]));
+    expect(shape(fromBuilt)).toEqual(shape(full));
+    expect(fromBuilt.rules.length).toBeGreaterThan(100);
+  });
+
+  it('is not used with an operator folder beside the shipped one', () => {
+    const op = mkdtempSync(join(tmpdir(), 'census-built-op-'));
+    dirs.push(op);
+    const before = load.builtRuleSetUses();
+    load.loadRules([defaultRulesDir(), op]);
+    expect(load.builtRuleSetUses()).toBe(before);
+  });
+
+  it('matches an unchanged copy of the folder, and no folder whose rule files, S/MIME files or verdicts differ from the build', () => {
+    expect(load.builtRuleSet(copyOfShipped())).not.toBeNull();
+    const edits: Array<(dir: string) => void> = [
+      // one byte of a rule file
+      (dir) => {
+        const f = join(dir, 'clients', readdirSync(join(dir, 'clients')).filter((n) => n.endsWith('.yaml')).sort()[0]!);
+        writeFileSync(f, readFileSync(f, 'utf8') + '\n');
+      },
+      // a rule file added
+      (dir) => writeFileSync(join(dir, 'clients', 'zz-extra.yaml'), '[]\n'),
+      // an S/MIME file removed
+      (dir) => rmSync(join(dir, 'smime', readdirSync(join(dir, 'smime')).filter((n) => n.endsWith('.yaml')).sort()[0]!)),
+      // the verdict file changed
+      (dir) => writeFileSync(join(dir, 'regex-verdicts.json'), readFileSync(join(dir, 'regex-verdicts.json'), 'utf8') + ' '),
+    ];
+    for (const edit of edits) {
+      const dir = copyOfShipped();
+      edit(dir);
+      expect(load.builtRuleSet(dir), edit.toString()).toBeNull();
+    }
+  });
+
+  it('an edited shipped rule takes effect through loadRules of that folder (the full load)', () => {
+    const dir = copyOfShipped();
+    const clients = join(dir, 'clients');
+    const file = join(clients, readdirSync(clients).filter((f) => f.endsWith('.yaml')).sort()[0]!);
+    const text = readFileSync(file, 'utf8');
+    const m = /^ {2}client: \{ family: ([a-z0-9-]+), kind: ([a-z]+), product: ([^,}]+)/m.exec(text)!;
+    writeFileSync(file, text.replace(m[0], `  client: { family: ${m[1]}, kind: ${m[2]}, product: Edited After The Build`));
+    expect(load.builtRuleSet(dir)).toBeNull();
+    expect(load.loadRules([dir]).rules.some((r) => r.client.product === 'Edited After The Build')).toBe(true);
+  });
+});

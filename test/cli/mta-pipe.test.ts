@@ -11,17 +11,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { startPostfix, type PostfixServer } from '../helpers/postfix.js';
-import { CLI, ensureBuilt, tempDir, waitFor } from '../source/imap/helpers.js';
+import { ensureBuilt, tempDir, waitFor } from '../source/imap/helpers.js';
 import { loadTemplates, makeMessages } from '../source/imap/messages.js';
-import { builtCliForOtherUsers } from '../helpers/built.js';
+import { builtBin, builtCliForOtherUsers } from '../helpers/built.js';
 import { runBuiltCli, type CliResult } from '../helpers/cli.js';
 
 const run = promisify(execFile);
 const EX_TEMPFAIL = 75;
 
-/** Runs `import -` with `input` on stdin. */
+/** Runs `import -` with `input` on stdin, through the package's bin, as an MTA recipe's `smime-census` does. */
 function importStdin(args: string[], input: Buffer | string, flags: string[] = []): Promise<CliResult> {
-  return runBuiltCli([...args, 'import', '-', ...flags], input);
+  return runBuiltCli([...args, 'import', '-', ...flags], input, [], {}, builtBin());
 }
 
 /**
@@ -118,7 +118,7 @@ describe('Postfix pipe(8) recipe', () => {
     pf = await startPostfix({
       mailboxes: ['support', 'alice'],
       mainCf: [`transport_maps = texthash:${transport}`, 'census_destination_recipient_limit = 1', 'census_destination_concurrency_limit = 2'].join('\n'),
-      masterCf: `census unix - n n - 2 pipe\n  flags=Rq user=nobody argv=${process.execPath} ${CLI} --config ${config} import -`,
+      masterCf: `census unix - n n - 2 pipe\n  flags=Rq user=nobody argv=${process.execPath} ${builtBin()} --config ${config} import -`,
     });
   });
   afterAll(async () => {

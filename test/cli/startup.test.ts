@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/built.js';
+import { builtBin, ROOT } from '../helpers/built.js';
 import { runBuiltCli as runCli } from '../helpers/cli.js';
 
 /**
@@ -127,6 +127,36 @@ describe('import - start-up', () => {
     expect(JSON.parse(other.stdout)).toMatchObject({ read: 1, stored: 1 });
     const again = await runCli(['--db', db, 'import', '-', '--json'], MESSAGE);
     expect(JSON.parse(again.stdout)).toMatchObject({ read: 1, stored: 0, duplicates: 1 });
+  });
+
+  it('the package bin runs import - as CommonJS, without the entry\'s ES modules, from the same code cache, and exits 75 on a database it cannot open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'census-startup-'));
+    dirs.push(dir);
+    const bin = builtBin();
+    expect(bin.endsWith('.cjs')).toBe(true);
+    const db = join(dir, 'census.db');
+    const first = await runCli(['--db', db, 'import', '-', '--json'], MESSAGE, [], {}, bin);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ read: 1, stored: 1 });
+    const rec = moduleRecorder(dir);
+    const again = MESSAGE.replace(/^Message-ID:.*$/im, 'Message-ID: <startup-bin@example.com>');
+    const second = await runCli(['--db', db, 'import', '-', '--json'], again, ['--import', rec.preload], { CENSUS_DEBUG: '1' }, bin);
+    expect(CACHE_ACCEPTED.exec(second.stderr), second.stderr).not.toBeNull();
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ read: 1, stored: 1 });
+    const modules = readFileSync(rec.list, 'utf8').split('\n').filter(Boolean);
+    expect(modules).toContain(pathToFileURL(bin).href);
+    expect(modules.filter((u) => u.startsWith(pathToFileURL(join(ROOT, 'dist')).href + '/') && u.endsWith('.js')), 'ES modules of dist/').toEqual([]);
+    expect(modules.length, modules.join('\n')).toBeLessThanOrEqual(MAX_STARTUP_MODULES);
+    // The same exit codes as main.js: a database that cannot be opened is a temporary failure.
+    writeFileSync(join(dir, 'a-file'), '');
+    const failed = await runCli(['--db', join(dir, 'a-file', 'census.db'), 'import', '-'], MESSAGE, [], {}, bin);
+    expect(failed.code).toBe(75);
+    expect(failed.stderr).toMatch(/^smime-census: .*\[E_DB\]\n$/);
+    // Every other command goes to main.js.
+    const version = await runCli(['--version'], undefined, [], {}, bin);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
   it('prints the package version from the bundle', async () => {

@@ -4,7 +4,7 @@
  * command to run, instead of silently testing old code (or building from inside one test
  * worker while others race it).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -49,6 +49,14 @@ export function built(rel: string): string {
 /** The built CLI entry point, checked as `built()` does. */
 export function builtCli(): string {
   return built('cli/main.js');
+}
+
+/** The package's bin (package.json "bin", what `smime-census` and the README's MTA recipes run), checked as `built()` does. */
+export function builtBin(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  const rel = pkg.bin['smime-census'];
+  if (!rel?.startsWith('dist/')) throw new Error(`package.json bin smime-census is ${rel}, not a file in dist/`);
+  return built(rel.slice('dist/'.length));
 }
 
 /**

@@ -33,12 +33,12 @@ export interface CliResult {
 }
 
 /**
- * Runs the built CLI (dist/cli/main.js) with `args`, writing `input` to its standard input, in an
+ * Runs the built CLI (dist/cli/main.js, or `entry`: the package's bin) with `args`, writing `input` to its standard input, in an
  * environment of PATH only (as pipe(8) gives) plus `env`, with `nodeArgs` for node itself (e.g. --import).
  */
-export function runBuiltCli(args: string[], input: Buffer | string | undefined, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<CliResult> {
+export function runBuiltCli(args: string[], input: Buffer | string | undefined, nodeArgs: string[] = [], env: Record<string, string> = {}, entry: string = builtCli()): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, builtCli(), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
