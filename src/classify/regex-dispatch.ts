@@ -227,6 +227,24 @@ export function literalAnchors(source: string): { prefixes: string[] | null; suf
   return anchorsOf(tree);
 }
 
+/**
+ * The part of a literal a dispatch key may hold. The engine's walk reads a value's UTF-16 units and
+ * lower-cases A-Z only, so a key with a non-ASCII character (lower-cased by toLowerCase, or a
+ * surrogate pair) might never be reached and its rule never tried: a prefix is cut before its
+ * first non-ASCII character, a suffix after its last. A shorter key only makes more rules tried.
+ */
+function asciiHead(s: string): string {
+  let i = 0;
+  while (i < s.length && s.charCodeAt(i) < 128) i++;
+  return s.slice(0, i);
+}
+
+function asciiTail(s: string): string {
+  let i = s.length;
+  while (i > 0 && s.charCodeAt(i - 1) < 128) i--;
+  return s.slice(i);
+}
+
 function anchorsOf(tree: Node): { prefixes: string[] | null; suffixes: string[] | null } {
   const branches = tree.t === 'alt' ? tree.alts : [tree];
   const prefixes: string[] = [];
@@ -237,13 +255,13 @@ function anchorsOf(tree: Node): { prefixes: string[] | null; suffixes: string[] 
     const items = b.t === 'seq' ? b.items : [b];
     const first = items[0];
     if (prefixOk && first && first.t === 'atom' && first.src === '^') {
-      const p = collect(items.slice(1)).strs;
+      const p = collect(items.slice(1)).strs.map(asciiHead);
       if (p.some((s) => s.length < 2)) prefixOk = false;
       else prefixes.push(...p.map((s) => s.toLowerCase()));
     } else prefixOk = false;
     const last = items[items.length - 1];
     if (suffixOk && last && last.t === 'atom' && last.src === '$') {
-      const s = collect(items.slice(0, -1).reverse(), true).strs;
+      const s = collect(items.slice(0, -1).reverse(), true).strs.map(asciiTail);
       if (s.some((x) => x.length < 2)) suffixOk = false;
       else suffixes.push(...s.map((x) => x.toLowerCase()));
     } else suffixOk = false;
@@ -253,6 +271,16 @@ function anchorsOf(tree: Node): { prefixes: string[] | null; suffixes: string[] 
 
 /** Non-ASCII samples: a lead atom matching any of them may start a non-ASCII value. */
 const NON_ASCII_SAMPLES = ['\u00e9', '\u00a0', '\u4e2d', '\ud83d', '\u0430'];
+
+/**
+ * Whether an atom's text may match a non-ASCII character that the samples miss: it holds one
+ * (`П`, `[äöü]`), or an escape or class that may stand for one (`\p{L}`, `\u0411`, `\xe4`, `\W`,
+ * `[^…]`, `.`). Only ever true too often, which tries the rule on more values, never too rarely.
+ */
+function mayMatchNonAscii(src: string): boolean {
+  for (let i = 0; i < src.length; i++) if (src.charCodeAt(i) >= 128) return true;
+  return /\\[pPuxcWSD]|\[\^|\./.test(src);
+}
 
 /** Which first characters a match may start with: ASCII codes, and whether a non-ASCII character may. */
 export interface FirstChars {
@@ -297,7 +325,7 @@ function firstCharsOf(tree: Node, flags: string): FirstChars | null {
       return null;
     }
     for (let c = 0; c < 128; c++) if (re.test(String.fromCharCode(c))) ascii.add(c);
-    if (NON_ASCII_SAMPLES.some((x) => re.test(x))) nonAscii = true;
+    if (NON_ASCII_SAMPLES.some((x) => re.test(x)) || mayMatchNonAscii(lead.src)) nonAscii = true;
   }
   return { ascii: [...ascii].sort((a, b) => a - b), nonAscii };
 }

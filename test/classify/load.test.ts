@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultRulesDir, loadRules } from '../../src/classify/index.js';
+import { classify, defaultRulesDir, loadRules } from '../../src/classify/index.js';
 import { isAppError } from '../../src/core/index.js';
 
 const dirs: string[] = [];
@@ -51,5 +51,41 @@ describe('loading operator rules: ReDoS check', () => {
   it('loads a safe operator rule next to the shipped ones', () => {
     const rs = loadRules([defaultRulesDir(), operatorFolder('^(?<a>\\d+) (?<b>\\d+) \\d+x$')]);
     expect(rs.rules.some((r) => r.id === 'operator-mailer')).toBe(true);
+  });
+});
+
+/** An operator rules folder with one rule per x-mailer pattern (family operator-<i>). */
+function operatorRules(patterns: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'census-rules-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, 'clients'));
+  const yaml = patterns.flatMap((p, i) => [
+    `- id: operator-${i}`,
+    '  priority: 100',
+    '  match:',
+    `    x-mailer: '${p.replace(/'/g, "''")}'`,
+    `  client: { family: operator-${i}, kind: client }`,
+    "  references: ['operator note']",
+  ]);
+  writeFileSync(join(dir, 'clients', 'local.yaml'), yaml.join('\n') + '\n');
+  return dir;
+}
+
+describe('dispatch of literal anchors with non-ASCII text (operator rules)', () => {
+  // The index walks a value's first (last) UTF-16 units, lower-casing A-Z only; a key lower-cased
+  // by toLowerCase() or reversed by code point would never be reached, and the rule never tried.
+  const rs = loadRules([operatorRules(['^Почта Mail', '^äbc mailer', 'Mailer \u{1F600}$', 'Agent Ä$'])]);
+  const family = (v: string): string | null => classify(rs, { 'x-mailer': [v] }).family;
+
+  it('an upper-case non-ASCII prefix is reached (the regex is case-insensitive, the key is not lower-cased past ASCII)', () => {
+    expect(family('Почта Mail.Ru 3.1')).toBe('operator-0');
+    expect(family('ÄBC Mailer 2')).toBe('operator-1');
+    expect(family('äbc mailer 2')).toBe('operator-1');
+  });
+
+  it('a suffix that ends in a character outside the BMP, or in an upper-case non-ASCII letter, is reached', () => {
+    expect(family('My Mailer \u{1F600}')).toBe('operator-2');
+    expect(family('User Agent Ä')).toBe('operator-3');
+    expect(family('User Agent ä')).toBe('operator-3');
   });
 });
