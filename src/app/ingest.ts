@@ -211,11 +211,6 @@ function parseOptionsOf(config: Config): Parameters<typeof parseMessage>[1] {
  */
 export interface Harvester {
   harvest(items: readonly SourceItem[]): Promise<Harvests>;
-  /**
-   * Loads the CMS library and the configured CAs now rather than at the first signed message
-   * (a failure is reported by that message's harvest, as without it).
-   */
-  warm(): void;
 }
 
 export function createHarvester(ctx: { readonly config: Config; readonly logger: Logger }): Harvester {
@@ -231,9 +226,6 @@ export function createHarvester(ctx: { readonly config: Config; readonly logger:
       }
       if (inputs.length === 0) return new Map();
       return harvestItems(ctx, inputs, await (cas ??= trustedCas(ctx)));
-    },
-    warm() {
-      (cas ??= trustedCas(ctx)).catch(() => undefined);
     },
   };
 }

@@ -108,13 +108,7 @@ export class WorkerSink implements PollSink {
     });
     this.exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
     this.worker.on('message', (r: Reply) => {
-      if ('ready' in r) {
-        // The worker is up, so this thread is past its own start-up and waits on the server
-        // (login, EXAMINE, the first FETCH): load the CMS library in that wait, not when the
-        // first window's signed mail arrives and the worker waits for its harvest.
-        this.harvester.warm();
-        return;
-      }
+      if ('ready' in r) return;
       if ('fatal' in r) return this.fail(new AppError(r.fatal.code, r.fatal.message));
       const w = this.waiting.get(r.id);
       if (!w) return;
