@@ -197,43 +197,10 @@ export interface PipelineDeps {
   messageErasureHash(messageId: string): string;
 }
 
-/** The options every parse of ingest uses (the pipeline's and the harvester's alike). */
-function parseOptionsOf(config: Config): Parameters<typeof parseMessage>[1] {
-  return { fingerprint: fingerprintSelector(), ownDomains: config.ownDomains };
-}
-
-/**
- * Certificate harvesting of a batch's signed items, apart from the pipeline: `poll` runs it on
- * the IMAP thread while the ingest worker commits the batch before (app/poll-worker.ts), then
- * hands the results to ingestBatch. The same steps as ingestBatchAsync: parse once with the
- * pipeline's options, harvest against parse's address, the configured CAs loaded once. Items
- * without signed bytes, or that parse rejects (the pipeline skips them), get no harvest.
- */
-export interface Harvester {
-  harvest(items: readonly SourceItem[]): Promise<Harvests>;
-}
-
-export function createHarvester(ctx: { readonly config: Config; readonly logger: Logger }): Harvester {
-  const parseOptions = parseOptionsOf(ctx.config);
-  let cas: Promise<string[]> | undefined;
-  return {
-    async harvest(items) {
-      const inputs = [];
-      for (const item of items) {
-        if (!item.smimeBytes || item.skip) continue;
-        const parsed = parseMessage(item.headerBytes, parseOptions);
-        if (parsed.ok) inputs.push({ sourceKey: item.sourceKey, smimeBytes: item.smimeBytes, from: parsed.message.from });
-      }
-      if (inputs.length === 0) return new Map();
-      return harvestItems(ctx, inputs, await (cas ??= trustedCas(ctx)));
-    },
-  };
-}
-
 export function createPipeline(ctx: PipelineDeps): Pipeline {
   const { store, config } = ctx;
   const rules = ctx.rules;
-  const parseOptions = parseOptionsOf(config);
+  const parseOptions = { fingerprint: fingerprintSelector(), ownDomains: config.ownDomains };
   const policy = config.policy;
 
   /** Classify + enrich one parsed message into what the store folds and writes (pure). */

@@ -1,15 +1,9 @@
 /**
  * Ingest in a worker thread for `poll`: the main thread reads and tokenises IMAP responses
  * (imapflow's parser costs as much per message as parse, classify and the store together),
- * while this thread parses, classifies and commits the batch before, so the two run on two
- * cores instead of one after the other. Its start-up (store, rules) overlaps the main thread's
- * own (the IMAP client, connect, login, the first FETCH).
- *
- * Certificate harvesting (signature checks, certificate decoding, chain validation) runs on the
- * main thread, started as soon as a window's signed parts are fetched (WorkerSink.signedBytes),
- * that is while this thread still commits the window before: it was a fifth of this thread's
- * CPU with 5% signed mail and sat on the critical path, while the main thread mostly waited for
- * this one. The results cross with the batch and commit in its transaction, as before.
+ * while this thread parses, harvests, classifies and commits the batch before, so the two run
+ * on two cores instead of one after the other. Its start-up (store, rules, the CMS library)
+ * overlaps the main thread's own (the IMAP client, connect, login, the first FETCH).
  *
  * Exactly once is unchanged: a batch and its checkpoint commit in one transaction in this
  * thread's store (fenced by the lease claim the poller passes along), and the poller awaits
@@ -23,8 +17,7 @@ import { parentPort, workerData, Worker } from 'node:worker_threads';
 import { AppError, isAppError, type ErrorCode, type SourceItem } from '../core/index.js';
 import type { Config } from '../config/index.js';
 import { isPostgresUrl, type StoreOptions, type LeaseClaim } from '../store/index.js';
-import { createHarvester, type Checkpoint, type Harvester, type IngestCounts } from './ingest.js';
-import type { HarvestResult } from '../sign/index.js';
+import type { Checkpoint, IngestCounts } from './ingest.js';
 import type { AppContext } from './context.js';
 // Types only: neither thread should load the IMAP client through this module.
 import type { PollSink } from './poll.js';
@@ -44,11 +37,8 @@ interface IngestRequest {
   readonly offsets: Uint32Array;
   readonly keys: readonly string[];
   readonly receivedAt: ReadonlyArray<number | null>;
-  /**
-   * Harvest results of the S/MIME items by index (5% of mail; structured-cloned), made on the
-   * IMAP thread: the signed bytes themselves do not cross.
-   */
-  readonly harvests: ReadonlyArray<HarvestResult | null>;
+  /** Signed bytes of S/MIME items by index (5% of mail; structured-cloned). */
+  readonly smime: ReadonlyArray<SourceItem['smimeBytes'] | null>;
   readonly checkpoint: Checkpoint;
   readonly lease: LeaseClaim | undefined;
 }
@@ -60,9 +50,6 @@ type Reply = { id: number; counts: IngestCounts } | { id: number; error: { code:
  * small nursery keeps the process's RSS within the poller's budget (scripts/bench/imap.mjs).
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
-
-/** Bound on harvests started for windows not yet handed over (a few windows' signed mail). */
-const MAX_PENDING_HARVESTS = 10_000;
 
 /**
  * The worker's own file. In the CLI bundle this expression is left relative to the bundle
@@ -86,9 +73,6 @@ export class WorkerSink implements PollSink {
   private readonly waiting = new Map<number, { resolve: (c: IngestCounts) => void; reject: (e: unknown) => void }>();
   private failed: AppError | null = null;
   private readonly exited: Promise<void>;
-  private readonly harvester: Harvester;
-  /** Harvests started by signedBytes, by source key, until their batch is handed over. */
-  private readonly harvesting = new Map<string, Promise<HarvestResult | undefined>>();
 
   constructor(ctx: AppContext, o: { store: Omit<StoreOptions, 'readonly'>; logLevel: string }) {
     // As appSink (poll.ts), which this module does not import (it would load the IMAP client).
@@ -100,7 +84,6 @@ export class WorkerSink implements PollSink {
       release: (k) => ctx.store.releaseLease(k),
       list: () => ctx.store.listLeases(),
     };
-    this.harvester = createHarvester(ctx);
     const init: WorkerInit = { ingestWorker: true, config: ctx.config, logLevel: o.logLevel, store: o.store };
     this.worker = new Worker(WORKER_FILE, {
       workerData: init,
@@ -126,36 +109,9 @@ export class WorkerSink implements PollSink {
     this.waiting.clear();
   }
 
-  /**
-   * Starts harvesting S/MIME items on this thread as soon as their signed bytes are fetched.
-   * Signature checks and certificate decoding were the worker's largest cost after parse,
-   * classify and store (a fifth of its CPU with 5% signed mail), and this thread sits idle
-   * while the worker commits: run here, they overlap the commit of the batch before instead of
-   * delaying this one's. Only the results cross to the worker, with the batch.
-   */
-  signedBytes(items: readonly SourceItem[]): void {
-    const todo = items.filter((i) => i.smimeBytes && !this.harvesting.has(i.sourceKey));
-    if (todo.length === 0) return;
-    // Entries are taken by ingestBatch; a window fetched but never committed (stop, lease
-    // lost, reconnect) leaves its own, so the map is bounded: a dropped one is harvested again.
-    if (this.harvesting.size > MAX_PENDING_HARVESTS) this.harvesting.clear();
-    const all = this.harvester.harvest(todo);
-    // Awaited by ingestBatch, which reports a failure (E_CONFIG for an unreadable CA file).
-    all.catch(() => undefined);
-    for (const i of todo) this.harvesting.set(i.sourceKey, all.then((h) => h.get(i.sourceKey)));
-  }
-
   /** Commits one batch with its checkpoint in the worker (one transaction there). */
-  async ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint, lease?: LeaseClaim): Promise<IngestCounts> {
-    if (this.failed) throw this.failed;
-    this.signedBytes(items);
-    const harvests: Array<HarvestResult | null> = [];
-    for (const it of items) {
-      const h = it.smimeBytes ? this.harvesting.get(it.sourceKey) : undefined;
-      harvests.push(h ? ((await h) ?? null) : null);
-      if (h) this.harvesting.delete(it.sourceKey);
-    }
-    if (this.failed) throw this.failed;
+  ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint, lease?: LeaseClaim): Promise<IngestCounts> {
+    if (this.failed) return Promise.reject(this.failed);
     let total = 0;
     for (const it of items) total += it.headerBytes.byteLength;
     const bytes = new Uint8Array(total);
@@ -174,7 +130,7 @@ export class WorkerSink implements PollSink {
       offsets,
       keys: items.map((i) => i.sourceKey),
       receivedAt: items.map((i) => (i.receivedAt ? i.receivedAt.getTime() : null)),
-      harvests,
+      smime: items.map((i) => i.smimeBytes ?? null),
       checkpoint,
       lease,
     };
@@ -211,24 +167,29 @@ async function serve(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
       return;
     }
     const bytes = new Uint8Array(m.bytes);
-    const harvests = new Map<string, HarvestResult>();
     const items: SourceItem[] = m.keys.map((sourceKey, i) => {
       const r = m.receivedAt[i];
-      const h = m.harvests[i];
-      if (h) harvests.set(sourceKey, h);
+      const smime = m.smime[i];
       return {
         sourceKey,
         headerBytes: Buffer.from(bytes.buffer, m.offsets[2 * i]!, m.offsets[2 * i + 1]! - m.offsets[2 * i]!),
         receivedAt: r === null || r === undefined ? null : new Date(r),
+        ...(smime ? { smimeBytes: reviveSmime(smime) } : {}),
       };
     });
-    // Harvested on the IMAP thread (WorkerSink.signedBytes); batches commit in arrival order.
-    last = last.then(() => app.pipeline.ingestBatch(items, m.checkpoint, harvests, m.lease)).then(
+    // ingestBatchAsync commits batches in arrival order (harvesting awaits WebCrypto).
+    last = app.pipeline.ingestBatchAsync(items, m.checkpoint, m.lease).then(
       (counts) => port.postMessage({ id: m.id, counts } satisfies Reply),
       (e: unknown) => port.postMessage({ id: m.id, error: { code: isAppError(e) ? e.code : 'E_INTERNAL', message: (e as Error).message } } satisfies Reply),
     );
   });
   port.postMessage({ ready: true } satisfies Reply);
+}
+
+/** Structured clone turns Buffers into plain Uint8Arrays; harvesting reads them as Buffers. */
+function reviveSmime(s: NonNullable<SourceItem['smimeBytes']>): NonNullable<SourceItem['smimeBytes']> {
+  const b = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  return s.kind === 'message' ? { kind: 'message', message: b(s.message) } : { kind: 'parts', signedPart: b(s.signedPart), signature: b(s.signature) };
 }
 
 if (parentPort && (workerData as WorkerInit | undefined)?.ingestWorker) {

@@ -97,11 +97,6 @@ export interface PollSink {
   ingestBatch(items: readonly SourceItem[], checkpoint: Checkpoint, lease?: LeaseClaim): IngestCounts | Promise<IngestCounts>;
   /** Folder leases of a shared database; without them this poller owns every configured folder. */
   leases?: LeaseSink;
-  /**
-   * S/MIME items whose signed bytes were just fetched, before their batch reaches ingestBatch
-   * (usually while the batch before still commits): the worker sink starts harvesting them here.
-   */
-  signedBytes?(items: readonly SourceItem[]): void;
 }
 
 export interface PollerOptions {
@@ -542,7 +537,6 @@ export class Poller extends EventEmitter<PollerEvents> {
       fields: this.fields,
       shouldStop: () => this.stopping || !this.owns(g.name, folder),
       onHarvestError: (uid, e) => r.log.warn({ uid, err: (e as Error).message }, 'could not fetch the signed parts of an S/MIME message; classified from its headers only'),
-      ...(this.o.sink.signedBytes ? { onSignedBytes: (items: readonly SourceItem[]) => this.o.sink.signedBytes!(items) } : {}),
     });
     const { remaining } = pass;
     const backfill = remaining > QUIET_CATCH_UP_MAX;

@@ -13,8 +13,7 @@
  *   never runs while imapflow's fetch loop is active (an IMAP command issued inside that loop
  *   deadlocks imapflow). The next window (its headers, and for its S/MIME messages the plan
  *   and the first group of signed bytes) is fetched before the current one is handed out, so
- *   the server and the network work while the consumer parses and commits. The consumer hears
- *   of the window's signed items at that point (`onSignedBytes`), so it can start on them too.
+ *   the server and the network work while the consumer parses and commits.
  * - A window spans at most `batchSize` UIDs at first and grows while windows come back sparse
  *   (UIDs with gaps after deletions), so memory stays flat for any folder size.
  * - The signed bytes of S/MIME messages (up to MAX_SMIME_MESSAGE_BYTES each) are fetched in
@@ -75,14 +74,6 @@ export interface ReadOptions {
   harvest?: boolean;
   /** Reports a message whose signed parts could not be fetched (it is still classified). */
   onHarvestError?: (uid: number, error: unknown) => void;
-  /**
-   * Called with a group of S/MIME items as soon as their signed bytes are attached — for the
-   * window's first group while the window is still being prepared, that is while the consumer
-   * commits the window before — so that the consumer can start working on them (poll harvests
-   * their certificates on this thread while its ingest worker commits). The same item objects
-   * are handed out later in a batch.
-   */
-  onSignedBytes?: (items: readonly SourceItem[]) => void;
   /** Bounds each command's wait (the session closes a connection that stops answering). */
   deadline?: <T>(p: Promise<T>) => Promise<T>;
 }
@@ -162,18 +153,7 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
     }
     w.plan = { groups };
     w.first = await fetchGroup(items, groups[0]!);
-    attach(items, groups[0]!, w.first);
     return w;
-  };
-  /** Puts a group's signed bytes on its items (new item objects) and tells onSignedBytes. */
-  const attach = (items: SourceItem[], group: SmimeGroup, bytes: GroupBytes): void => {
-    if (!(bytes instanceof Map)) return;
-    const got: SourceItem[] = [];
-    for (const { index } of group) {
-      const b = bytes.get(uidOf(items[index]!));
-      if (b) got.push((items[index] = { ...items[index]!, smimeBytes: b }));
-    }
-    if (got.length) o.onSignedBytes?.(got);
   };
   /** The signed bytes of one group, or the error of a refusal on a working connection. */
   const fetchGroup = async (items: readonly SourceItem[], group: SmimeGroup): Promise<GroupBytes> => {
@@ -217,11 +197,13 @@ export async function* readHeaderBatches(o: ReadOptions): AsyncGenerator<HeaderB
     const { groups } = w.plan;
     let start = 0;
     for (const [g, group] of groups.entries()) {
-      // The first group's bytes were attached when the window was prepared.
-      let bytes: GroupBytes;
-      if (g === 0) bytes = w.first!;
-      else attach(items, group, (bytes = await fetchGroup(items, group)));
-      if (!(bytes instanceof Map)) for (const { index } of group) o.onHarvestError?.(uidOf(items[index]!), bytes.error);
+      const bytes = g === 0 ? w.first! : await fetchGroup(items, group);
+      if (bytes instanceof Map) {
+        for (const { index } of group) {
+          const b = bytes.get(uidOf(items[index]!));
+          if (b) items[index] = { ...items[index]!, smimeBytes: b };
+        }
+      } else for (const { index } of group) o.onHarvestError?.(uidOf(items[index]!), bytes.error);
       // Hand out everything up to this group's last message before fetching the next group's
       // bytes; the last group takes the rest of the window and the window's end as checkpoint.
       const last = g === groups.length - 1;

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Logger } from 'pino';
-import { AppError, type SourceItem } from '../../core/index.js';
+import { AppError } from '../../core/index.js';
 import { accountName, accountPort, type ImapAccountConfig, type PollConfig } from '../../config/imap.js';
 import { credentialSource, type CredentialSource, type ImapLogin } from './credentials.js';
 import { ImapError, toImapError, whereOf } from './errors.js';
@@ -47,8 +47,6 @@ export interface SyncOptions {
   shouldStop?: () => boolean;
   /** A message whose signed parts could not be fetched (it is still classified from its headers). */
   onHarvestError?: (uid: number, error: unknown) => void;
-  /** S/MIME items whose signed bytes just arrived, before their batch is handed out (folder.ts). */
-  onSignedBytes?: (items: readonly SourceItem[]) => void;
 }
 
 /** One sync pass over one folder. */
@@ -138,7 +136,6 @@ export class ImapSession {
       fields: s.fields,
       shouldStop: s.shouldStop,
       onHarvestError: s.onHarvestError,
-      onSignedBytes: s.onSignedBytes,
       deadline: (p) => this.deadline(p, folder),
     });
     return { info, afterUid, remaining, batches };

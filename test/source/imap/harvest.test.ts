@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { startDovecot, type DovecotServer } from '../../helpers/dovecot.js';
 import { makeTestPki, type TestPki, type TestLeaf } from '../../helpers/pki.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { runCli, ensureBuilt, testAccount, testApp, testPoll } from './helpers.js';
-import { Poller, appSink, type PollSink } from '../../../src/app/poll.js';
-import { silentLogger } from '../../../src/app/logger.js';
+import { runCli, ensureBuilt } from './helpers.js';
 import { openStore } from '../../../src/store/index.js';
 import { lookupOne } from '../../../src/app/index.js';
 
@@ -90,50 +88,5 @@ describe('harvesting through the IMAP poller', () => {
       }
     }
     expect(s.flags('INBOX')).toEqual(before);
-  });
-
-  it('hands the signed bytes of the next window to the sink while the window before still commits', async () => {
-    // Two signed messages per window of two: the poller's prefetch of window k+1 (headers,
-    // BODYSTRUCTURE, signed parts) runs while window k commits, and the sink hears of the
-    // signed items then (WorkerSink starts harvesting them there), not only when they arrive.
-    await s.deliver('Overlap', [signed(pki.rsa, 'Mon, 02 Nov 2026 10:00:00 +0000'), signed(pki.ec, 'Tue, 03 Nov 2026 10:00:00 +0000'), signed(pki.rsa, 'Wed, 04 Nov 2026 10:00:00 +0000'), signed(pki.ec, 'Thu, 05 Nov 2026 10:00:00 +0000')]);
-    const app = testApp(t.dir, 'overlap.db');
-    const events: string[] = [];
-    const inner = appSink(app);
-    let batch = 0;
-    const sink: PollSink = {
-      ...inner,
-      signedBytes(items) {
-        for (const i of items) {
-          expect(i.smimeBytes?.kind).toBe('parts');
-          events.push(`signed ${i.sourceKey.slice(i.sourceKey.lastIndexOf('/') + 1)}`);
-        }
-      },
-      async ingestBatch(items, cp, lease) {
-        const n = ++batch;
-        events.push(`commit ${n} begins`);
-        expect(items.every((i) => i.smimeBytes)).toBe(true);
-        // A slow commit: the next window's prefetch has time to finish meanwhile.
-        await new Promise((r) => setTimeout(r, 1_000));
-        const c = await inner.ingestBatch(items, cp, lease);
-        events.push(`commit ${n} ends`);
-        return c;
-      },
-    };
-    try {
-      const summary = await new Poller({
-        accounts: [testAccount(s, { folders: ['Overlap'] })],
-        poll: testPoll({ batchSize: 2 }),
-        sink,
-        logger: silentLogger(),
-        env: { CENSUS_TEST_IMAP_PASSWORD: s.password },
-        once: true,
-      }).run();
-      expect(summary.failures).toEqual([]);
-      expect(summary.folders[0]!.counts.read).toBe(4);
-      expect(events).toEqual(['signed 1', 'signed 2', 'commit 1 begins', 'signed 3', 'signed 4', 'commit 1 ends', 'commit 2 begins', 'commit 2 ends']);
-    } finally {
-      await app.close();
-    }
   });
 });
