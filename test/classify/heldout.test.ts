@@ -135,5 +135,29 @@ describe('held-out set (mail the rules were not written from)', () => {
     expect(v.kind).not.toBe('automated');
     expect(v.family).toBe('fastmail');
   });
-});
 
+  it('a Rails (mail gem) Message-ID is automated however long the pid and thread-id part after the _ runs', () => {
+    // GitLab.com pipeline notice, qemu-devel 2020-06-29 (held-out row, code index file id 29387516229):
+    // 21 hex digits after the _, which the old {6,20} bound missed
+    expect(classify(rules, { 'message-id': ['<5efa69f8ec5f1_e333ff9174322682899f0@sidekiq-catchall-06-sv-gprd.mail>'] }).kind).toBe('automated');
+    // a person's Mutt id with an underscore is not that shape
+    expect(classify(rules, { 'message-id': ['<20200713_1208_abcdef@host.example>'] }).kind).not.toBe('automated');
+  });
+
+  it("a desktop client sending through Yahoo's or AOL's Hermes SMTP keeps its own family, not the provider's stamped X-Mailer", () => {
+    // h28.hdr: Thunderbird (User-Agent: Mozilla Thunderbird) with X-Mailer WebService/... hermes.yahoo
+    const tb = block('h28.hdr');
+    expect(tb.family).toBe('thunderbird');
+    // h29.hdr: a KMail Message-ID and 7Bit through Verizon/AOL with X-Mailer WebService/... hermes.aol
+    const km = block('h29.hdr');
+    expect(km.kind).not.toBe('automated');
+    expect(km.family).not.toBe('aol-mail');
+  });
+
+  it("a person's client behind a Mailman 3 wrapper (Python ===...== boundary) on Gmail SMTP is that client, not a script", () => {
+    // h34.hdr: Spark on a Google Workspace account, usrp-users 2023-08-23
+    const v = block('h34.hdr');
+    expect(v.kind).not.toBe('automated');
+    expect(v.family).toBe('spark');
+  });
+});
