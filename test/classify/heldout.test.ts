@@ -160,4 +160,25 @@ describe('held-out set (mail the rules were not written from)', () => {
     expect(v.kind).not.toBe('automated');
     expect(v.family).toBe('spark');
   });
+
+  it("a person on Fastmail's old web interface is never automated, though it wrote the MIME::Lite library's X-Mailer", () => {
+    // h39.hdr (2005): Fastmail's own <epoch.pid.n@webmail.messagingengine.com> Message-ID: Fastmail web
+    const web = block('h39.hdr');
+    expect(web.kind).not.toBe('automated');
+    expect(web.family).toBe('fastmail');
+    // h40.hdr, h41.hdr (2003, 2002): Message-IDs stamped by Fastmail's Postfix: web or a script, unknown
+    for (const f of ['h40.hdr', 'h41.hdr']) {
+      const v = block(f);
+      expect(v.kind, f).toBe('unknown');
+      expect(v.warnings, f).toContain('provider:stamped-x-mailer');
+    }
+    // the same library with any other Postfix-stamped id stays a program
+    const script = classify(rules, { 'x-mailer': ['MIME::Lite 3.01 (F2.72; B3.01; Q3.01)'], 'message-id': ['<20240101120000.ABCDEF1234@mx.example.net>'] });
+    expect(script.kind).toBe('automated');
+  });
+
+  it('a Jenkins build report is automated by its X-Jenkins-Job header alone', () => {
+    // held-out row: linuxtv builder, linux-media 2025-10-13 (code index file id 17630948676)
+    expect(classify(rules, { 'x-jenkins-job': ['media.git_drivers_build'] }).kind).toBe('automated');
+  });
 });
