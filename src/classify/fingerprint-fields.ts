@@ -50,6 +50,7 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
   'x-msfbl',
   'x-zendesk-from-account-id',
   'x-freshdesk-ticket-id',
+  'x-jenkins-job',
   'x-hubspot-mta',
   'x-php-originating-script',
   'x-marketoid',
