@@ -18,6 +18,11 @@
 //       connect, not per window: the windows term is a bound), and the backfill time measured
 //       at 100k under --scale or, by default, extrapolated from the 15k passes with the start-up
 //       of an empty pass (poll --once of an empty folder) taken out before scaling.
+//       Round 10, --scale at load 7-17: password login 38 ms, XOAUTH2 cold 64 ms (1.68), warm 43 ms
+//       (1.06); a fresh process's first OAuth2 login +144 ms (most of it node loading fetch: a
+//       process's first fetch() ~130 ms, its second ~17 ms); 1 login and 1 token fetch per pass;
+//       0.189% (0.001-0.384 over 40 process pairs) of a measured 76 s 100k password backfill, while
+//       the whole-pass pairs of the same run gave 0.886 (0.654-1.28).
 //   (1b) whole passes: `smime-census poll --once` of the same folder, once with a password and once
 //       with OAuth2 client credentials, pair by pair (100k in 5 pairs under --scale; 15k in 3
 //       pairs by default, a smoke figure: the spread of whole-pass pairs, 0.96-1.14 in two idle
