@@ -60,9 +60,11 @@ export function storedEvidence(o: { smimeMessage: string | null; authenticated: 
 /**
  * Classify, then enrich: the verdict of one message. A signed-looking message counts as
  * S/MIME evidence only when its signature was accepted (issue 12.13: the header alone is no proof).
+ * `fresh.receivedReduced`: the fingerprint is parse's own, whose Received values parse already
+ * reduced (ingest); recompute leaves it unset, as a stored fingerprint may predate the reduction.
  */
-export function assess(rules: RuleSet, fingerprint: Fingerprint, e: Evidence): Verdict {
-  const verdict = classify(rules, fingerprint, { smimeMessage: countedSmime(e) });
+export function assess(rules: RuleSet, fingerprint: Fingerprint, e: Evidence, fresh: { readonly receivedReduced?: boolean } = {}): Verdict {
+  const verdict = classify(rules, fingerprint, { smimeMessage: countedSmime(e), receivedReduced: fresh.receivedReduced === true });
   if (e.signature) for (const c of e.signature.codes) verdict.warnings.push(CERT_PREFIX + c);
   if (isSigned(e.smimeClaim) && !e.signature?.accepted) verdict.warnings.push(UNVERIFIED_SIGNATURE);
   if (e.authenticated === false) verdict.warnings.push(DMARC_FAIL);

@@ -38,6 +38,14 @@ const DKIM_D = /(?:^|;)\s*d\s*=\s*([^;\s]{1,253})/i;
 
 export interface ClassifyOptions {
   smimeMessage?: SmimeMessageKind | null;
+  /**
+   * The fingerprint's Received values are parse's own reductions (`by <host> with <protocol>`,
+   * core/received.ts), so they are matched as they are instead of being reduced a second time
+   * (receivedHop is idempotent: the result is the same). Only for a fingerprint fresh from parse:
+   * a caller's raw headers, or a stored fingerprint from a build before the reduction, leave it
+   * unset.
+   */
+  receivedReduced?: boolean;
 }
 
 function isSpace(c: number): boolean {
@@ -69,7 +77,7 @@ class Fields {
     }
   }
 
-  load(headers: Fingerprint): this {
+  load(headers: Fingerprint, receivedReduced = false): this {
     this.names.length = 0;
     this.values.length = 0;
     this.hidden.length = 0;
@@ -112,7 +120,7 @@ class Fields {
       }
       let values: readonly string[] = clean ?? list;
       // A caller's raw Received headers are matched as parse stores them: `by <host> with <protocol>`.
-      if (name === 'received') values = reduceReceived(values);
+      if (name === 'received' && !receivedReduced) values = reduceReceived(values);
       if (values.length === 0) continue;
       const i = this.names.indexOf(name);
       if (i >= 0) this.values[i] = [...this.values[i]!, ...values];
@@ -338,7 +346,7 @@ function emptyVerdict(warnings: string[]): Verdict {
 export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptions = {}): Verdict {
   let verdict: Verdict;
   try {
-    verdict = classifyInner(rules, headers);
+    verdict = classifyInner(rules, headers, opts?.receivedReduced === true);
   } catch {
     // A bug or an exotic input must not stop ingestion; the scratch marks must not leak into the next call.
     rules.marks.fill(0);
@@ -352,8 +360,8 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
   return verdict;
 }
 
-function classifyInner(rules: RuleSet, headers: Fingerprint): Verdict {
-  const fields = FIELDS.load(headers);
+function classifyInner(rules: RuleSet, headers: Fingerprint, receivedReduced: boolean): Verdict {
+  const fields = FIELDS.load(headers, receivedReduced);
   // Provider stamps first (rules/README.md "Provider stamps"): a value the provider's server wrote
   // (Yahoo/AOL SMTP X-Mailer, a Gmail-SMTP-assigned Message-ID) says nothing about the client, so
   // it is hidden and the other signals decide; the first stamp is the answer when nothing else matches.

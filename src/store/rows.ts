@@ -1,7 +1,7 @@
 /** Row shapes shared by both dialects: the tables use the same snake_case columns in SQLite and PostgreSQL. */
 import type { Recommendation, SmimeLevel } from '../core/index.js';
 import type { AddressState } from '../policy/index.js';
-import type { ObservationRow, StoredObservation } from './contract.js';
+import type { DecisionFields, ObservationRow, StoredObservation } from './contract.js';
 
 export interface AddressRow {
   address: string;
@@ -77,6 +77,20 @@ export function fromState(s: AddressState): AddressRow {
     decided_until: s.decidedUntil,
     key_changed: s.keyChanged ? 1 : 0,
   };
+}
+
+/**
+ * The address row an ingest batch writes for a state: fromState's row with the new decision's
+ * three columns and the client list set on it. One object per address and batch, where
+ * `{ ...fromState({ ...state, ...decision }), clients }` built three (two spreads of 21 fields).
+ */
+export function storedRowOf(state: AddressState, d: DecisionFields, clients: string): StoredAddressRow {
+  const r = fromState(state) as StoredAddressRow;
+  r.recommendation = d.recommendation;
+  r.reason = d.reason;
+  r.decided_until = d.decidedUntil;
+  r.clients = clients;
+  return r;
 }
 
 export const ADDRESS_COLUMNS = [

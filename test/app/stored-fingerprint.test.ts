@@ -34,6 +34,35 @@ describe('stored fingerprint: DKIM-Signature without its per-message bytes', () 
     expect(withoutDkimSignatureBytes('no tags at all')).toBe('no tags at all');
   });
 
+  it('keeps exactly the tags a split on ";", a filter of b= and bh= and a join would keep', () => {
+    // The reference is the plain tag-list reading (RFC 6376 3.2): names trimmed, case-insensitive.
+    const reference = (value: string): string =>
+      value
+        .split(';')
+        .filter((t) => {
+          const eq = t.indexOf('=');
+          const name = eq < 0 ? null : t.slice(0, eq).trim().toLowerCase();
+          return name !== 'b' && name !== 'bh';
+        })
+        .join(';');
+    const cases = [
+      GMAIL_DKIM,
+      'b=first; v=1; d=x.example',
+      'v=1; d=x.example; bh=a; b=b',
+      'v=1; bh=a; d=x.example; b=b; s=sel',
+      'bh=only',
+      'b=x;',
+      ';;b=x;;v=1;',
+      ' \t\r\n BH = a ;d=x',
+      'bb=1; hb=2; b; =b; x=b=2; v=1',
+      '\u00a0b=nbsp-trimmed; d=x',
+      'v=1; ' + ' '.repeat(90) + 'b=long-space-before-name; d=x',
+      '',
+      ';',
+    ];
+    for (const c of cases) expect(withoutDkimSignatureBytes(c), JSON.stringify(c)).toBe(reference(c));
+  });
+
   it('stores the DKIM setup without signature bytes, and recompute on it keeps the verdict ingest gave', async () => {
     const msg = headerBlock({
       From: 'Kim <kim@gmail.com>',

@@ -34,7 +34,7 @@ import type {
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
   Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue,
 } from '../contract.js';
-import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, fromState, observationFromRow, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
+import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, observationFromRow, storedRowOf, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
 import { addClients, clientRows } from '../clients.js';
 import { restate } from '../stats.js';
@@ -348,7 +348,7 @@ export class PostgresStore implements CensusStore {
       }
       tally.add(row.address, item.client, row.effectiveAt, item.signable);
     }
-    const written = [...states.values()].map((s) => ({ ...fromState({ ...s, ...fold.decide(s) }), clients: addClients(storedClients.get(s.address) ?? null, tally.clientsOf(s.address)) }));
+    const written = [...states.values()].map((s) => storedRowOf(s, fold.decide(s), addClients(storedClients.get(s.address) ?? null, tally.clientsOf(s.address))));
     const c: Record<string, number> = { ...batch.counters, stored: out.stored, duplicates: out.duplicates };
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
@@ -553,7 +553,7 @@ export class PostgresStore implements CensusStore {
     const finish = async (force: boolean): Promise<void> => {
       if (current) {
         if (keyChanged.has(current.address)) current = { ...current, keyChanged: true };
-        pending.push({ ...fromState({ ...current, ...job.decide(current) }), clients: addClients(null, tally.clientsOf(current.address)) });
+        pending.push(storedRowOf(current, job.decide(current), addClients(null, tally.clientsOf(current.address))));
         tally.clients.delete(current.address);
         result.addresses++;
         current = null;

@@ -14,7 +14,7 @@ import type {
   StoreHealth, StoreOptions, StoredObservation, UnknownFingerprint, VerdictColumns, Checkpoint, NewCertificate, Continuity,
   Lease, LeaseClaim, LeaseKey, CopyTable, RawRow, RowValue, ObservationRow,
 } from '../contract.js';
-import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, fromState, observationFromRow, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
+import { ADDRESS_COLUMNS, OBSERVATION_COLUMNS, OBS_PARAMS, STORED_ADDRESS_COLUMNS, observationFromRow, storedRowOf, toState, type AddressRow, type StoredAddressRow } from '../rows.js';
 import { BatchTally } from '../tally.js';
 import { addClients, clientRows } from '../clients.js';
 import { restate } from '../stats.js';
@@ -321,7 +321,7 @@ export class SqliteStore implements CensusStore {
     const updateInPlace = this.stmt('updateStateInPlace');
     for (const state of states.values()) {
       const before = storedRows.get(state.address);
-      const r = { ...fromState({ ...state, ...fold.decide(state) }), clients: addClients(before?.clients ?? null, tally.clientsOf(state.address)) };
+      const r = storedRowOf(state, fold.decide(state), addClients(before?.clients ?? null, tally.clientsOf(state.address)));
       if (before === undefined) put.run(stateParams(r));
       else if (sameIndexedColumns(r, before)) updateInPlace.run(updateParams(r, STATE_UNINDEXED_COLUMNS));
       else update.run(updateParams(r, STATE_UPDATE_COLUMNS));
@@ -557,7 +557,7 @@ export class SqliteStore implements CensusStore {
       this.flushMonths(tally);
       if (current) {
         if (keyChanged.has(current.address)) current = { ...current, keyChanged: true };
-        put.run(stateParams({ ...fromState({ ...current, ...job.decide(current) }), clients: addClients(null, tally.clientsOf(current.address)) }));
+        put.run(stateParams(storedRowOf(current, job.decide(current), addClients(null, tally.clientsOf(current.address)))));
         result.addresses++;
       }
       tally.clear();
