@@ -60,6 +60,11 @@ const CONTENT_TYPES = [
   'multipart/signed; micalg=sha-256; protocol="application/pkcs7-signature"; boundary="#"',
 ];
 
+/** A string as parse hands it: a slice of a flat string (V8 copies strings under 13 characters). */
+function asParsed(s) {
+  return (' ' + s).slice(1);
+}
+
 /** Varies digits and hex so the engine cannot win by memoising identical strings. */
 function vary(fp, r) {
   const out = {};
@@ -67,9 +72,11 @@ function vary(fp, r) {
     out[k] = vs.map((v) => v.replace(/\d/g, (d) => (r() < 0.3 ? String((Number(d) + 1) % 10) : d)).replace(/[a-f](?=[0-9a-f]{3})/g, (c) => (r() < 0.2 ? 'abcdef'[Math.floor(r() * 6)] : c)));
   }
   // A real message always has these and parse keeps them in the fingerprint (FINGERPRINT_FIELDS).
+  // As parse hands them: slices of the decoded block (asParsed), not the cons strings that
+  // concatenation here would make (classify's regexes would flatten those on first use).
   out['mime-version'] ??= ['1.0'];
-  out['content-type'] ??= [CONTENT_TYPES[Math.floor(r() * CONTENT_TYPES.length)].replace('#', Math.floor(r() * 1e9).toString(16))];
-  out['message-id'] ??= [`<${Math.floor(r() * 1e12).toString(36)}.${Math.floor(r() * 1e6)}@mail.example.org>`];
+  out['content-type'] ??= [asParsed(CONTENT_TYPES[Math.floor(r() * CONTENT_TYPES.length)].replace('#', Math.floor(r() * 1e9).toString(16)))];
+  out['message-id'] ??= [asParsed(`<${Math.floor(r() * 1e12).toString(36)}.${Math.floor(r() * 1e6)}@mail.example.org>`)];
   return out;
 }
 
@@ -81,10 +88,18 @@ function ruleFields(rules) {
 }
 
 // The floor walks each fingerprint's own keys with Object.keys, as the engine does (Fields.load).
-// Its time is bimodal between processes (for...in here showed it first: 90-110 ms or 346 ms per
-// 100k inputs): with Object.keys, warm-up on the inputs and a collection before every timed run
-// it still is (round 7: 3.5-7.5 us or 15-23 us per input, classify unchanged), so one run's ratio
-// is either ~3x or ~12x; compare runs by their floor time, and take the cause as not yet found.
+// Until round 10 its time was bimodal between processes (~0.8 or ~2.5-4.5 us of CPU per single
+// value, the same compiled tiers in both: --trace-opt/--trace-deopt showed one OSR deopt, "wrong
+// map", and identical recompiles). The cause was `v.charCodeAt(i)`: the load of `charCodeAt` is an
+// inline cache keyed by the receiver's map, and the inputs' strings have six maps (sequential,
+// internalized, cons and sliced one-byte; sequential and cons two-byte: parse hands slices of the
+// decoded block, receivedHop concatenates). Past four maps the cache goes megamorphic, and whether
+// it had when TurboFan compiled the loop depended on GC and compile timing; megamorphic, every
+// character paid a generic property load and an un-inlined builtin call. The floor now calls the
+// builtin through a constant (`charCodeAt.call`), which TurboFan inlines whatever the string's
+// representation, and reads each value's length once: the fast mode, in every process (12 of 12
+// processes at 0.6-1.6 us of CPU per single value; the old loop was slow in 4 of 12).
+const charCodeAt = String.prototype.charCodeAt;
 function floor(fields, inputs) {
   let h = 0;
   for (let n = 0; n < inputs.length; n++) {
@@ -96,7 +111,8 @@ function floor(fields, inputs) {
       const vs = fp[k];
       for (let j = 0; j < vs.length; j++) {
         const v = vs[j];
-        for (let i = 0; i < v.length; i++) h = (Math.imul(h, 31) + v.charCodeAt(i)) | 0;
+        const len = v.length;
+        for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + charCodeAt.call(v, i)) | 0;
       }
     }
   }

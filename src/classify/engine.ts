@@ -77,7 +77,13 @@ class Fields {
     }
   }
 
-  load(headers: Fingerprint, receivedReduced = false): this {
+  /**
+   * `fold`: the fields whose folding white space is normalised (null: all). Folding is only
+   * observable where a regex reads the text (textFields): the DKIM-Signature values of a block are
+   * most of its characters, folded with tabs, and only their d= tag is read, which folding cannot change.
+   * `receivedReduced`: the Received values are already parse's `by <host> with <protocol>`.
+   */
+  load(headers: Fingerprint, fold: ReadonlySet<string> | null = null, receivedReduced = false): this {
     this.names.length = 0;
     this.values.length = 0;
     this.hidden.length = 0;
@@ -100,6 +106,7 @@ class Fields {
       }
       // Reuse the caller's array unless a value needs cleaning (the common case needs none).
       let clean: string[] | null = null;
+      const folds = fold === null || fold.has(name);
       for (let i = 0; i < list.length; i++) {
         const v = list[i] as unknown;
         if (typeof v !== 'string') {
@@ -114,7 +121,7 @@ class Fields {
         }
         if (CONTROL_CHARS.test(s)) injected = true;
         if (s.length && (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1)))) s = s.trim();
-        if (s.indexOf('\t') >= 0) s = s.replace(BLANK_RUN, foldBlankRun);
+        if (folds && s.indexOf('\t') >= 0) s = s.replace(BLANK_RUN, foldBlankRun);
         if (s !== v) clean ??= list.slice(0, i) as string[];
         if (clean) clean.push(s);
       }
@@ -220,6 +227,36 @@ class Fields {
 
 const FIELDS = new Fields();
 
+/** The pseudo-fields whose derivation reads a header's text as it stands (dkim-d reads only the d= tag, which folding cannot change). */
+const TEXT_PSEUDO_SOURCES: Readonly<Record<string, readonly string[]>> = { ...PSEUDO_SOURCES, 'dkim-d': EMPTY };
+const textFieldsMemo = new WeakMap<RuleSet, ReadonlySet<string>>();
+
+/**
+ * The header fields whose text a verdict can depend on: those a rule's condition, a check or a stamp
+ * reads (a pseudo-field through the headers it is derived from), and the sources of the program
+ * names, the Message-ID (verdictFrom reads its host) and the boundary. Only these are folded.
+ */
+function textFields(rules: RuleSet): ReadonlySet<string> {
+  let set = textFieldsMemo.get(rules) as Set<string> | undefined;
+  if (set) return set;
+  set = new Set<string>();
+  const add = (f: string): void => {
+    const src = TEXT_PSEUDO_SOURCES[f];
+    if (src === undefined) set!.add(f);
+    else for (const x of src) set!.add(x);
+  };
+  for (const list of [rules.rules, rules.stamps]) {
+    for (const r of list) {
+      for (const c of r.conditions) add(c.field);
+      for (const c of r.checks) if (c.field !== null) add(c.field);
+      if (r.stamp) add(r.stamp.field);
+    }
+  }
+  for (const p of ['mua', 'msgid', 'boundary']) add(p);
+  textFieldsMemo.set(rules, set);
+  return set;
+}
+
 /**
  * The field values classify sees for a fingerprint, pseudo-fields included (a copy: for tooling such
  * as `rules lint`, not the hot path).
@@ -309,20 +346,100 @@ function failedChecks(rule: CompiledRule, fields: Fields, groups: Record<string,
 let lo = 0;
 let hi = -1;
 
+/**
+ * A dispatch trie (rule-types.ts TrieNode) laid out in typed arrays for the walk: node n's edges are
+ * `edgeCode`/`edgeChild` [edgeStart[n], edgeStart[n + 1]), the rules ending at it `ruleList`
+ * [ruleStart[n], ruleStart[n + 1]). The object trie cost a dependent load per step (node, then its
+ * codes, its kids and its rules, each a separate heap object); the walk was the largest part of
+ * classify's own time on whole blocks.
+ */
+interface FlatTrie {
+  readonly edgeStart: Int32Array;
+  readonly edgeCode: Uint16Array;
+  readonly edgeChild: Int32Array;
+  readonly ruleStart: Int32Array;
+  readonly ruleList: Int32Array;
+}
+
+function flatTrie(root: TrieNode): FlatTrie | null {
+  if (root.size === 0) return null;
+  const nodes: TrieNode[] = [root];
+  for (let i = 0; i < nodes.length; i++) for (const k of nodes[i]!.kids) nodes.push(k);
+  const id = new Map(nodes.map((n, i) => [n, i]));
+  const edgeStart = new Int32Array(nodes.length + 1);
+  const ruleStart = new Int32Array(nodes.length + 1);
+  let edges = 0;
+  let ruleCount = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    edgeStart[i] = edges;
+    ruleStart[i] = ruleCount;
+    edges += nodes[i]!.codes.length;
+    ruleCount += nodes[i]!.rules?.length ?? 0;
+  }
+  edgeStart[nodes.length] = edges;
+  ruleStart[nodes.length] = ruleCount;
+  const edgeCode = new Uint16Array(edges);
+  const edgeChild = new Int32Array(edges);
+  const ruleList = new Int32Array(ruleCount);
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    for (let j = 0; j < n.codes.length; j++) {
+      edgeCode[edgeStart[i]! + j] = n.codes[j]!;
+      edgeChild[edgeStart[i]! + j] = id.get(n.kids[j]!)!;
+    }
+    if (n.rules) ruleList.set(n.rules, ruleStart[i]!);
+  }
+  return { edgeStart, edgeCode, edgeChild, ruleStart, ruleList };
+}
+
+interface DispatchField {
+  readonly prefix: FlatTrie | null;
+  readonly suffix: FlatTrie | null;
+  readonly byFirst: ReadonlyArray<readonly number[] | undefined>;
+  readonly always: readonly number[];
+}
+
+const dispatchMemo = new WeakMap<RuleSet, ReadonlyMap<string, DispatchField>>();
+
+/** The rule set's index (load.ts buildIndex) with flat tries, built on the first classify of a rule set. */
+function dispatchIndex(rules: RuleSet): ReadonlyMap<string, DispatchField> {
+  let d = dispatchMemo.get(rules);
+  if (!d) {
+    const m = new Map<string, DispatchField>();
+    for (const [field, fi] of rules.index) m.set(field, { prefix: flatTrie(fi.prefix), suffix: flatTrie(fi.suffix), byFirst: fi.byFirst, always: fi.always });
+    dispatchMemo.set(rules, (d = m));
+  }
+  return d;
+}
+
+// Through a constant, not v.charCodeAt: the values' strings have several representations (parse's
+// slices, receivedHop's concatenations, one- and two-byte), and past four maps the property load
+// of charCodeAt goes megamorphic, after which every character paid a generic load and an
+// un-inlined call (scripts/bench/classify.mjs, the floor's bimodality).
+const charCodeAt = String.prototype.charCodeAt;
+
 /** Marks the rules reachable from a value's first (or last) characters, lower-cased on the fly. */
-function walk(root: TrieNode, v: string, marks: Uint8Array, fromEnd: boolean): void {
-  let node: TrieNode = root;
-  const n = v.length < KEY_CHARS ? v.length : KEY_CHARS;
+function walk(t: FlatTrie, v: string, marks: Uint8Array, fromEnd: boolean): void {
+  const len = v.length;
+  const n = len < KEY_CHARS ? len : KEY_CHARS;
+  const { edgeStart, edgeCode, edgeChild, ruleStart, ruleList } = t;
+  let node = 0;
   for (let i = 0; i < n; i++) {
-    let c = v.charCodeAt(fromEnd ? v.length - 1 - i : i);
+    let c: number = charCodeAt.call(v, fromEnd ? len - 1 - i : i);
     if (c >= 65 && c <= 90) c += 32;
-    const codes = node.codes;
-    const m = codes.length;
-    let j = 0;
-    while (j < m && codes[j] !== c) j++;
-    if (j === m) return;
-    node = node.kids[j]!;
-    if (node.rules) mark(node.rules, marks);
+    let e = edgeStart[node]!;
+    const end = edgeStart[node + 1]!;
+    while (e < end && edgeCode[e] !== c) e++;
+    if (e === end) return;
+    node = edgeChild[e]!;
+    const r = ruleStart[node]!;
+    const rEnd = ruleStart[node + 1]!;
+    for (let k = r; k < rEnd; k++) {
+      const x = ruleList[k]!;
+      marks[x] = 1;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
   }
 }
 
@@ -361,7 +478,7 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
 }
 
 function classifyInner(rules: RuleSet, headers: Fingerprint, receivedReduced: boolean): Verdict {
-  const fields = FIELDS.load(headers, receivedReduced);
+  const fields = FIELDS.load(headers, textFields(rules), receivedReduced);
   // Provider stamps first (rules/README.md "Provider stamps"): a value the provider's server wrote
   // (Yahoo/AOL SMTP X-Mailer, a Gmail-SMTP-assigned Message-ID) says nothing about the client, so
   // it is hidden and the other signals decide; the first stamp is the answer when nothing else matches.
@@ -383,19 +500,20 @@ function classifyInner(rules: RuleSet, headers: Fingerprint, receivedReduced: bo
   hi = -1;
   mark(rules.unconditional, marks);
   const names = fields.names;
+  const index = dispatchIndex(rules);
   for (let f = 0; f < names.length; f++) {
-    const fi = rules.index.get(names[f]!);
+    const fi = index.get(names[f]!);
     if (!fi) continue;
     const values = fields.values[f]!;
     if (fi.always.length) mark(fi.always, marks);
-    const p = fi.prefix.size > 0;
-    const q = fi.suffix.size > 0;
+    const p = fi.prefix;
+    const q = fi.suffix;
     for (let k = 0; k < values.length; k++) {
       const v = values[k]!;
       if (v.length === 0) continue;
-      if (p) walk(fi.prefix, v, marks, false);
-      if (q) walk(fi.suffix, v, marks, true);
-      const c = v.charCodeAt(0);
+      if (p !== null) walk(p, v, marks, false);
+      if (q !== null) walk(q, v, marks, true);
+      const c: number = charCodeAt.call(v, 0);
       const list = fi.byFirst[c < 128 ? c : 128];
       if (list) mark(list, marks);
     }

@@ -89,3 +89,28 @@ describe('dispatch of literal anchors with non-ASCII text (operator rules)', () 
     expect(family('User Agent ä')).toBe('operator-3');
   });
 });
+
+describe('folding white space, normalised only where a rule reads the text', () => {
+  // classify folds a blank run holding a tab into one space, but only in the fields whose text a rule,
+  // check or stamp reads (engine.ts textFields): a whole block's tab-folded DKIM-Signatures are read
+  // for their d= tag only, unless a rule matches the header itself.
+  const folded = 'v=1; a=rsa-sha256;\td=operator.example; s=sel;\t bh=x; b=y';
+
+  it('a rule on the DKIM-Signature text itself still sees the folded value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'census-rules-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'clients'));
+    const yaml = ['- id: operator-dkim', '  priority: 100', '  match:', "    dkim-signature: 'rsa-sha256; d=operator\\.example; s=sel; bh='", '  client: { family: operator-dkim, kind: client }', "  references: ['operator note']"];
+    writeFileSync(join(dir, 'clients', 'local.yaml'), yaml.join('\n') + '\n');
+    const rs = loadRules([dir]);
+    expect(classify(rs, { 'dkim-signature': [folded] }).family).toBe('operator-dkim');
+  });
+
+  it('the shipped rules give a tab-folded DKIM-Signature the verdict of its one-space form (dkim-d)', () => {
+    const rs = loadRules([defaultRulesDir()]);
+    const fp = (dkim: string) => ({ 'message-id': ['<CAJJ9bXy@mail.gmail.com>'], 'dkim-signature': [dkim] });
+    const tabbed = classify(rs, fp('v=1; a=rsa-sha256;\td=gmail.com;\ts=20230601; bh=x; b=y'));
+    expect(tabbed).toEqual(classify(rs, fp('v=1; a=rsa-sha256; d=gmail.com; s=20230601; bh=x; b=y')));
+    expect(tabbed.family).toBe('gmail');
+  });
+});
