@@ -427,9 +427,11 @@ function loadSmime(file: string, built?: SmimeLoaded): SmimeFamily {
  * 0.5 MB precompiled file parsed twice over (entries are JSON text inside JSON), a sha256 per
  * regex for its ReDoS verdict key and the 53 KB verdict file parsed to find verdicts that are
  * all "safe". The build (scripts/post-build.mjs) therefore also writes what loading the shipped
- * folder alone yields before compilation — the rules after overrides, the validated S/MIME
- * files, the dispatch hints of every regex — once the full load has run on it (so every regex
- * was proven safe and every template checked, or the build failed).
+ * folder alone yields before compilation — the rules after overrides, what a rule set keeps of
+ * the validated S/MIME files, the dispatch hints of every regex and the dispatch index built
+ * from them — once the full load has run on it (so every regex was proven safe and every
+ * template checked, or the build failed). A set loaded from it compiles each rule when the
+ * dispatch first tries it (compileInputs).
  *
  * It is used only when the rule folders are exactly the shipped one (no operator folder: those
  * load as before) and only when its key equals the key of what is on disk now: one sha256 over
