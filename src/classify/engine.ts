@@ -496,7 +496,7 @@ function classifyInner(rules: RuleSet, headers: Fingerprint, receivedReduced: bo
     fields.hide(rule.stamp!.field, rule.stamp!.re, rule.stamp!.replaces);
   }
   const marks = rules.marks;
-  lo = rules.rules.length;
+  lo = marks.length;
   hi = -1;
   mark(rules.unconditional, marks);
   const names = fields.names;
@@ -522,7 +522,7 @@ function classifyInner(rules: RuleSet, headers: Fingerprint, receivedReduced: bo
   for (let i = lo; i <= end; i++) {
     if (marks[i] === 0) continue;
     marks[i] = 0;
-    const rule = rules.rules[i]!;
+    const rule = rules.ruleAt(i);
     const groups = tryRule(rule, fields);
     if (!groups) continue;
     marks.fill(0, i + 1, end + 1);

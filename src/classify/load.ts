@@ -8,7 +8,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../core/index.js';
 import { parseYaml } from './yaml.js';
-import { ruleSchemas, type RuleFileInput, type RuleInput, type SmimeFileInput } from './rule-schema.js';
+import { ruleSchemas, type ExampleInput, type RuleFileInput, type RuleInput, type SmimeFileInput } from './rule-schema.js';
 import { regexHints, type RegexHints } from './regex-dispatch.js';
 import { CHECKER, redosProblem, trustVerdictFile, VERDICT_FILE } from './regex-safety.js';
 import { PSEUDO_FIELDS } from './fingerprint-fields.js';
@@ -42,10 +42,12 @@ export interface SourcedRule {
 
 function yamlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
+  // A plain name from readdir under a folder path: join's normalising of each (~170 per start) adds nothing.
+  const base = dir.endsWith(sep) ? dir : dir + sep;
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort()
-    .map((f) => join(dir, f));
+    .map((f) => base + f);
 }
 
 function readBytes(file: string): Buffer {
@@ -232,7 +234,7 @@ function ruleFlags(r: { readonly caseSensitive?: boolean | undefined }): string 
   return r.caseSensitive ? '' : 'i';
 }
 
-function compileRule(r: RuleInput, file: string, order: number, built?: BuiltRegexes): CompiledRule {
+function compileRule(r: RuleInput, file: string, order: number, built?: BuiltRegexes, examples?: () => readonly ExampleInput[]): CompiledRule {
   const where = `${file}: rule ${r.id}`;
   const flags = ruleFlags(r);
   const conditions = Object.entries(r.match ?? {}).map(([field, src]) => ({ field, ...compileWithHints(src, flags, `${where}: match.${field}`, built) }));
@@ -266,7 +268,7 @@ function compileRule(r: RuleInput, file: string, order: number, built?: BuiltReg
   if (r.candidates && r.client.family !== null && !r.candidates.includes(r.client.family)) {
     throw new AppError('E_RULE_INVALID', `${where}: candidates must include the rule's own family ${r.client.family}`);
   }
-  return {
+  const rule: CompiledRule = {
     id: r.id,
     priority: r.priority,
     order,
@@ -284,6 +286,12 @@ function compileRule(r: RuleInput, file: string, order: number, built?: BuiltReg
     stamp: r.stamp !== undefined ? { field: r.stamp, re: conditions.find((c) => c.field === r.stamp)!.re, replaces: r.stampReplaces === true } : null,
     fixedSmime: null,
   };
+  // The built rule set keeps examples as text, parsed when first read (rules test, lint): classify never reads them.
+  if (examples) {
+    let own: readonly ExampleInput[] | undefined;
+    Object.defineProperty(rule, 'examples', { get: () => (own ??= examples()), enumerable: true });
+  }
+  return rule;
 }
 
 /**
@@ -398,8 +406,11 @@ function validateRuleFile(file: string, data: unknown): RuleFileInput {
   return parsed.data;
 }
 
-function loadSmime(file: string, built?: SmimeFileInput): SmimeFamily {
-  const parsed = { data: built ?? readValidated(file, 'smime', (d) => validateSmimeFile(file, d)) };
+/** What a rule set keeps of an S/MIME file (loadSmime): the built rule set stores only this. */
+type SmimeLoaded = { readonly family: string; readonly entries: ReadonlyArray<Pick<SmimeFileInput['entries'][number], 'since' | 'until' | 'platform' | 'level' | 'references'>> };
+
+function loadSmime(file: string, built?: SmimeLoaded): SmimeFamily {
+  const parsed: { data: SmimeLoaded } = { data: built ?? readValidated(file, 'smime', (d) => validateSmimeFile(file, d)) };
   const entries: SmimeEntry[] = parsed.data.entries.map((e) => ({
     since: e.since ?? null,
     until: e.until ?? null,
@@ -416,9 +427,11 @@ function loadSmime(file: string, built?: SmimeFileInput): SmimeFamily {
  * 0.5 MB precompiled file parsed twice over (entries are JSON text inside JSON), a sha256 per
  * regex for its ReDoS verdict key and the 53 KB verdict file parsed to find verdicts that are
  * all "safe". The build (scripts/post-build.mjs) therefore also writes what loading the shipped
- * folder alone yields before compilation — the rules after overrides, the validated S/MIME
- * files, the dispatch hints of every regex — once the full load has run on it (so every regex
- * was proven safe and every template checked, or the build failed).
+ * folder alone yields before compilation — the rules after overrides, what a rule set keeps of
+ * the validated S/MIME files, the dispatch hints of every regex and the dispatch index built
+ * from them — once the full load has run on it (so every regex was proven safe and every
+ * template checked, or the build failed). A set loaded from it compiles each rule when the
+ * dispatch first tries it (compileInputs).
  *
  * It is used only when the rule folders are exactly the shipped one (no operator folder: those
  * load as before) and only when its key equals the key of what is on disk now: one sha256 over
@@ -429,27 +442,54 @@ function loadSmime(file: string, built?: SmimeFileInput): SmimeFamily {
  * built set is never used. Nothing is written at run time.
  */
 const BUILT_FILE = 'built-rules.json';
-const BUILT_FORMAT = 1;
+const BUILT_FORMAT = 2;
 
 /** A built rule set's checked regexes: hintsKey -> hints (present = proven safe by the build). */
 interface BuiltRegexes {
   readonly hints: ReadonlyMap<string, RegexHints>;
 }
 interface BuiltInputs extends BuiltRegexes {
-  /** S/MIME file (absolute) -> its validated contents. */
-  readonly smime: ReadonlyMap<string, SmimeFileInput>;
+  /** S/MIME file (absolute) -> what the rule set keeps of its validated contents. */
+  readonly smime: ReadonlyMap<string, SmimeLoaded>;
+  /** The examples of the rule at a position of the input rules (parsed on first call). */
+  readonly examples: (i: number) => readonly ExampleInput[];
+  /** The dispatch index the build computed from these rules (buildIndex's result). */
+  readonly index: { index: ReadonlyMap<string, FieldIndex>; unconditional: readonly number[] };
+}
+
+/** A FieldIndex as the built rule set stores it: byFirst without its empty slots (JSON has no holes). */
+interface BuiltFieldIndex {
+  readonly prefix: TrieNode;
+  readonly suffix: TrieNode;
+  readonly byFirst: Record<string, number[]>;
+  readonly always: number[];
 }
 
 interface BuiltFile {
   readonly format: number;
   readonly key: string;
-  /** Rules after overrides, in load order; `file` relative to the rules folder, '/'-separated. */
+  /**
+   * Rules after overrides, in load order; `file` relative to the rules folder, '/'-separated.
+   * Without `description` (no compiled rule keeps it) and `examples` (in `examples` below).
+   */
   readonly rules: ReadonlyArray<{ readonly input: RuleInput; readonly file: string }>;
+  /**
+   * JSON text of each rule's examples, same order: a string is scanned at load, not built into
+   * ~1,000 objects that one delivery never reads (they were a quarter of this file).
+   */
+  readonly examples: string;
   readonly files: readonly string[];
   readonly smimeFiles: readonly string[];
-  /** The validated contents of each of smimeFiles, same order. */
-  readonly smime: readonly SmimeFileInput[];
+  /** What loadSmime keeps of each of smimeFiles (same order): the notes and test records were a third of this file. */
+  readonly smime: readonly SmimeLoaded[];
   readonly hints: Record<string, RegexHints>;
+  /**
+   * The dispatch index of `rules` (buildIndex), by field: JSON.parse makes its ~3,000 trie nodes
+   * in native code, where building them ran in the interpreter at every start (~5 ms of a delivery).
+   * The build's test (precompiled-rules) holds it equal to the index built from the YAML.
+   */
+  readonly index: Record<string, BuiltFieldIndex>;
+  readonly unconditional: readonly number[];
 }
 
 /** The key of the rules folder `dir` as it is now (see above). */
@@ -493,14 +533,28 @@ export function builtRuleSet(dir: string): RuleSet | null {
   } catch {
     return null; // an unreadable built set is none: the folder loads as usual
   }
-  if (data.format !== BUILT_FORMAT || typeof data.key !== 'string' || !Array.isArray(data.rules) || !Array.isArray(data.files) || !Array.isArray(data.smimeFiles) || !Array.isArray(data.smime) || data.smime.length !== data.smimeFiles.length || !data.hints) return null;
+  if (data.format !== BUILT_FORMAT || typeof data.key !== 'string' || !Array.isArray(data.rules) || typeof data.examples !== 'string' || !Array.isArray(data.files) || !Array.isArray(data.smimeFiles) || !Array.isArray(data.smime) || data.smime.length !== data.smimeFiles.length || !data.hints || !data.index || !Array.isArray(data.unconditional)) return null;
   if (builtKey(dir) !== data.key) return null;
-  const abs = (rel: string): string => join(dir, ...rel.split('/'));
+  // 283 rules name ~80 files: join each once.
+  const absolute = new Map<string, string>();
+  const abs = (rel: string): string => {
+    let f = absolute.get(rel);
+    if (f === undefined) absolute.set(rel, (f = join(dir, ...rel.split('/'))));
+    return f;
+  };
   const smimeFiles = data.smimeFiles.map(abs);
   const smime = new Map(smimeFiles.map((file, i) => [file, data.smime![i]!]));
+  const examplesText = data.examples;
+  const index = new Map<string, FieldIndex>();
+  for (const [field, fi] of Object.entries(data.index)) {
+    const byFirst = new Array<number[] | undefined>(129).fill(undefined);
+    for (const [code, list] of Object.entries(fi.byFirst)) byFirst[Number(code)] = list;
+    index.set(field, { prefix: fi.prefix, suffix: fi.suffix, byFirst, always: fi.always });
+  }
+  let examples: ReadonlyArray<readonly ExampleInput[]> | undefined;
   const set = compileInputs(
     { rules: data.rules.map((r) => ({ input: r.input, file: abs(r.file) })), files: data.files.map(abs), smimeFiles },
-    { hints: new Map(Object.entries(data.hints)), smime },
+    { hints: new Map(Object.entries(data.hints)), smime, examples: (i) => (examples ??= JSON.parse(examplesText) as Array<readonly ExampleInput[]>)[i] ?? [], index: { index, unconditional: data.unconditional } },
   );
   builtUses++;
   return set;
@@ -513,7 +567,15 @@ export function builtRuleSet(dir: string): RuleSet | null {
  */
 export function buildRuleSet(dir: string = defaultRulesDir()): { file: string; json: string } {
   const inputs = readRuleInputs([dir]);
-  compileInputs(inputs);
+  const set = compileInputs(inputs);
+  const index: Record<string, BuiltFieldIndex> = {};
+  for (const [field, fi] of set.index) {
+    const byFirst: Record<string, number[]> = {};
+    fi.byFirst.forEach((list, code) => {
+      if (list) byFirst[code] = list;
+    });
+    index[field] = { prefix: fi.prefix, suffix: fi.suffix, byFirst, always: fi.always };
+  }
   const hints: Record<string, RegexHints> = {};
   for (const { input: r } of inputs.rules) {
     const flags = ruleFlags(r);
@@ -522,11 +584,20 @@ export function buildRuleSet(dir: string = defaultRulesDir()): { file: string; j
   const data: BuiltFile = {
     format: BUILT_FORMAT,
     key: builtKey(dir),
-    rules: inputs.rules.map((r) => ({ input: r.input, file: relativeName(dir, r.file) })),
+    rules: inputs.rules.map((r) => {
+      const { description: _description, examples: _examples, ...input } = r.input;
+      return { input: input as RuleInput, file: relativeName(dir, r.file) };
+    }),
+    examples: JSON.stringify(inputs.rules.map((r) => r.input.examples ?? [])),
     files: inputs.files.map((f) => relativeName(dir, f)),
     smimeFiles: inputs.smimeFiles.map((f) => relativeName(dir, f)),
-    smime: inputs.smimeFiles.map((f) => readValidated(f, 'smime', (d) => validateSmimeFile(f, d))),
+    smime: inputs.smimeFiles.map((f) => {
+      const { family, entries } = readValidated(f, 'smime', (d) => validateSmimeFile(f, d));
+      return { family, entries: entries.map(({ since, until, platform, level, references }) => ({ since, until, platform, level, references })) };
+    }),
     hints,
+    index,
+    unconditional: set.unconditional,
   };
   return { file: builtPath(), json: JSON.stringify(data) };
 }
@@ -588,12 +659,19 @@ function compileInputs(input: RuleInputs, built?: BuiltInputs): RuleSet {
   const sorted = inputs
     .map((s, i) => ({ ...s, i }))
     .sort((a, b) => a.input.priority - b.input.priority || a.i - b.i);
-  const rules = sorted.filter((s) => s.input.stamp === undefined).map((s, order) => compileRule(s.input, s.file, order, built));
-  const stamps = sorted.filter((s) => s.input.stamp !== undefined).map((s, order) => compileRule(s.input, s.file, order, built));
+  const examples = built ? (i: number) => () => built.examples(i) : () => undefined;
+  const ruleSources = sorted.filter((s) => s.input.stamp === undefined);
+  const compileAt = (order: number): CompiledRule => {
+    const s = ruleSources[order]!;
+    return compileRule(s.input, s.file, order, built, examples(s.i));
+  };
+  // The built set's rules were compiled (and so checked) by the build: each compiles when the dispatch first tries it (below).
+  const eager = built ? null : ruleSources.map((_, order) => compileAt(order));
+  const stamps = sorted.filter((s) => s.input.stamp !== undefined).map((s, order) => compileRule(s.input, s.file, order, built, examples(s.i)));
   for (const st of stamps) {
     if (PSEUDO_FIELDS.includes(st.stamp!.field)) throw new AppError('E_RULE_INVALID', `${st.file}: rule ${st.id}: stamp names ${st.stamp!.field}, a pseudo-field; name the header the provider wrote`);
   }
-  const { index, unconditional } = buildIndex(rules);
+  const { index, unconditional } = built?.index ?? buildIndex(eager!);
   const smime = new Map<string, SmimeFamily>();
   for (const f of smimeFiles) {
     const fam = loadSmime(f, built?.smime.get(f));
@@ -606,7 +684,7 @@ function compileInputs(input: RuleInputs, built?: BuiltInputs): RuleSet {
     const e = fam.entries;
     return e.length === 0 || (e.length === 1 && !e[0]!.since && !e[0]!.until && !e[0]!.platform);
   };
-  for (const r of [...rules, ...stamps]) {
+  const finish = (r: CompiledRule): CompiledRule => {
     const { version, platform } = r.client;
     if (r.client.kind === 'automated' || invariant(r.client.family)) {
       r.fixedSmime = ruleCapability(smime, r, null, null);
@@ -615,6 +693,27 @@ function compileInputs(input: RuleInputs, built?: BuiltInputs): RuleSet {
       r.fixedSmime = ruleCapability(smime, r, version, platform);
       Object.freeze(r.fixedSmime.references);
     }
+    return r;
+  };
+  for (const r of stamps) finish(r);
+  const base = { stamps, index, unconditional, smime, files: [...files, ...smimeFiles], marks: new Uint8Array(ruleSources.length) };
+  if (eager) {
+    for (const r of eager) finish(r);
+    return Object.freeze({ ...base, rules: eager, ruleAt: (order: number) => eager[order]! });
   }
-  return Object.freeze({ rules, stamps, index, unconditional, smime, files: [...files, ...smimeFiles], marks: new Uint8Array(rules.length) });
+  /*
+   * Rules of the built set compile on first use: one delivery of `import -` (a process per
+   * message) tries a few of the 283, and compiling all of them was ~5 ms of its CPU. Whoever
+   * reads `rules` (lint, rules test, eval) gets every rule, compiled then, the same objects.
+   */
+  const compiled: Array<CompiledRule | undefined> = new Array<CompiledRule | undefined>(ruleSources.length).fill(undefined);
+  const ruleAt = (order: number): CompiledRule => compiled[order] ?? (compiled[order] = finish(compileAt(order)));
+  let all: readonly CompiledRule[] | undefined;
+  return Object.freeze({
+    ...base,
+    get rules(): readonly CompiledRule[] {
+      return (all ??= ruleSources.map((_, order) => ruleAt(order)));
+    },
+    ruleAt,
+  });
 }

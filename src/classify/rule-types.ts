@@ -85,6 +85,8 @@ export type CompiledTemplate = null | string | ((groups: Readonly<Record<string,
 export interface RuleSet {
   /** Sorted by (priority, load order). */
   readonly rules: readonly CompiledRule[];
+  /** `rules[order]`, which a rule set from the build's built rule set compiles on first use (load.ts): what classify reads. */
+  ruleAt(order: number): CompiledRule;
   /** Provider-stamp rules, by priority: run on every input before the dispatch (not in `rules` or the index). */
   readonly stamps: readonly CompiledRule[];
   readonly index: ReadonlyMap<string, FieldIndex>;

@@ -9,20 +9,9 @@
  * entry, which runs the command as it always has (main.ts: the same direct path, commander
  * otherwise, and the same exit codes).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { EX_TEMPFAIL } from './exit-codes.js';
-import { directStdinImport, runDirectStdinImport, type StdinImportModule } from './stdin-import-args.js';
+import { deliveryExitCode, directStdinImport, runDirectStdinImport, stdinImportScript, type StdinImportModule } from './stdin-import-args.js';
 import { loadCachedScript } from './code-cache.js';
-
-/** As in main.ts: the `import -` script's file name beside this file, set when the build bundles it. */
-declare const __CENSUS_STDIN_IMPORT_SCRIPT__: string | undefined;
-
-function scriptFile(): string | null {
-  if (typeof __CENSUS_STDIN_IMPORT_SCRIPT__ !== 'string') return null;
-  const script = fileURLToPath(new URL(__CENSUS_STDIN_IMPORT_SCRIPT__, import.meta.url));
-  return existsSync(script) ? script : null;
-}
 
 /** The script's exports, or null when it cannot run here (main.js then does the whole delivery, reporting why). */
 function stdinImport(script: string): StdinImportModule | null {
@@ -34,13 +23,13 @@ function stdinImport(script: string): StdinImportModule | null {
 }
 
 const direct = directStdinImport(process.argv.slice(2));
-const script = direct === null ? null : scriptFile();
+const script = direct === null ? null : stdinImportScript();
 const mod = script === null ? null : stdinImport(script);
 if (direct !== null && mod !== null) {
-  // `import -` from an MTA, which must retry (75), never bounce, on any failure of ours (main.ts).
+  // `import -` from an MTA, which must retry (75), never bounce, on any failure of ours.
   runDirectStdinImport(mod, direct).then(
     (code) => {
-      process.exitCode = code !== 0 ? EX_TEMPFAIL : 0;
+      process.exitCode = deliveryExitCode(code);
     },
     (e: unknown) => {
       // Only when reporting the error failed too (report() never throws for an error of ours).

@@ -6,30 +6,16 @@
  * those run that command directly, without loading commander, because an MTA starts one
  * process per message and commander's load was ~20 ms of each.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { EX_TEMPFAIL } from './exit-codes.js';
 import { commandName } from './commands/index.js';
-import { directStdinImport, runDirectStdinImport } from './stdin-import-args.js';
+import { deliveryExitCode, directStdinImport, runDirectStdinImport, stdinImportScript } from './stdin-import-args.js';
 import { loadCachedScript } from './code-cache.js';
 
 type StdinImport = typeof import('./stdin-import.js');
 
-/**
- * The file name (beside this one) of stdin-import.ts bundled as one CommonJS script, set by
- * scripts/bundle-cli.mjs when it bundles this module; undefined in tsc's own output, whose
- * modules are then loaded as they are. The name holds the script's hash: a later tsc run
- * cannot pair this entry with another build's script.
- */
-declare const __CENSUS_STDIN_IMPORT_SCRIPT__: string | undefined;
-
 /** stdin-import: the build's script with its V8 code cache (code-cache.ts says why), else the module. */
 async function loadStdinImport(): Promise<StdinImport> {
-  if (typeof __CENSUS_STDIN_IMPORT_SCRIPT__ === 'string') {
-    const script = fileURLToPath(new URL(__CENSUS_STDIN_IMPORT_SCRIPT__, import.meta.url));
-    if (existsSync(script)) return loadCachedScript(script) as StdinImport;
-  }
-  return import('./stdin-import.js');
+  const script = stdinImportScript();
+  return script !== null ? (loadCachedScript(script) as StdinImport) : import('./stdin-import.js');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -47,10 +33,10 @@ function isMtaDelivery(argv: string[]): boolean {
 const mta = isMtaDelivery(process.argv);
 main(process.argv).then(
   (code) => {
-    process.exitCode = mta && code !== 0 ? EX_TEMPFAIL : code;
+    process.exitCode = mta ? deliveryExitCode(code) : code;
   },
   async (e) => {
     const code = (await import('./report.js')).report(e);
-    process.exitCode = mta ? EX_TEMPFAIL : code;
+    process.exitCode = mta ? deliveryExitCode(code) : code;
   },
 );

@@ -2,6 +2,9 @@
  * Which argument lists main.ts runs as `import -` without commander (stdin-import.ts says why).
  * Its own module, so that main.ts reads argv without loading the command.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { EX_TEMPFAIL } from './exit-codes.js';
 import type { GlobalOptions } from './options.js';
 
 export interface StdinImportOptions {
@@ -67,4 +70,28 @@ export async function runDirectStdinImport(mod: StdinImportModule, direct: { glo
   } catch (e) {
     return mod.report(e);
   }
+}
+
+/**
+ * The file name (beside this module in dist/cli/) of stdin-import.ts bundled as one CommonJS
+ * script, set by scripts/bundle-cli.mjs in the bundles of main.ts and bin.ts (esbuild's define);
+ * undefined in tsc's own output, whose modules are then loaded as they are. The name holds the
+ * script's hash: a later tsc run cannot pair an entry with another build's script.
+ */
+declare const __CENSUS_STDIN_IMPORT_SCRIPT__: string | undefined;
+
+/** The build's `import -` script (its absolute path), or null in tsc's output or when the file is missing. main.ts and bin.ts both find it here. */
+export function stdinImportScript(): string | null {
+  if (typeof __CENSUS_STDIN_IMPORT_SCRIPT__ !== 'string') return null;
+  const script = fileURLToPath(new URL(__CENSUS_STDIN_IMPORT_SCRIPT__, import.meta.url));
+  return existsSync(script) ? script : null;
+}
+
+/**
+ * The exit code an MTA gets for an `import -` delivery whose own code is `code`: 0, or 75
+ * (EX_TEMPFAIL) for any failure of ours, so that the MTA retries and never bounces the
+ * customer's mail for our problem. main.ts and bin.ts both map through this.
+ */
+export function deliveryExitCode(code: number): number {
+  return code === 0 ? 0 : EX_TEMPFAIL;
 }

@@ -101,7 +101,27 @@ describe('built rule set', () => {
     expect(fromBuilt.rules.length).toBeGreaterThan(100);
   });
 
-  it('is not used with an operator folder beside the shipped one', () => {
+  it('classifies every example of the shipped rules as the full load does, from a built set whose rules compile on first use', async () => {
+    const engine = (await import(pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'classify', 'engine.js')).href)) as typeof import('../../src/classify/engine.js');
+    const full = load.compileRuleSet(load.readRuleInputs([defaultRulesDir()]));
+    const inputs = [...full.rules, ...full.stamps].flatMap((r) =>
+      r.examples.map((ex) => {
+        const fp: Record<string, string[]> = {};
+        for (const [k, v] of Object.entries(ex.headers)) (fp[k.toLowerCase()] ??= []).push(...(Array.isArray(v) ? v : [v]));
+        return fp;
+      }),
+    );
+    expect(inputs.length).toBeGreaterThan(500);
+    // A fresh built set, classified before anything reads its rules list (which compiles them all).
+    const before = load.builtRuleSetUses();
+    const fromBuilt = load.loadRules([defaultRulesDir()]);
+    expect(load.builtRuleSetUses()).toBe(before + 1);
+    const verdicts = inputs.map((fp) => engine.classify(fromBuilt, fp));
+    expect(verdicts).toEqual(inputs.map((fp) => engine.classify(full, fp)));
+    expect(verdicts.filter((v) => v.ruleId !== null).length).toBeGreaterThan(500);
+  });
+
+    it('is not used with an operator folder beside the shipped one', () => {
     const op = mkdtempSync(join(tmpdir(), 'census-built-op-'));
     dirs.push(op);
     const before = load.builtRuleSetUses();
