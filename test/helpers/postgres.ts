@@ -97,6 +97,9 @@ function run(cmd: string, args: string[], options: SpawnOptions & { input?: stri
     p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     p.once('error', reject);
     p.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim() || out.trim()}`))));
+    // A command that exits without reading its input (pg_ctl, once the server is up) closes the
+    // pipe: EPIPE here is not the command's failure; its exit code, above, says whether it failed.
+    p.stdin!.on('error', (e: NodeJS.ErrnoException) => e.code !== 'EPIPE' && reject(e));
     p.stdin!.end(options.input ?? '');
   });
 }
