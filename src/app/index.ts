@@ -5,7 +5,7 @@ export type { Logger } from './logger.js';
 export { createPipeline, emptyCounts, addCounts, fingerprintSelector, STORED_FINGERPRINT_FIELDS, withoutDkimSignatureBytes } from './ingest.js';
 export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';
 export { importPaths, importStream, ingestAll, ingestPushed, IMPORT_BATCH } from './import.js';
-export { lookupInCensus, lookupOne, lookupMany, lookupOneSync, lookupManySync, lookupResult, checkAddress, refreshStale } from './lookup.js';
+export { lookupInCensus, lookupOne, lookupMany, lookupOneSync, lookupCheckedSync, lookupManySync, lookupResult, checkAddress, refreshStale } from './lookup.js';
 export { censusStats } from './stats.js';
 export type { LookupResult, ClientSummary } from './lookup.js';
 export { LookupResultSchema, ClientSummarySchema } from './lookup.js';

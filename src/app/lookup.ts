@@ -108,8 +108,15 @@ export async function lookupMany(store: CensusStore, policy: PolicyOptions, addr
 
 /** lookupOne on an embedded store, synchronously (the Node library's hot-loop API). */
 export function lookupOneSync(store: EmbeddedLookups, policy: PolicyOptions, address: string, now = Date.now(), withClients = true): LookupResult {
-  const a = checkAddress(address);
-  return lookupResult(a, store.lookup(a, { clients: withClients, now }), policy, now);
+  return lookupCheckedSync(store, policy, checkAddress(address), now, withClients);
+}
+
+/**
+ * lookupOneSync of an address that checkAddress returned (the HTTP route checks it when the
+ * request arrives, so a bad one is refused at once, and reads the store later in the turn).
+ */
+export function lookupCheckedSync(store: EmbeddedLookups, policy: PolicyOptions, checked: string, now: number, withClients: boolean): LookupResult {
+  return lookupResult(checked, store.lookup(checked, { clients: withClients, now }), policy, now);
 }
 
 /** lookupMany on an embedded store, synchronously. */

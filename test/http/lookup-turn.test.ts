@@ -1,0 +1,86 @@
+/**
+ * GET /v1/recipients/{address} on the app as `serve` opens it (SERVER_STORE_OPTIONS: the lookups'
+ * own connection, one snapshot per event-loop turn), with the lookups of one turn answered
+ * together after the turn has read its requests (src/http/routes/lookup.ts): every request gets
+ * its own address's answer, byte for byte what the library returns, an invalid address among
+ * them fails alone, and a write committed in a later turn is seen through the real server.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { request as httpRequest, Agent } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { SERVER_STORE_OPTIONS, importPaths, lookupOne, openApp, silentLogger, type AppContext } from '../../src/app/index.js';
+import { startServer, tokensFrom } from '../../src/http/index.js';
+import { message, PEOPLE, seededApp, tempDir, writeMail } from './helpers.js';
+import { rawExec } from '../helpers/app.js';
+
+/** GET over a real socket: status and the body's bytes as sent. */
+function get(url: string, agent: Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('GET lookups on the store as serve opens it', () => {
+  const t = tempDir();
+  let app: AppContext;
+  let server: FastifyInstance;
+  let url: string;
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+  beforeAll(async () => {
+    // Seeded through a plain app (the import writes), then opened again as serve opens it.
+    const seeded = await seededApp(t.dir);
+    const config = seeded.config;
+    await seeded.close();
+    app = openApp({ config, logger: silentLogger(), store: SERVER_STORE_OPTIONS });
+    // One decision past its expiry: the lookup re-runs the policy on the stored state.
+    rawExec(app, (db) => db.prepare('UPDATE addresses SET decided_until = ? WHERE address = ?').run(Date.now() - 3_600_000, PEOPLE.outlook));
+    ({ server, url } = await startServer({ app, tokens: tokensFrom({}), host: '127.0.0.1', port: 0, publicDir: null }));
+  });
+  afterAll(async () => {
+    agent.destroy();
+    await server.close();
+    await app.close();
+    t.cleanup();
+  });
+
+  const expected = async (address: string): Promise<string> => JSON.stringify(await lookupOne(app.store, app.config.policy, address));
+
+  test('requests that arrive together each get their own answer, byte for byte the library result; an invalid address fails alone', async () => {
+    const addresses: string[] = [];
+    for (let i = 0; i < 8; i++) addresses.push(PEOPLE.signer, PEOPLE.outlook.toUpperCase(), PEOPLE.noSign, `nobody${i}@never.example`, `not-an-address-${i}`);
+    // Started in one go: inject() runs them in the same event-loop turns, so turns hold many lookups.
+    const viaInject = await Promise.all(addresses.map((a) => server.inject(`/v1/recipients/${encodeURIComponent(a)}`)));
+    // And over 16 real sockets at once, as a sending service calls it.
+    const viaSockets = await Promise.all(addresses.map((a) => get(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent)));
+    for (const [i, a] of addresses.entries()) {
+      for (const r of [{ status: viaInject[i]!.statusCode, body: viaInject[i]!.body }, viaSockets[i]!]) {
+        if (a.startsWith('not-an-address')) {
+          expect(r.status).toBe(400);
+          expect(JSON.parse(r.body)).toEqual({ error: { code: 'E_ADDRESS', message: `not a valid e-mail address: ${JSON.stringify(a)}` } });
+        } else {
+          expect(r.status).toBe(200);
+          expect(r.body).toBe(await expected(a));
+        }
+      }
+    }
+  });
+
+  test('a message imported in a later turn is seen by the next lookup through the real server', async () => {
+    const newcomer = 'dave.tb@customer.example';
+    const before = await get(`${url}/v1/recipients/${newcomer}`, agent);
+    expect(JSON.parse(before.body)).toMatchObject({ address: newcomer, recommendation: 'unknown', reason: 'never seen' });
+    await importPaths(app, [writeMail(t.dir, 'later', [message(newcomer, 'thunderbird', 1)])]);
+    const after = await get(`${url}/v1/recipients/${newcomer}`, agent);
+    expect(after.status).toBe(200);
+    expect(JSON.parse(after.body)).toMatchObject({ address: newcomer, recommendation: 'sign', clients: [{ family: 'thunderbird' }] });
+    expect(after.body).toBe(await expected(newcomer));
+  });
+});
