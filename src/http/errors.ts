@@ -58,6 +58,14 @@ export function toHttpError(e: unknown): { status: number; body: ErrorBody } {
   return { status: 500, body: { error: { code: 'E_INTERNAL', message: 'internal error' } } };
 }
 
+/** Whether the request announced a body (RFC 9112 6.3: Transfer-Encoding, or a Content-Length above 0). */
+function hasBody(req: FastifyRequest): boolean {
+  const h = req.raw.headers;
+  if (h['transfer-encoding'] !== undefined) return true;
+  const length = h['content-length'];
+  return length !== undefined && length !== '0';
+}
+
 /**
  * fastify error handler. Client errors are logged at debug only: their messages may echo an
  * address (personal data). Server errors are logged at error with the stack, never the body.
@@ -68,7 +76,9 @@ export function errorHandler(e: FastifyError, req: FastifyRequest, reply: Fastif
   else req.log.debug({ code: body.error.code, message: body.error.message }, 'request rejected');
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="smime-census"');
   // Refused before its body was read (no token, too large): close the connection after the
-  // answer instead of keeping a socket that may trickle the rest of a huge body for hours.
-  if (status < 500 && !req.raw.complete) void reply.header('connection', 'close');
+  // answer instead of keeping a socket that may trickle the rest of a huge body for hours. A
+  // request without a body (a GET's bad address) keeps its connection: Node marks it complete
+  // only after its handler has run.
+  if (status < 500 && !req.raw.complete && hasBody(req)) void reply.header('connection', 'close');
   void reply.code(status).type('application/json; charset=utf-8').send(body);
 }

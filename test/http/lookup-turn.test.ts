@@ -73,6 +73,29 @@ describe('GET lookups on the store as serve opens it', () => {
     }
   });
 
+  test('a GET refused for its address keeps its keep-alive connection (no body left to drain)', async () => {
+    const one = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const sockets = new Set<unknown>();
+      const status = (path: string): Promise<{ status: number; connection: string | undefined }> =>
+        new Promise((resolve, reject) => {
+          const req = httpRequest(`${url}${path}`, { agent: one }, (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const bad = await status('/v1/recipients/not-an-address');
+      expect(bad).toEqual({ status: 400, connection: 'keep-alive' });
+      expect((await status(`/v1/recipients/${encodeURIComponent(PEOPLE.signer)}`)).status).toBe(200);
+      expect(sockets.size).toBe(1);
+    } finally {
+      one.destroy();
+    }
+  });
+
   test('a message imported in a later turn is seen by the next lookup through the real server', async () => {
     const newcomer = 'dave.tb@customer.example';
     const before = await get(`${url}/v1/recipients/${newcomer}`, agent);
