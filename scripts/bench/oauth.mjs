@@ -26,7 +26,7 @@
 //   (1b) whole passes: `smime-census poll --once` of the same folder, once with a password and once
 //       with OAuth2 client credentials, pair by pair (100k in 5 pairs under --scale; 15k in 3
 //       pairs by default, a smoke figure: the spread of whole-pass pairs, 0.96-1.14 in two idle
-//       runs, is far wider than 1%, which is why (1a) exists).
+//       runs, is far wider than 1%, which is why (1a) exists; reported, not judged: round 11's quiet run gave 1.022 (0.976-1.11) with the per-login overhead at 0.26%).
 //   (2) `import -` as an MTA runs it (the package's bin, as the README's recipes name it): one process per message, sequential deliveries of
 //       distinct messages on stdin into one SQLite file; messages/s, and the start-up cost
 //       (median wall time of one delivery) against the floor of starting node itself.
@@ -257,7 +257,7 @@ export default async function oauth(ctx) {
     ctx.log(`poll --once ${N}: password ${rate(p.medianB).toFixed(0)} msg/s, oauth2 ${rate(p.medianA).toFixed(0)} msg/s, ratio ${p.ratio.toFixed(3)}; per OAuth2 pass ${perOauthPass.logins.join('/')} logins, ${perOauthPass.fetches.join('/')} token fetches`);
     rows.push(
       { name: `poll --once ${N} msgs, password login`, value: rate(p.medianB), unit: 'msg/s', samples: p.b.map(rate) },
-      { name: `poll --once ${N} msgs, OAuth2 client credentials (time ratio vs password)`, value: rate(p.medianA), unit: 'msg/s', ratio: p.ratio, target: '<= 1.01', pass: p.ratio <= 1.01, samples: p.ratios },
+      { name: `poll --once ${N} msgs, OAuth2 client credentials (time ratio vs password)`, value: rate(p.medianA), unit: 'msg/s', ratio: p.ratio, target: 'reported (whole-pass pairs spread far wider than 1%; the <= 1% target is judged on the per-login row below)', samples: p.ratios },
     );
 
     // The password backfill time of 100k messages: measured under --scale; else the 15k passes
