@@ -109,7 +109,10 @@ export function labelAccepts(label: string, v: Verdict, known: ReadonlySet<strin
   if (label === 'FORGED') return !(v.confidence >= 0.5 && PERSON_KINDS.has(v.kind) && v.family !== null);
   if (label.startsWith('OTHER:')) return v.family === null || !known.has(v.family);
   const ids = label.split('|');
-  if (v.kind === 'automated') return ids.includes('UNKNOWN');
+  // `a|b|UNKNOWN` names people's programs that the headers may not tell: an unknown verdict is
+  // right, an automated one is not (it would block a person's recommendation). Only a bare
+  // `UNKNOWN` accepts automated.
+  if (v.kind === 'automated') return ids.length === 1 && ids[0] === 'UNKNOWN';
   if (v.family === null) return ids.includes('UNKNOWN');
   return ids.includes(v.family);
 }

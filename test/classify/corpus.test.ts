@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classify, defaultRulesDir, fingerprintFromFields, loadRules } from '../../src/classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../../src/parse/index.js';
-import { crossValidate, evaluateCorpus } from '../../src/app/evaluate.js';
+import { crossValidate, evaluateCorpus, labelAccepts } from '../../src/app/evaluate.js';
 
 // source: test/fixtures/classify/corpus is a copy of /work/shared/corpus (see ../fixtures/classify/SOURCES.md)
 const corpus = fileURLToPath(new URL('../fixtures/classify/corpus', import.meta.url));
@@ -93,5 +93,20 @@ describe('cross-validation (eval --cv): rules scored on corpus items they were n
     expect(cv.familyAccuracy).toBeGreaterThanOrEqual(0.8);
     expect(cv.blocks!.familyAccuracy).toBeGreaterThanOrEqual(0.9);
     expect(cv.blocks!.automated.recall).toBeGreaterThanOrEqual(0.85);
+  });
+});
+
+describe('labelAccepts: a label that names people programs and UNKNOWN', () => {
+  const known = new Set(['mutt', 'neomutt']);
+  const verdict = (kind: 'automated' | 'unknown' | 'client', family: string | null) =>
+    ({ family, kind, product: null, version: null, platform: null, smime: 'unknown', confidence: 0.9, ruleId: null, warnings: [] }) as const;
+
+  it('accepts one of the families or an unknown verdict, but not an automated one (it would block a person)', () => {
+    expect(labelAccepts('neomutt|mutt|UNKNOWN', verdict('client', 'mutt'), known)).toBe(true);
+    expect(labelAccepts('neomutt|mutt|UNKNOWN', verdict('unknown', null), known)).toBe(true);
+    expect(labelAccepts('neomutt|mutt|UNKNOWN', verdict('automated', null), known)).toBe(false);
+    expect(labelAccepts('neomutt|mutt|UNKNOWN', verdict('automated', 'mutt'), known)).toBe(false);
+    // A bare UNKNOWN says nothing about the sender: any verdict without a family is right.
+    expect(labelAccepts('UNKNOWN', verdict('automated', null), known)).toBe(true);
   });
 });
