@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Verdict } from '../../src/core/index.js';
 import { classify, defaultRulesDir, fingerprintFromFields, loadRules } from '../../src/classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../../src/parse/index.js';
 import { crossValidate, evaluateCorpus, labelAccepts } from '../../src/app/evaluate.js';
@@ -98,8 +99,7 @@ describe('cross-validation (eval --cv): rules scored on corpus items they were n
 
 describe('labelAccepts: a label that names people programs and UNKNOWN', () => {
   const known = new Set(['mutt', 'neomutt']);
-  const verdict = (kind: 'automated' | 'unknown' | 'client', family: string | null) =>
-    ({ family, kind, product: null, version: null, platform: null, smime: 'unknown', confidence: 0.9, ruleId: null, warnings: [] }) as const;
+  const verdict = (kind: Verdict['kind'], family: string | null): Verdict => ({ family, kind, product: null, version: null, platform: null, smime: 'unknown', confidence: 0.9, ruleId: null, warnings: [] });
 
   it('accepts one of the families or an unknown verdict, but not an automated one (it would block a person)', () => {
     expect(labelAccepts('neomutt|mutt|UNKNOWN', verdict('client', 'mutt'), known)).toBe(true);
