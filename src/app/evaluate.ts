@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, type Fingerprint, type Verdict } from '../core/index.js';
+import { AppError, type Verdict } from '../core/index.js';
 import { capabilityOf, classify, compileRuleSet, fingerprintFromFields, readRuleInputs, type RuleSet } from '../classify/index.js';
 import { parseHeaderBlock, smimeKindOf } from '../parse/index.js';
 
@@ -123,7 +123,7 @@ interface CorpusItem {
   readonly where: string;
   readonly expected: string;
   readonly input: string;
-  readonly fingerprint: Fingerprint;
+  readonly fingerprint: Record<string, string[]>;
   readonly smime: ReturnType<typeof smimeKindOf>;
 }
 
@@ -188,7 +188,7 @@ function readCorpus(dir: string): { items: CorpusItem[]; known: Set<string> } {
 }
 
 /** A raw header block as `classify` with {"raw": …} sees it; null when parse rejects it. */
-function rawFingerprint(bytes: Uint8Array): { fingerprint: Fingerprint; smime: ReturnType<typeof smimeKindOf> } | null {
+function rawFingerprint(bytes: Uint8Array): { fingerprint: Record<string, string[]>; smime: ReturnType<typeof smimeKindOf> } | null {
   const parsed = parseHeaderBlock(bytes);
   if (!parsed.ok) return null;
   const ct = parsed.fields.find((x) => x.name === 'content-type')?.value;

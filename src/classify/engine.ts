@@ -5,7 +5,7 @@
  * Hot path (see scripts/bench/classify.mjs): no regex runs unless the dispatch index says the
  * rule can match (literal prefix/suffix of the value, or presence of a rarely-set field).
  */
-import { CONTROL_CHARS, MAX_FINGERPRINT_VALUE_CHARS, fingerprintFacts, receivedHop, type Fingerprint, type FingerprintFacts, type SmimeMessageKind, type Verdict } from '../core/index.js';
+import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
 import { ruleCapability } from './load.js';
 import type { CompiledRule, CompiledTemplate, RuleSet, TrieNode } from './rule-types.js';
 import { PSEUDO_FIELDS, PSEUDO_SOURCES } from './fingerprint-fields.js';
@@ -15,6 +15,8 @@ import type { Capability } from './smime.js';
 const FORGED_CONFIDENCE = 0.3;
 /** Control characters in a header value mean injection or a broken generator. */
 const INJECTION_CONFIDENCE = 0.2;
+// Tab is legal in unfolded values; every other C0 control and DEL is not.
+const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/;
 // Unfolding keeps the folding white space (RFC 5322 2.2.3), so a long User-Agent that Thunderbird
 // folded reads "Gecko/20100101<TAB>Thunderbird/91.6.1": rules are written with one space, and a run
 // of blanks with a tab in it is matched as one space. Linear: every blank run is matched once, greedily,
@@ -41,51 +43,13 @@ export interface ClassifyOptions {
    * core/received.ts), so they are matched as they are instead of being reduced a second time
    * (receivedHop is idempotent: the result is the same). Only for a fingerprint fresh from parse:
    * a caller's raw headers, or a stored fingerprint from a build before the reduction, leave it
-   * unset. (A fingerprint sealed by its builder, core/sealed-fingerprint.ts, is reduced whatever this says.)
+   * unset.
    */
   receivedReduced?: boolean;
 }
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;
-}
-
-const INJECTED = 1;
-const TRUNCATED = 2;
-const BAD = 4;
-/** cleanValues' answer; one object reused (classify is synchronous). */
-const CLEANED: { values: readonly string[]; flags: number } = { values: [], flags: 0 };
-
-/**
- * One field's values as the rules see them: cut to MAX_FINGERPRINT_VALUE_CHARS, trimmed, blank runs
- * holding a tab folded to one space (`folds`), non-strings dropped; `flags` says what was found
- * (control characters only when `controls`: a sealed fingerprint's were found when it was sealed).
- * Returns the caller's array unless a value needed cleaning (the common case needs none).
- */
-function cleanValues(list: readonly string[], folds: boolean, controls: boolean): { values: readonly string[]; flags: number } {
-  let flags = 0;
-  let clean: string[] | null = null;
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i] as unknown;
-    if (typeof v !== 'string') {
-      flags |= BAD;
-      clean ??= list.slice(0, i) as string[];
-      continue;
-    }
-    let s = v;
-    if (s.length > MAX_FINGERPRINT_VALUE_CHARS) {
-      s = s.slice(0, MAX_FINGERPRINT_VALUE_CHARS);
-      flags |= TRUNCATED;
-    }
-    if (controls && CONTROL_CHARS.test(s)) flags |= INJECTED;
-    if (s.length && (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1)))) s = s.trim();
-    if (folds && s.indexOf('\t') >= 0) s = s.replace(BLANK_RUN, foldBlankRun);
-    if (s !== v) clean ??= list.slice(0, i) as string[];
-    if (clean) clean.push(s);
-  }
-  CLEANED.values = clean ?? list;
-  CLEANED.flags = flags;
-  return CLEANED;
 }
 
 /**
@@ -114,54 +78,19 @@ class Fields {
   }
 
   /**
-   * `opts.receivedReduced`: the Received values are already parse's `by <host> with <protocol>`.
    * `fold`: the fields whose folding white space is normalised (null: all). Folding is only
    * observable where a regex reads the text (textFields): the DKIM-Signature values of a block are
    * most of its characters, folded with tabs, and only their d= tag is read, which folding cannot change.
-   *
-   * A fingerprint its builder sealed (core/sealed-fingerprint.ts: parse's, fingerprintFromFields')
-   * is not cleaned value by value: its names are lower-case, its values strings, its Received values
-   * reduced, and whether a value holds a control character was found when it was sealed; only the
-   * fields with a value the cleaning changes go through it (`untidy`, and `tabbed` where folded). The
-   * verdict is the same either way (test/classify/sealed-fingerprint.test.ts).
+   * `receivedReduced`: the Received values are already parse's `by <host> with <protocol>`.
    */
-  load(headers: Fingerprint, opts: ClassifyOptions = {}, fold: ReadonlySet<string> | null = null): this {
+  load(headers: Fingerprint, fold: ReadonlySet<string> | null = null, receivedReduced = false): this {
     this.names.length = 0;
     this.values.length = 0;
     this.hidden.length = 0;
     this.warnings = [];
-    const facts = typeof headers === 'object' && headers !== null ? fingerprintFacts(headers) : undefined;
-    const flags = facts ? this.loadSealed(headers, facts, fold) : this.loadAny(headers, opts.receivedReduced === true, fold);
-    if (flags & INJECTED || facts?.injected) this.warnings.push('forged:header-injection');
-    if (flags & TRUNCATED) this.warnings.push('input:value-truncated');
-    if (flags & BAD) this.warnings.push('input:non-string-value');
-    this.derive(false);
-    return this;
-  }
-
-  /** A sealed fingerprint: each key once, lower-case, a non-empty array of strings. */
-  private loadSealed(h: Fingerprint, facts: FingerprintFacts, fold: ReadonlySet<string> | null): number {
-    let flags = 0;
-    const { untidy, tabbed } = facts;
-    const keys = Object.keys(h);
-    for (let n = 0; n < keys.length; n++) {
-      const name = keys[n]!;
-      let values = h[name]!;
-      const folds = tabbed.length !== 0 && tabbed.includes(name) && (fold === null || fold.has(name));
-      if (folds || (untidy.length !== 0 && untidy.includes(name))) {
-        const out = cleanValues(values, folds, false);
-        flags |= out.flags;
-        values = out.values;
-      }
-      this.names.push(name);
-      this.values.push(values);
-    }
-    return flags;
-  }
-
-  /** Anything else (a library caller's object, JSON from the store or the HTTP API): every value cleaned. */
-  private loadAny(headers: Fingerprint, receivedReduced: boolean, fold: ReadonlySet<string> | null): number {
-    let flags = 0;
+    let injected = false;
+    let truncated = false;
+    let bad = false;
     const h = (typeof headers === 'object' && headers !== null ? headers : {}) as Record<string, unknown>;
     const keys = Object.keys(h);
     for (let n = 0; n < keys.length; n++) {
@@ -172,12 +101,31 @@ class Fields {
       if (typeof raw === 'string') list = [raw];
       else if (Array.isArray(raw)) list = raw as string[];
       else {
-        flags |= BAD;
+        bad = true;
         continue;
       }
-      const out = cleanValues(list, fold === null || fold.has(name), true);
-      flags |= out.flags;
-      let values = out.values;
+      // Reuse the caller's array unless a value needs cleaning (the common case needs none).
+      let clean: string[] | null = null;
+      const folds = fold === null || fold.has(name);
+      for (let i = 0; i < list.length; i++) {
+        const v = list[i] as unknown;
+        if (typeof v !== 'string') {
+          bad = true;
+          clean ??= list.slice(0, i) as string[];
+          continue;
+        }
+        let s = v;
+        if (s.length > MAX_FINGERPRINT_VALUE_CHARS) {
+          s = s.slice(0, MAX_FINGERPRINT_VALUE_CHARS);
+          truncated = true;
+        }
+        if (CONTROL_CHARS.test(s)) injected = true;
+        if (s.length && (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1)))) s = s.trim();
+        if (folds && s.indexOf('\t') >= 0) s = s.replace(BLANK_RUN, foldBlankRun);
+        if (s !== v) clean ??= list.slice(0, i) as string[];
+        if (clean) clean.push(s);
+      }
+      let values: readonly string[] = clean ?? list;
       // A caller's raw Received headers are matched as parse stores them: `by <host> with <protocol>`.
       if (name === 'received' && !receivedReduced) values = reduceReceived(values);
       if (values.length === 0) continue;
@@ -188,7 +136,11 @@ class Fields {
         this.values.push(values);
       }
     }
-    return flags;
+    if (injected) this.warnings.push('forged:header-injection');
+    if (truncated) this.warnings.push('input:value-truncated');
+    if (bad) this.warnings.push('input:non-string-value');
+    this.derive(false);
+    return this;
   }
 
   /** Pseudo-fields (rules/README.md): the program names, the effective Message-ID, the MIME boundary, DKIM d= domains. */
@@ -511,7 +463,7 @@ function emptyVerdict(warnings: string[]): Verdict {
 export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptions = {}): Verdict {
   let verdict: Verdict;
   try {
-    verdict = classifyInner(rules, headers, opts ?? {});
+    verdict = classifyInner(rules, headers, opts?.receivedReduced === true);
   } catch {
     // A bug or an exotic input must not stop ingestion; the scratch marks must not leak into the next call.
     rules.marks.fill(0);
@@ -525,8 +477,8 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
   return verdict;
 }
 
-function classifyInner(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptions): Verdict {
-  const fields = FIELDS.load(headers, opts, textFields(rules));
+function classifyInner(rules: RuleSet, headers: Fingerprint, receivedReduced: boolean): Verdict {
+  const fields = FIELDS.load(headers, textFields(rules), receivedReduced);
   // Provider stamps first (rules/README.md "Provider stamps"): a value the provider's server wrote
   // (Yahoo/AOL SMTP X-Mailer, a Gmail-SMTP-assigned Message-ID) says nothing about the client, so
   // it is hidden and the other signals decide; the first stamp is the answer when nothing else matches.

@@ -1,4 +1,4 @@
-import { receivedHop, sealFingerprint, type Fingerprint } from '../core/index.js';
+import { receivedHop } from '../core/index.js';
 
 /**
  * The header fields classify looks at. The parse stage keeps exactly these in the fingerprint
@@ -90,11 +90,8 @@ export const PSEUDO_SOURCES: Readonly<Record<string, readonly string[]>> = Objec
 
 const FIELD_SET = new Set(FINGERPRINT_FIELDS);
 
-/**
- * The fingerprint (lower-case name -> values) of parsed header fields, keeping FINGERPRINT_FIELDS
- * only; frozen and sealed (core/sealed-fingerprint.ts), so classify does not clean its values again.
- */
-export function fingerprintFromFields(fields: ReadonlyArray<{ readonly name: string; readonly value: string }>): Fingerprint {
+/** The fingerprint (lower-case name -> values) of parsed header fields, keeping FINGERPRINT_FIELDS only. */
+export function fingerprintFromFields(fields: ReadonlyArray<{ readonly name: string; readonly value: string }>): Record<string, string[]> {
   const fp: Record<string, string[]> = {};
   for (const f of fields) {
     const n = f.name.toLowerCase();
@@ -102,5 +99,5 @@ export function fingerprintFromFields(fields: ReadonlyArray<{ readonly name: str
     const v = n === 'received' ? receivedHop(f.value) : f.value;
     if (v !== null) (fp[n] ??= []).push(v);
   }
-  return sealFingerprint(fp);
+  return fp;
 }

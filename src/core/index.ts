@@ -3,4 +3,3 @@ export * from './limits.js';
 export * from './received.js';
 export * from './types.js';
 export * from './db-url.js';
-export * from './sealed-fingerprint.js';

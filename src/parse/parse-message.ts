@@ -1,4 +1,4 @@
-import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop, sealFingerprint } from '../core/index.js';
+import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop } from '../core/index.js';
 import type { HeaderField, ParseResult, ParsedMessage, SmimeMessageKind } from '../core/index.js';
 import { decodeWords, mediaTypeOf, parseMailboxes, parseStructured, type ParsedHeaderValue } from './decode.js';
 import { splitHeaderBlock } from './header-block.js';
@@ -208,8 +208,7 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
     from,
     headerDate,
     messageId: normalizeMessageId(first('message-id')),
-    // Sealed (core/sealed-fingerprint.ts): classify need not clean these values again.
-    fingerprint: sealFingerprint(fingerprint),
+    fingerprint,
     smime: smimeKindOf(contentType, mediaType),
   };
   return { ok: true, message };
