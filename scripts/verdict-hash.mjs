@@ -19,7 +19,9 @@ const { fingerprintSelector } = await import(join(root, 'dist/app/index.js'));
 
 const rules = loadRules([defaultRulesDir()]);
 const selector = fingerprintSelector();
-const dirs = ['/work/shared/corpus', join(here, 'test/fixtures/heldout')];
+// The corpus beside the checkout, as the benchmarks find it (/work/wt/shared is /work/shared), else the test copy.
+const corpusDir = existsSync(join(here, '..', 'shared', 'corpus')) ? join(here, '..', 'shared', 'corpus') : join(here, 'test', 'fixtures', 'classify', 'corpus');
+const dirs = [corpusDir, join(here, 'test/fixtures/heldout')];
 const verdicts = [];
 const add = (key, v) => verdicts.push([key, v]);
 
@@ -52,7 +54,7 @@ for (const dir of dirs) {
       if (f[2] && f[0].toLowerCase() !== 'message-id') fields.push({ name: 'message-id', value: f[2] });
       fromFields(`${tsv}:${n}`, fields);
       // A caller's own fingerprint (library, HTTP): the untrusted path.
-      add(`${tsv}:${n}:plain`, classify(rules, Object.fromEntries(fields.map((x) => [x.name, [x.value]]))));
+      add(`headers.tsv:${n}:plain`, classify(rules, Object.fromEntries(fields.map((x) => [x.name, [x.value]]))));
     }
   }
   for (const sub of ['blocks', 'messages']) {
@@ -60,7 +62,7 @@ for (const dir of dirs) {
     if (!existsSync(d)) continue;
     for (const file of readdirSync(d).sort()) {
       const bytes = readFileSync(join(d, file));
-      const key = `${d}/${file}`;
+      const key = `${sub}/${file}`;
       const p = parseHeaderBlock(bytes);
       if (!p.ok) continue;
       fromFields(key, p.fields);
