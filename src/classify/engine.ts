@@ -48,6 +48,8 @@ export interface ClassifyOptions {
   receivedReduced?: boolean;
 }
 
+const NO_OPTIONS: ClassifyOptions = Object.freeze({});
+
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;
 }
@@ -78,12 +80,14 @@ class Fields {
   }
 
   /**
-   * `fold`: the fields whose folding white space is normalised (null: all). Folding is only
-   * observable where a regex reads the text (textFields): the DKIM-Signature values of a block are
-   * most of its characters, folded with tabs, and only their d= tag is read, which folding cannot change.
-   * `receivedReduced`: the Received values are already parse's `by <host> with <protocol>`.
+   * `opts`: classify's own options (receivedReduced: the Received values are already parse's
+   * `by <host> with <protocol>`). `fold`: the fields whose folding white space is normalised (null:
+   * all), a property of the rule set rather than of the call. Folding is only observable where a
+   * regex reads the text (textFields): the DKIM-Signature values of a block are most of its
+   * characters, folded with tabs, and only their d= tag is read, which folding cannot change.
    */
-  load(headers: Fingerprint, fold: ReadonlySet<string> | null = null, receivedReduced = false): this {
+  load(headers: Fingerprint, opts: ClassifyOptions, fold: ReadonlySet<string> | null): this {
+    const receivedReduced = opts.receivedReduced === true;
     this.names.length = 0;
     this.values.length = 0;
     this.hidden.length = 0;
@@ -262,7 +266,7 @@ function textFields(rules: RuleSet): ReadonlySet<string> {
  * as `rules lint`, not the hot path).
  */
 export function fieldView(headers: Fingerprint): Map<string, readonly string[]> {
-  const f = new Fields().load(headers);
+  const f = new Fields().load(headers, NO_OPTIONS, null);
   return new Map(f.names.map((n, i) => [n, [...f.values[i]!]]));
 }
 
@@ -460,16 +464,18 @@ function emptyVerdict(warnings: string[]): Verdict {
  * Classifies a fingerprint (lower-case header name -> values) with the first matching rule by
  * priority. Never throws: hostile input gives kind 'unknown' plus warnings.
  */
-export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptions = {}): Verdict {
+export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptions = NO_OPTIONS): Verdict {
+  // A JavaScript caller may pass null.
+  const o = opts ?? NO_OPTIONS;
   let verdict: Verdict;
   try {
-    verdict = classifyInner(rules, headers, opts?.receivedReduced === true);
+    verdict = classifyInner(rules, headers, o);
   } catch {
     // A bug or an exotic input must not stop ingestion; the scratch marks must not leak into the next call.
     rules.marks.fill(0);
     verdict = emptyVerdict(['classify:internal-error']);
   }
-  const sm = opts?.smimeMessage ?? null;
+  const sm = o.smimeMessage ?? null;
   if (sm) {
     verdict.smimeMessage = sm;
     if (sm === 'signed' || sm === 'opaque-signed') verdict.warnings.push('smime:signed-message-may-be-server-signed');
@@ -477,8 +483,8 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
   return verdict;
 }
 
-function classifyInner(rules: RuleSet, headers: Fingerprint, receivedReduced: boolean): Verdict {
-  const fields = FIELDS.load(headers, textFields(rules), receivedReduced);
+function classifyInner(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptions): Verdict {
+  const fields = FIELDS.load(headers, opts, textFields(rules));
   // Provider stamps first (rules/README.md "Provider stamps"): a value the provider's server wrote
   // (Yahoo/AOL SMTP X-Mailer, a Gmail-SMTP-assigned Message-ID) says nothing about the client, so
   // it is hidden and the other signals decide; the first stamp is the answer when nothing else matches.
