@@ -1,4 +1,6 @@
 import type { AppContext } from './context.js';
+// The memo alone, not sign/'s index (which loads the CMS libraries).
+import { forgetCertificatesOf } from '../sign/cert-memo.js';
 import { checkAddress } from './lookup.js';
 
 export interface ForgetResult {
@@ -16,6 +18,8 @@ export interface ForgetResult {
 export async function forget(ctx: AppContext, address: string, now = Date.now()): Promise<ForgetResult> {
   const a = checkAddress(address);
   const rowsDeleted = await ctx.store.erase(a, ctx.erasureHash(a), now, (id) => ctx.messageErasureHash(id));
+  // The certificate descriptions this process memoised (sign/cert-info.ts) name the address too.
+  forgetCertificatesOf(a);
   ctx.logger.info({ component: 'privacy', rowsDeleted }, 'address erased');
   ctx.logger.debug({ component: 'privacy', address: a }, 'erased address');
   return { address: a, rowsDeleted, erasedAt: new Date(now).toISOString() };

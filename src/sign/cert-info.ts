@@ -6,6 +6,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { described, remember } from './cert-memo.js';
 import { children, child, raw, readNode, TAG } from './der.js';
 import { CURVES, OID } from './oids.js';
 
@@ -93,9 +94,6 @@ export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-/** Bound on memoised certificate descriptions (a few KB each; a census sees few distinct signer chains). */
-export const MAX_CACHED_CERTIFICATES = 5_000;
-const described = new Map<string, CertInfo>();
 
 /**
  * Decodes a DER certificate; throws (plain Error) on malformed input — callers map it.
@@ -106,10 +104,9 @@ const described = new Map<string, CertInfo>();
 export function describeCertificate(derIn: Uint8Array): CertInfo {
   const fingerprint = createHash('sha256').update(derIn).digest('hex');
   const hit = described.get(fingerprint);
-  if (hit) return hit;
+  if (hit) return hit as CertInfo;
   const info = Object.freeze(decodeCertificate(Buffer.from(derIn), fingerprint));
-  if (described.size >= MAX_CACHED_CERTIFICATES) described.clear();
-  described.set(fingerprint, info);
+  remember(fingerprint, info);
   return info;
 }
 
