@@ -17,8 +17,11 @@ export interface ParseOptions {
   readonly ownDomains?: readonly string[];
 }
 
-/** A valid-enough mailbox: local@domain with a dot-free-or-dotted domain, no spaces. */
-const MAILBOX = /^[^\s@<>()\[\],;:"]+@[^\s@<>()\[\],;:"]+$/;
+/**
+ * A valid-enough mailbox: local@domain with a dot-free-or-dotted domain, no spaces and no control
+ * characters (RFC 5322 has none in an addr-spec; PostgreSQL's text cannot even hold U+0000).
+ */
+const MAILBOX = /^[^\s\x00-\x1f\x7f@<>()\[\],;:"]+@[^\s\x00-\x1f\x7f@<>()\[\],;:"]+$/;
 
 /** True when `address` has the syntax we accept for lookups and storage. */
 export function isValidAddress(address: string): boolean {

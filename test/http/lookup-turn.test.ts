@@ -73,6 +73,14 @@ describe('GET lookups on the store as serve opens it', () => {
     }
   });
 
+  test('an address with a control character (U+0000, U+001F, U+007F) is refused with 400 E_ADDRESS', async () => {
+    for (const a of ['nul\u0000@x.example', 'us\u001f@x.example', 'del@x\u007f.example']) {
+      const r = await get(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent);
+      expect(r.status, JSON.stringify(a)).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'E_ADDRESS' } });
+    }
+  });
+
   test('a GET refused for its address keeps its keep-alive connection (no body left to drain)', async () => {
     const one = new Agent({ keepAlive: true, maxSockets: 1 });
     try {

@@ -109,12 +109,20 @@ describe('GET lookups on PostgreSQL, batched', () => {
     }
   });
 
-  test('an address PostgreSQL cannot take (U+0000) fails alone, as before the batching, not the lookups batched with it', async () => {
+  test('an address with U+0000 is refused with 400 E_ADDRESS before the store, and the lookups beside it are answered', async () => {
     const addresses = [PEOPLE.signer, 'nul\u0000@x.example', PEOPLE.noSign, 'nobody@never.example'];
     const got = await Promise.all(addresses.map((a) => server.inject(`/v1/recipients/${encodeURIComponent(a)}`)));
-    expect(got.map((r) => r.statusCode)).toEqual([200, 500, 200, 200]);
-    expect(JSON.parse(got[1]!.body)).toEqual({ error: { code: 'E_INTERNAL', message: 'internal error' } });
+    expect(got.map((r) => r.statusCode)).toEqual([200, 400, 200, 200]);
+    expect(JSON.parse(got[1]!.body)).toMatchObject({ error: { code: 'E_ADDRESS' } });
     expect([got[0], got[2], got[3]].map((r) => r!.body)).toEqual(await expected([PEOPLE.signer, PEOPLE.noSign, 'nobody@never.example']));
+  });
+
+  test('the store itself, asked for a U+0000 address (which PostgreSQL text refuses), fails that lookup alone, not its batch', async () => {
+    const now = Date.now();
+    const asked = [PEOPLE.signer, 'nul\u0000@x.example', PEOPLE.noSign].map((a) => app.store.lookup(a, { clients: true, now }));
+    const settled = await Promise.allSettled(asked);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[0] as PromiseFulfilledResult<unknown>).value).not.toBeNull();
   });
 
   test('a write committed (by another process\'s pool) before a later request is seen by it', async () => {
