@@ -112,13 +112,37 @@ async function buildTs(entry, outDir) {
   return import(pathToFileURL(outfile).href);
 }
 
+/** First- and last-window medians of RssAnon, RssFile and RssShmem from progress.csv (the same windows as the probe's). */
+function rssSplit(csv, warmEnd, winMs, median, MiB) {
+  const rows = readFileSync(csv, 'utf8').trim().split('\n');
+  const col = rows[0].split(',');
+  const at = (name) => col.indexOf(name);
+  const samples = rows
+    .slice(1)
+    .map((l) => l.split(','))
+    .map((f) => ({ t: Date.parse(f[0]), anon: +f[at('rss_anon')], file: +f[at('rss_file')], shmem: +f[at('rss_shmem')] }))
+    .filter((m) => m.t >= warmEnd && m.anon > 0);
+  if (!samples.length) return null;
+  const first = samples.filter((m) => m.t < warmEnd + winMs);
+  const last = samples.filter((m) => m.t > samples[samples.length - 1].t - winMs);
+  const out = {};
+  for (const k of ['anon', 'file', 'shmem']) {
+    const a = median(first.map((m) => m[k]));
+    const b = median(last.map((m) => m[k]));
+    out[k] = { firstMiB: MiB(a), lastMiB: MiB(b), deltaMiB: a == null || b == null ? null : MiB(b - a) };
+  }
+  return out;
+}
+
 function procStatus(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    // RssFile is file-backed pages (SQLite's mmap of the database, the code); RssAnon the heap's,
+    // buffers' and native allocations': a growing census grows the first without any leak.
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
   } catch {
-    return { rss: 0, hwm: 0 };
+    return { rss: 0, hwm: 0, anon: 0, file: 0, shmem: 0 };
   }
 }
 
@@ -384,7 +408,7 @@ async function main() {
   }, opts.lookupSeconds * 1000);
 
   const progressCsv = join(OUT, 'progress.csv');
-  writeFileSync(progressCsv, 'time,elapsed_s,appended,append_errors,stored,lag,poller_state,reconnects,lookups_ok,lookups_404,lookups_failed,vm_rss,vm_hwm\n');
+  writeFileSync(progressCsv, 'time,elapsed_s,appended,append_errors,stored,lag,poller_state,reconnects,lookups_ok,lookups_404,lookups_failed,vm_rss,vm_hwm,rss_anon,rss_file,rss_shmem\n');
   const progressTimer = setInterval(async () => {
     let s = '';
     let lag = '';
@@ -398,7 +422,7 @@ async function main() {
       state = 'http-error:' + String(e?.message ?? e).replace(/,/g, ';');
     }
     const ps = procStatus(child.pid);
-    appendFileSync(progressCsv, `${new Date().toISOString()},${((Date.now() - startedAt) / 1000).toFixed(0)},${appended},${appendErrors},${s},${lag},${state},${reconnects},${lookups.ok},${lookups.notFound},${lookups.failed},${ps.rss},${ps.hwm}\n`);
+    appendFileSync(progressCsv, `${new Date().toISOString()},${((Date.now() - startedAt) / 1000).toFixed(0)},${appended},${appendErrors},${s},${lag},${state},${reconnects},${lookups.ok},${lookups.notFound},${lookups.failed},${ps.rss},${ps.hwm},${ps.anon},${ps.file},${ps.shmem}\n`);
   }, 30_000);
 
   const steadyStart = Date.now();
@@ -508,6 +532,8 @@ async function main() {
     heapUsed: win('heapUsed'),
     external: win('external'),
     fds: { first: median(firstWin.map((m) => m.fds)), last: median(lastWin.map((m) => m.fds)) },
+    // The same windows over the 30-second /proc samples: which kind of page the RSS change is.
+    rssSplit: rssSplit(progressCsv, warmEnd, winMs, median, MiB),
   };
   const first = steady[0];
   const last = steady[steady.length - 1];
