@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { request as httpRequest, type Agent } from 'node:http';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { importPaths, openApp, silentLogger, type AppContext } from '../../src/app/index.js';
 
@@ -141,4 +142,18 @@ export function bulkAddresses(sqlite: import('better-sqlite3').Database, n: numb
       .run();
   }
   sqlite.exec('COMMIT');
+}
+
+/** GET over a real socket (the agent's keep-alive pool): status and the body's bytes as sent. */
+export function getOverSocket(url: string, agent: Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -10,22 +10,8 @@ import { request as httpRequest, Agent } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { SERVER_STORE_OPTIONS, importPaths, lookupOne, openApp, silentLogger, type AppContext } from '../../src/app/index.js';
 import { startServer, tokensFrom } from '../../src/http/index.js';
-import { message, PEOPLE, seededApp, tempDir, writeMail } from './helpers.js';
+import { getOverSocket, message, PEOPLE, seededApp, tempDir, writeMail } from './helpers.js';
 import { rawExec } from '../helpers/app.js';
-
-/** GET over a real socket: status and the body's bytes as sent. */
-function get(url: string, agent: Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('GET lookups on the store as serve opens it', () => {
   const t = tempDir();
@@ -59,7 +45,7 @@ describe('GET lookups on the store as serve opens it', () => {
     // Started in one go: inject() runs them in the same event-loop turns, so turns hold many lookups.
     const viaInject = await Promise.all(addresses.map((a) => server.inject(`/v1/recipients/${encodeURIComponent(a)}`)));
     // And over 16 real sockets at once, as a sending service calls it.
-    const viaSockets = await Promise.all(addresses.map((a) => get(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent)));
+    const viaSockets = await Promise.all(addresses.map((a) => getOverSocket(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent)));
     for (const [i, a] of addresses.entries()) {
       for (const r of [{ status: viaInject[i]!.statusCode, body: viaInject[i]!.body }, viaSockets[i]!]) {
         if (a.startsWith('not-an-address')) {
@@ -75,7 +61,7 @@ describe('GET lookups on the store as serve opens it', () => {
 
   test('an address with a control character (U+0000, U+001F, U+007F) is refused with 400 E_ADDRESS', async () => {
     for (const a of ['nul\u0000@x.example', 'us\u001f@x.example', 'del@x\u007f.example']) {
-      const r = await get(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent);
+      const r = await getOverSocket(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent);
       expect(r.status, JSON.stringify(a)).toBe(400);
       expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'E_ADDRESS' } });
     }
@@ -106,10 +92,10 @@ describe('GET lookups on the store as serve opens it', () => {
 
   test('a message imported in a later turn is seen by the next lookup through the real server', async () => {
     const newcomer = 'dave.tb@customer.example';
-    const before = await get(`${url}/v1/recipients/${newcomer}`, agent);
+    const before = await getOverSocket(`${url}/v1/recipients/${newcomer}`, agent);
     expect(JSON.parse(before.body)).toMatchObject({ address: newcomer, recommendation: 'unknown', reason: 'never seen' });
     await importPaths(app, [writeMail(t.dir, 'later', [message(newcomer, 'thunderbird', 1)])]);
-    const after = await get(`${url}/v1/recipients/${newcomer}`, agent);
+    const after = await getOverSocket(`${url}/v1/recipients/${newcomer}`, agent);
     expect(after.status).toBe(200);
     expect(JSON.parse(after.body)).toMatchObject({ address: newcomer, recommendation: 'sign', clients: [{ family: 'thunderbird' }] });
     expect(after.body).toBe(await expected(newcomer));

@@ -6,32 +6,18 @@
  * the server refuses failing alone), and a write committed before a later request is seen by it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { request as httpRequest, Agent } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { withPostgres } from '../helpers/postgres-suite.js';
 import { configSchema, type Config } from '../../src/config/index.js';
 import { SERVER_STORE_OPTIONS, importPaths, lookupMany, openApp, silentLogger, type AppContext } from '../../src/app/index.js';
 import { startServer, tokensFrom } from '../../src/http/index.js';
-import { message, PEOPLE, writeMail } from '../http/helpers.js';
+import { getOverSocket, message, PEOPLE, writeMail } from '../http/helpers.js';
 
 // pg_stat_statements counts the statements the server really ran (shared memory, updated as each ends).
 const t = withPostgres('census-pg-batch-', { settings: { shared_preload_libraries: 'pg_stat_statements' } });
 const DB = 'lookup_batch';
-
-/** GET over a real socket: status and the body's bytes as sent. */
-function get(url: string, agent: Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** Statements the census ran in the test database so far (not counting these counting queries). */
 async function statementsRun(): Promise<number> {
@@ -101,7 +87,7 @@ describe('GET lookups on PostgreSQL, batched', () => {
 
     // And over 40 real sockets at once, as a sending service calls it (the batches then follow
     // the socket reads, so their number is not fixed).
-    const viaSockets = await Promise.all(valid.map((a) => get(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent)));
+    const viaSockets = await Promise.all(valid.map((a) => getOverSocket(`${url}/v1/recipients/${encodeURIComponent(a)}`, agent)));
     const again = await expected(valid);
     for (const [i, r] of viaSockets.entries()) {
       expect(r.status).toBe(200);
@@ -127,7 +113,7 @@ describe('GET lookups on PostgreSQL, batched', () => {
 
   test('a write committed (by another process\'s pool) before a later request is seen by it', async () => {
     const newcomer = 'dave.tb@customer.example';
-    const before = await Promise.all([newcomer, PEOPLE.noSign].map((a) => get(`${url}/v1/recipients/${a}`, agent)));
+    const before = await Promise.all([newcomer, PEOPLE.noSign].map((a) => getOverSocket(`${url}/v1/recipients/${a}`, agent)));
     expect(JSON.parse(before[0]!.body)).toMatchObject({ address: newcomer, recommendation: 'unknown', reason: 'never seen' });
     const writer = openApp({ config, logger: silentLogger() });
     try {
@@ -135,7 +121,7 @@ describe('GET lookups on PostgreSQL, batched', () => {
     } finally {
       await writer.close();
     }
-    const after = await Promise.all([PEOPLE.noSign, newcomer].map((a) => get(`${url}/v1/recipients/${a}`, agent)));
+    const after = await Promise.all([PEOPLE.noSign, newcomer].map((a) => getOverSocket(`${url}/v1/recipients/${a}`, agent)));
     expect(after[1]!.status).toBe(200);
     expect(JSON.parse(after[1]!.body)).toMatchObject({ address: newcomer, recommendation: 'sign', clients: [{ family: 'thunderbird' }] });
     expect(after.map((r) => r.body)).toEqual(await expected([PEOPLE.noSign, newcomer]));
