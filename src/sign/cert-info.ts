@@ -94,7 +94,6 @@ export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-
 /**
  * Decodes a DER certificate; throws (plain Error) on malformed input — callers map it.
  * Memoised by the certificate's SHA-256: decoding with asn1js/pkijs costs milliseconds, and a

@@ -6,7 +6,6 @@ export { loadSigner, signerStatus, EXPIRY_WARNING_DAYS, MAX_SIGN_MESSAGE_BYTES }
 export type { Signer, SignerStatus, SignerMetrics, LoadSignerOptions, SignLogger } from './signer.js';
 export type { KeyMaterialInput } from './key-material.js';
 export type { CertInfo, KeyAlgorithm } from './cert-info.js';
-export { forgetCertificatesOf } from './cert-memo.js';
 export { harvestFromMessage, harvestFromParts, isFatal, MAX_SIGNED_PART_BYTES, MAX_SIGNATURE_BYTES, MAX_HARVEST_MESSAGE_BYTES } from './harvest.js';
 export type { HarvestedCert, HarvestResult, HarvestOptions } from './harvest.js';
 export type { HarvestWarning, HarvestWarningCode, SmimeCapability } from './verify-cms.js';

@@ -433,8 +433,8 @@ export class PostgresStore implements CensusStore {
 
   lookup(address: string, o: LookupOptions): Promise<LookupRow | null> {
     // PostgreSQL's text cannot hold U+0000: the server refuses the whole statement's parameter
-    // (22021), so such an address (a valid one by parse's rules) runs on its own, failing alone as
-    // it did before the batching, instead of failing every lookup of its batch.
+    // (22021). checkAddress refuses such an address before any store sees it; a caller of the
+    // store that did not check still fails alone, not every lookup of its batch.
     if (address.includes('\u0000')) return this.lookupBatch({ addresses: [address], nows: [o.now], clients: [o.clients] }).then((r) => r[0] ?? null);
     return this.lookups.lookup(address, o);
   }
