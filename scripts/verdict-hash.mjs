@@ -21,7 +21,8 @@ const rules = loadRules([defaultRulesDir()]);
 const selector = fingerprintSelector();
 // The corpus beside the checkout, as the benchmarks find it (/work/wt/shared is /work/shared), else the test copy.
 const corpusDir = existsSync(join(here, '..', 'shared', 'corpus')) ? join(here, '..', 'shared', 'corpus') : join(here, 'test', 'fixtures', 'classify', 'corpus');
-const dirs = [corpusDir, join(here, 'test/fixtures/heldout')];
+// Keys name an input by its set and its path in it, so a hash does not depend on where the checkout lies.
+const dirs = [['corpus', corpusDir], ['heldout', join(here, 'test/fixtures/heldout')]];
 const verdicts = [];
 const add = (key, v) => verdicts.push([key, v]);
 
@@ -43,7 +44,7 @@ function fromFields(key, fields, smime) {
   add(key, classify(rules, fingerprintFromFields(fields), smime ? { smimeMessage: smime } : {}));
 }
 
-for (const dir of dirs) {
+for (const [set, dir] of dirs) {
   const tsv = join(dir, 'headers.tsv');
   if (existsSync(tsv)) {
     const lines = readFileSync(tsv, 'utf8').split('\n');
@@ -52,9 +53,9 @@ for (const dir of dirs) {
       if (f.length < 2 || !f[0]) continue;
       const fields = [{ name: f[0].toLowerCase(), value: f[1] }];
       if (f[2] && f[0].toLowerCase() !== 'message-id') fields.push({ name: 'message-id', value: f[2] });
-      fromFields(`${tsv}:${n}`, fields);
+      fromFields(`${set}/headers.tsv:${n}`, fields);
       // A caller's own fingerprint (library, HTTP): the untrusted path.
-      add(`headers.tsv:${n}:plain`, classify(rules, Object.fromEntries(fields.map((x) => [x.name, [x.value]]))));
+      add(`${set}/headers.tsv:${n}:plain`, classify(rules, Object.fromEntries(fields.map((x) => [x.name, [x.value]]))));
     }
   }
   for (const sub of ['blocks', 'messages']) {
@@ -62,7 +63,7 @@ for (const dir of dirs) {
     if (!existsSync(d)) continue;
     for (const file of readdirSync(d).sort()) {
       const bytes = readFileSync(join(d, file));
-      const key = `${sub}/${file}`;
+      const key = `${set}/${sub}/${file}`;
       const p = parseHeaderBlock(bytes);
       if (!p.ok) continue;
       fromFields(key, p.fields);
