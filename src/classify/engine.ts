@@ -8,7 +8,7 @@
 import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
 import { ruleCapability } from './load.js';
 import type { CompiledRule, CompiledTemplate, RuleSet, TrieNode } from './rule-types.js';
-import { PSEUDO_FIELDS, PSEUDO_SOURCES } from './fingerprint-fields.js';
+import { FINGERPRINT_FIELDS, PSEUDO_FIELDS, PSEUDO_SOURCES } from './fingerprint-fields.js';
 import type { Capability } from './smime.js';
 
 /** Confidence cap for a verdict whose genuineness check failed (the policy ignores < 0.5). */
@@ -17,13 +17,16 @@ const FORGED_CONFIDENCE = 0.3;
 const INJECTION_CONFIDENCE = 0.2;
 // Tab is legal in unfolded values; every other C0 control and DEL is not.
 const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/;
+const ANY_C0 = /[\x00-\x1f\x7f]/;
 // Unfolding keeps the folding white space (RFC 5322 2.2.3), so a long User-Agent that Thunderbird
 // folded reads "Gecko/20100101<TAB>Thunderbird/91.6.1": rules are written with one space, and a run
-// of blanks with a tab in it is matched as one space. Linear: every blank run is matched once, greedily,
-// and kept unless it holds a tab (a pattern that must find a tab inside the run backtracks over long
-// space runs, quadratically).
-const BLANK_RUN = /[ \t]+/g;
-const foldBlankRun = (run: string): string => (run.indexOf('\t') >= 0 ? ' ' : run);
+// of blanks with a tab in it is matched as one space (foldTabs).
+// Through a constant, not v.charCodeAt: the values' strings have several representations (parse's
+// slices, receivedHop's concatenations, one- and two-byte), and past four maps the property load
+// of charCodeAt goes megamorphic, after which every character paid a generic load and an
+// un-inlined call (scripts/bench/classify.mjs, the floor's bimodality).
+const charCodeAt = String.prototype.charCodeAt;
+const indexOf = String.prototype.indexOf;
 const UPPER = /[A-Z]/;
 const EMPTY: readonly string[] = [];
 /** Longest literal key the index holds (load.ts MAX_KEY_CHARS). */
@@ -55,14 +58,105 @@ function isSpace(c: number): boolean {
 }
 
 /**
- * Field values as classify sees them: real headers plus the pseudo-fields. One instance is reused
- * for every call (classify is synchronous and nothing here escapes into the verdict except
+ * `s` with every run of blanks that holds a tab replaced by one space (runs of spaces alone are
+ * kept). Linear: each tab's run is widened once, left over the spaces not yet copied and right
+ * over all blanks, and the next search starts after it. (A regex that must find the tab inside
+ * the run backtracks over long runs of spaces quadratically; replace with a callback per run was
+ * a tenth of classify's time on whole blocks, where a folded Content-Type is the rule.)
+ */
+function foldTabs(s: string): string {
+  let i = indexOf.call(s, '\t');
+  if (i < 0) return s;
+  const len = s.length;
+  let out = '';
+  let from = 0;
+  while (i >= 0) {
+    let a = i;
+    while (a > from && charCodeAt.call(s, a - 1) === 32) a--;
+    let b = i + 1;
+    while (b < len && isSpace(charCodeAt.call(s, b))) b++;
+    out += s.slice(from, a) + ' ';
+    from = b;
+    i = b < len ? indexOf.call(s, '\t', b) : -1;
+  }
+  return out + s.slice(from);
+}
+
+/**
+ * Field names as small integers. Every name a loaded rule set reads (conditions, checks, absent
+ * lists, stamps, the dispatch index), the pseudo-fields and the fingerprint's fields get a slot;
+ * classify then keeps a fingerprint's values in an array indexed by slot, where the engine read
+ * them by a linear search of the names (names.indexOf for every lookup: the largest part of Fields'
+ * cost on whole blocks). The registry grows with rule sets, which are trusted files, never with the
+ * names a fingerprint brings: an unknown name is looked up, not added.
+ */
+const slotOf = new Map<string, number>();
+let slotCount = 0;
+function slotFor(name: string): number {
+  let s = slotOf.get(name);
+  if (s === undefined) slotOf.set(name, (s = slotCount++));
+  return s;
+}
+for (const f of FINGERPRINT_FIELDS) slotFor(f);
+const PSEUDO_SLOTS: readonly number[] = PSEUDO_NAMES.map(slotFor);
+const S_MUA = slotFor('mua');
+const S_MSGID = slotFor('msgid');
+const S_MSGID_LOCAL = slotFor('msgid-local');
+const S_MSGID_HOST = slotFor('msgid-host');
+const S_BOUNDARY = slotFor('boundary');
+const S_DKIM_D = slotFor('dkim-d');
+const S_X_MAILER = slotFor('x-mailer');
+const S_USER_AGENT = slotFor('user-agent');
+const S_X_NEWSREADER = slotFor('x-newsreader');
+const S_MESSAGE_ID = slotFor('message-id');
+const S_MS_ORIGINAL_ID = slotFor('x-microsoft-original-message-id');
+const S_ORIGIN_ID = slotFor('origin-messageid');
+const S_CONTENT_TYPE = slotFor('content-type');
+const S_DKIM_SIGNATURE = slotFor('dkim-signature');
+const S_RECEIVED = slotFor('received');
+const isPseudoSlot = (s: number): boolean => PSEUDO_SLOTS.includes(s);
+
+/** What classify derives once per rule set: the dispatch index and the folded fields, by slot. */
+interface Plan {
+  readonly dispatch: ReadonlyArray<DispatchField | undefined>;
+  /** 1 where folding white space is normalised (textFields). */
+  readonly folds: Uint8Array;
+  /**
+   * The provider stamps' dispatch, as the rules' (buildIndex): by the first condition with a literal
+   * prefix or suffix, on a real header (hiding only ever removes a real header's values, so a stamp
+   * not reachable before the first hide is not reachable after it); the rest are always tried.
+   */
+  readonly stampDispatch: ReadonlyArray<{ readonly slot: number; readonly prefix: FlatTrie | null; readonly suffix: FlatTrie | null }>;
+  readonly stampAlways: readonly number[];
+  /** Marks (see `cur`) by stamp position, and by rule order. */
+  readonly stampMarks: Int32Array;
+  readonly ruleMarks: Int32Array;
+  /** The last generation of marks this plan handed out. */
+  gen: number;
+}
+
+/** The next mark generation of a plan; after 2^31 - 1 calls the marks start again from zero. */
+function nextGeneration(plan: Plan): number {
+  if (plan.gen === 0x7fffffff) {
+    plan.stampMarks.fill(0);
+    plan.ruleMarks.fill(0);
+    plan.gen = 0;
+  }
+  return ++plan.gen;
+}
+
+/**
+ * Field values as classify sees them: real headers plus the pseudo-fields, by slot. One instance is
+ * reused for every call (classify is synchronous and nothing here escapes into the verdict except
  * `warnings`, which is fresh per call): the hot path allocates little.
  */
 class Fields {
-  // Parallel arrays, not a Map: a fingerprint has a handful of fields.
-  readonly names: string[] = [];
-  readonly values: Array<readonly string[]> = [];
+  /** Values by slot (undefined: absent); only the slots in `present` are set. */
+  readonly vals: Array<readonly string[] | undefined> = [];
+  /** The slots that hold values, in the order they were set. */
+  readonly present: number[] = [];
+  /** fieldView only: fields no rule set names, which classify does not keep. */
+  readonly extra: Map<string, readonly string[]> | null;
   warnings: string[] = [];
   /** Real fields whose every value a replacing stamp hid (stampReplaces: a check on them proves nothing). */
   readonly hidden: string[] = [];
@@ -70,26 +164,36 @@ class Fields {
   private readonly localBox: string[] = [''];
   private readonly hostBox: string[] = [''];
 
-  private set(name: string, values: readonly string[]): void {
-    const i = this.names.indexOf(name);
-    if (i >= 0) this.values[i] = values;
-    else {
-      this.names.push(name);
-      this.values.push(values);
-    }
+  constructor(keepAll: boolean) {
+    this.extra = keepAll ? new Map() : null;
+  }
+
+  private setSlot(s: number, values: readonly string[]): void {
+    if (this.vals[s] === undefined) this.present.push(s);
+    this.vals[s] = values;
+  }
+
+  private removeSlot(s: number): void {
+    if (this.vals[s] === undefined) return;
+    this.vals[s] = undefined;
+    this.present.splice(this.present.indexOf(s), 1);
   }
 
   /**
    * `opts`: classify's own options (receivedReduced: the Received values are already parse's
-   * `by <host> with <protocol>`). `fold`: the fields whose folding white space is normalised (null:
-   * all), a property of the rule set rather than of the call. Folding is only observable where a
-   * regex reads the text (textFields): the DKIM-Signature values of a block are most of its
-   * characters, folded with tabs, and only their d= tag is read, which folding cannot change.
+   * `by <host> with <protocol>`). `plan`: the rule set's folded fields (null: fold all, for
+   * fieldView). Folding is only observable where a regex reads the text (textFields): the
+   * DKIM-Signature values of a block are most of its characters, folded with tabs, and only their
+   * d= tag is read, which folding cannot change.
    */
-  load(headers: Fingerprint, opts: ClassifyOptions, fold: ReadonlySet<string> | null): this {
+  load(headers: Fingerprint, opts: ClassifyOptions, plan: Plan | null): this {
     const receivedReduced = opts.receivedReduced === true;
-    this.names.length = 0;
-    this.values.length = 0;
+    const vals = this.vals;
+    const present = this.present;
+    for (let i = 0; i < present.length; i++) vals[present[i]!] = undefined;
+    present.length = 0;
+    while (vals.length < slotCount) vals.push(undefined);
+    this.extra?.clear();
     this.hidden.length = 0;
     this.warnings = [];
     let injected = false;
@@ -100,7 +204,9 @@ class Fields {
     for (let n = 0; n < keys.length; n++) {
       const rawName = keys[n]!;
       const raw = h[rawName];
-      const name = UPPER.test(rawName) ? rawName.toLowerCase() : rawName;
+      let name = rawName;
+      let s = slotOf.get(rawName);
+      if (s === undefined && UPPER.test(rawName)) s = slotOf.get((name = rawName.toLowerCase()));
       let list: readonly string[];
       if (typeof raw === 'string') list = [raw];
       else if (Array.isArray(raw)) list = raw as string[];
@@ -108,9 +214,23 @@ class Fields {
         bad = true;
         continue;
       }
+      // A name no rule reads is only checked (control characters, limits), not kept; a
+      // caller-supplied pseudo-field is dropped (derive computes them).
+      const keep = s !== undefined ? !isPseudoSlot(s) : this.extra !== null;
+      if (!keep) {
+        for (let i = 0; i < list.length; i++) {
+          const v = list[i] as unknown;
+          if (typeof v !== 'string') bad = true;
+          else {
+            if (v.length > MAX_FINGERPRINT_VALUE_CHARS) truncated = true;
+            if (CONTROL_CHARS.test(v.length > MAX_FINGERPRINT_VALUE_CHARS ? v.slice(0, MAX_FINGERPRINT_VALUE_CHARS) : v)) injected = true;
+          }
+        }
+        continue;
+      }
       // Reuse the caller's array unless a value needs cleaning (the common case needs none).
       let clean: string[] | null = null;
-      const folds = fold === null || fold.has(name);
+      const folds = plan === null || (s !== undefined && plan.folds[s] === 1);
       for (let i = 0; i < list.length; i++) {
         const v = list[i] as unknown;
         if (typeof v !== 'string') {
@@ -118,26 +238,35 @@ class Fields {
           clean ??= list.slice(0, i) as string[];
           continue;
         }
-        let s = v;
-        if (s.length > MAX_FINGERPRINT_VALUE_CHARS) {
-          s = s.slice(0, MAX_FINGERPRINT_VALUE_CHARS);
+        let t = v;
+        if (t.length > MAX_FINGERPRINT_VALUE_CHARS) {
+          t = t.slice(0, MAX_FINGERPRINT_VALUE_CHARS);
           truncated = true;
         }
-        if (CONTROL_CHARS.test(s)) injected = true;
-        if (s.length && (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1)))) s = s.trim();
-        if (folds && s.indexOf('\t') >= 0) s = s.replace(BLANK_RUN, foldBlankRun);
-        if (s !== v) clean ??= list.slice(0, i) as string[];
-        if (clean) clean.push(s);
+        const len = t.length;
+        // One scan for both questions where folding applies (a tab is a C0 control): most values hold neither.
+        if (folds ? ANY_C0.test(t) : CONTROL_CHARS.test(t)) {
+          if (!folds || CONTROL_CHARS.test(t)) injected = true;
+          if (folds) t = foldTabs(t);
+        }
+        if (len && (isSpace(charCodeAt.call(t, 0)) || isSpace(charCodeAt.call(t, len - 1)))) t = t.trim();
+        if (t !== v) clean ??= list.slice(0, i) as string[];
+        if (clean) clean.push(t);
       }
       let values: readonly string[] = clean ?? list;
       // A caller's raw Received headers are matched as parse stores them: `by <host> with <protocol>`.
-      if (name === 'received' && !receivedReduced) values = reduceReceived(values);
+      if (s === S_RECEIVED && !receivedReduced) values = reduceReceived(values);
       if (values.length === 0) continue;
-      const i = this.names.indexOf(name);
-      if (i >= 0) this.values[i] = [...this.values[i]!, ...values];
+      if (s === undefined) {
+        const before = this.extra!.get(name);
+        this.extra!.set(name, before ? [...before, ...values] : values);
+        continue;
+      }
+      const before = vals[s];
+      if (before !== undefined) vals[s] = [...before, ...values];
       else {
-        this.names.push(name);
-        this.values.push(values);
+        vals[s] = values;
+        present.push(s);
       }
     }
     if (injected) this.warnings.push('forged:header-injection');
@@ -149,41 +278,42 @@ class Fields {
 
   /** Pseudo-fields (rules/README.md): the program names, the effective Message-ID, the MIME boundary, DKIM d= domains. */
   private derive(again: boolean): void {
-    // A fresh load has no pseudo-fields yet (a caller-supplied one is dropped here too); hide() derives again.
-    for (const p of PSEUDO_NAMES) if (again || this.names.includes(p)) this.remove(p);
-    const xm = this.find('x-mailer');
-    const ua = this.find('user-agent');
-    const nr = this.find('x-newsreader');
+    // A fresh load has no pseudo-fields yet (load drops a caller-supplied one); hide() derives again.
+    if (again) for (const p of PSEUDO_SLOTS) this.removeSlot(p);
+    const vals = this.vals;
+    const xm = vals[S_X_MAILER];
+    const ua = vals[S_USER_AGENT];
+    const nr = vals[S_X_NEWSREADER];
     const mua = xm && !ua && !nr ? xm : ua && !xm && !nr ? ua : xm || ua || nr ? [...(xm ?? EMPTY), ...(ua ?? EMPTY), ...(nr ?? EMPTY)] : null;
-    if (mua && mua.length) this.set('mua', mua);
+    if (mua && mua.length) this.setSlot(S_MUA, mua);
     // Outlook.com and Brevo's SMTP relay rewrite other programs' Message-IDs and keep the original
     // (X-Microsoft-Original-Message-ID, Origin-messageId): the original tells the program.
-    const msgid = firstId(this.find('x-microsoft-original-message-id')) ?? firstId(this.find('origin-messageid')) ?? firstId(this.find('message-id'));
+    const msgid = firstId(vals[S_MS_ORIGINAL_ID]) ?? firstId(vals[S_ORIGIN_ID]) ?? firstId(vals[S_MESSAGE_ID]);
     if (msgid !== null) {
       this.msgidBox[0] = msgid;
-      this.set('msgid', this.msgidBox);
+      this.setSlot(S_MSGID, this.msgidBox);
       const at = msgid.lastIndexOf('@');
       this.localBox[0] = at >= 0 ? msgid.slice(0, at) : msgid;
-      this.set('msgid-local', this.localBox);
+      this.setSlot(S_MSGID_LOCAL, this.localBox);
       if (at >= 0) {
         this.hostBox[0] = msgid.slice(at + 1);
-        this.set('msgid-host', this.hostBox);
+        this.setSlot(S_MSGID_HOST, this.hostBox);
       }
     }
     // The top-level boundary: libraries and clients each have their own shape.
-    const ct = this.find('content-type')?.[0];
+    const ct = vals[S_CONTENT_TYPE]?.[0];
     if (ct !== undefined && ct.length > 9) {
       const m = BOUNDARY.exec(ct);
-      if (m) this.set('boundary', [m[1] ?? m[2]!]);
+      if (m) this.setSlot(S_BOUNDARY, [m[1] ?? m[2]!]);
     }
-    const dkim = this.find('dkim-signature');
+    const dkim = vals[S_DKIM_SIGNATURE];
     if (dkim) {
       const ds: string[] = [];
       for (const v of dkim) {
         const m = DKIM_D.exec(v);
         if (m) ds.push(m[1]!.toLowerCase());
       }
-      if (ds.length) this.set('dkim-d', ds);
+      if (ds.length) this.setSlot(S_DKIM_D, ds);
     }
   }
 
@@ -192,27 +322,16 @@ class Fields {
    * client) and derives the pseudo-fields again, so the other signals decide.
    */
   hide(field: string, re: RegExp, replaced: boolean): void {
-    const i = this.names.indexOf(field);
-    if (i < 0) return;
-    const kept = this.values[i]!.filter((v) => !re.test(v));
-    if (kept.length) this.values[i] = kept;
+    const s = slotOf.get(field);
+    const values = s === undefined ? undefined : this.vals[s];
+    if (values === undefined) return;
+    const kept = values.filter((v) => !re.test(v));
+    if (kept.length) this.vals[s!] = kept;
     else {
-      this.remove(field);
+      this.removeSlot(s!);
       if (replaced) this.hidden.push(field);
     }
     this.derive(true);
-  }
-
-  private remove(name: string): void {
-    const i = this.names.indexOf(name);
-    if (i < 0) return;
-    this.names.splice(i, 1);
-    this.values.splice(i, 1);
-  }
-
-  private find(name: string): readonly string[] | undefined {
-    const i = this.names.indexOf(name);
-    return i >= 0 ? this.values[i] : undefined;
   }
 
   /** Whether `name` (a header, or a pseudo-field through its headers) lost all its values to a stamp. */
@@ -224,30 +343,27 @@ class Fields {
   }
 
   get(name: string): readonly string[] {
-    const i = this.names.indexOf(name);
-    return i >= 0 ? this.values[i]! : EMPTY;
+    const s = slotOf.get(name);
+    return s === undefined ? (this.extra?.get(name) ?? EMPTY) : (this.vals[s] ?? EMPTY);
   }
 }
 
-const FIELDS = new Fields();
+const FIELDS = new Fields(false);
 
 /** The pseudo-fields whose derivation reads a header's text as it stands (dkim-d reads only the d= tag, which folding cannot change). */
 const TEXT_PSEUDO_SOURCES: Readonly<Record<string, readonly string[]>> = { ...PSEUDO_SOURCES, 'dkim-d': EMPTY };
-const textFieldsMemo = new WeakMap<RuleSet, ReadonlySet<string>>();
 
 /**
  * The header fields whose text a verdict can depend on: those a rule's condition, a check or a stamp
  * reads (a pseudo-field through the headers it is derived from), and the sources of the program
  * names, the Message-ID (verdictFrom reads its host) and the boundary. Only these are folded.
  */
-function textFields(rules: RuleSet): ReadonlySet<string> {
-  let set = textFieldsMemo.get(rules) as Set<string> | undefined;
-  if (set) return set;
-  set = new Set<string>();
+function textFields(rules: RuleSet): Set<string> {
+  const set = new Set<string>();
   const add = (f: string): void => {
     const src = TEXT_PSEUDO_SOURCES[f];
-    if (src === undefined) set!.add(f);
-    else for (const x of src) set!.add(x);
+    if (src === undefined) set.add(f);
+    else for (const x of src) set.add(x);
   };
   for (const list of [rules.rules, rules.stamps]) {
     for (const r of list) {
@@ -257,8 +373,76 @@ function textFields(rules: RuleSet): ReadonlySet<string> {
     }
   }
   for (const p of ['mua', 'msgid', 'boundary']) add(p);
-  textFieldsMemo.set(rules, set);
   return set;
+}
+
+const planMemo = new WeakMap<RuleSet, Plan>();
+let lastRules: RuleSet | null = null;
+let lastPlan: Plan | null = null;
+
+/** The rule set's plan, built on its first classify: every name it reads gets a slot. */
+function planOf(rules: RuleSet): Plan {
+  if (rules === lastRules) return lastPlan!;
+  let plan = planMemo.get(rules);
+  if (!plan) {
+    for (const list of [rules.rules, rules.stamps]) {
+      for (const r of list) {
+        for (const c of r.conditions) slotFor(c.field);
+        for (const c of r.checks) if (c.field !== null) slotFor(c.field);
+        for (const f of r.absent) slotFor(f);
+        if (r.stamp) slotFor(r.stamp.field);
+      }
+    }
+    for (const f of rules.index.keys()) slotFor(f);
+    const text = textFields(rules);
+    for (const f of text) slotFor(f);
+    const folds = new Uint8Array(slotCount);
+    for (const f of text) folds[slotOf.get(f)!] = 1;
+    const dispatch: Array<DispatchField | undefined> = new Array<DispatchField | undefined>(slotCount).fill(undefined);
+    for (const [field, fi] of rules.index) dispatch[slotOf.get(field)!] = { prefix: flatTrie(fi.prefix), suffix: flatTrie(fi.suffix), byFirst: fi.byFirst, always: fi.always };
+    planMemo.set(rules, (plan = { dispatch, folds, ...stampPlan(rules.stamps), ruleMarks: new Int32Array(rules.rules.length), gen: 0 }));
+  }
+  lastRules = rules;
+  lastPlan = plan;
+  return plan;
+}
+
+function stampPlan(stamps: readonly CompiledRule[]): Pick<Plan, 'stampDispatch' | 'stampAlways' | 'stampMarks'> {
+  const tries = new Map<string, { prefix: TrieNode; suffix: TrieNode }>();
+  const stampAlways: number[] = [];
+  const node = (): TrieNode => ({ codes: [], kids: [], size: 0, rules: null });
+  stamps.forEach((stamp, i) => {
+    const c = stamp.conditions.find((x) => x.hints.prefixes !== null || x.hints.suffixes !== null);
+    if (c === undefined || PSEUDO_NAMES.includes(c.field)) {
+      stampAlways.push(i);
+      return;
+    }
+    let t = tries.get(c.field);
+    if (!t) tries.set(c.field, (t = { prefix: node(), suffix: node() }));
+    if (c.hints.prefixes) for (const k of c.hints.prefixes) addTrieKey(t.prefix, k, i);
+    else for (const k of c.hints.suffixes!) addTrieKey(t.suffix, [...k].reverse().join(''), i);
+  });
+  const stampDispatch = [...tries].map(([field, t]) => ({ slot: slotFor(field), prefix: flatTrie(t.prefix), suffix: flatTrie(t.suffix) }));
+  return { stampDispatch, stampAlways, stampMarks: new Int32Array(stamps.length) };
+}
+
+/** Adds a lower-cased key (at most KEY_CHARS of it) ending in `id` to a trie, as load.ts builds the rules'. */
+function addTrieKey(root: TrieNode, key: string, id: number): void {
+  let n = root;
+  const k = key.slice(0, KEY_CHARS).toLowerCase();
+  for (let i = 0; i < k.length; i++) {
+    const ch = k.charCodeAt(i);
+    const j = n.codes.indexOf(ch);
+    if (j >= 0) n = n.kids[j]!;
+    else {
+      const next: TrieNode = { codes: [], kids: [], size: 0, rules: null };
+      n.codes.push(ch);
+      n.kids.push(next);
+      n.size++;
+      n = next;
+    }
+  }
+  n.rules = n.rules ? [...n.rules, id] : [id];
 }
 
 /**
@@ -266,8 +450,16 @@ function textFields(rules: RuleSet): ReadonlySet<string> {
  * as `rules lint`, not the hot path).
  */
 export function fieldView(headers: Fingerprint): Map<string, readonly string[]> {
-  const f = new Fields().load(headers, NO_OPTIONS, null);
-  return new Map(f.names.map((n, i) => [n, [...f.values[i]!]]));
+  const f = new Fields(true).load(headers, NO_OPTIONS, null);
+  const out = new Map<string, readonly string[]>();
+  for (const s of f.present) out.set(slotName(s), [...f.vals[s]!]);
+  for (const [n, v] of f.extra!) out.set(n, [...v]);
+  return out;
+}
+
+function slotName(s: number): string {
+  for (const [n, i] of slotOf) if (i === s) return n;
+  throw new Error(`no field has slot ${s}`);
 }
 
 function reduceReceived(values: readonly string[]): string[] {
@@ -349,6 +541,11 @@ function failedChecks(rule: CompiledRule, fields: Fields, groups: Record<string,
 // Lowest/highest marked rule of the running classification (classify is synchronous).
 let lo = 0;
 let hi = -1;
+/**
+ * The running classification's mark: a rule is marked when its slot holds the current generation
+ * (Plan.gen), so no call clears the marks it set, and an exception leaves none behind.
+ */
+let cur = 0;
 
 /**
  * A dispatch trie (rule-types.ts TrieNode) laid out in typed arrays for the walk: node n's edges are
@@ -363,6 +560,8 @@ interface FlatTrie {
   readonly edgeChild: Int32Array;
   readonly ruleStart: Int32Array;
   readonly ruleList: Int32Array;
+  /** The root's child by ASCII code (-1: none): the root is the widest node, and every walk starts there. */
+  readonly first: Int32Array;
 }
 
 function flatTrie(root: TrieNode): FlatTrie | null {
@@ -393,7 +592,9 @@ function flatTrie(root: TrieNode): FlatTrie | null {
     }
     if (n.rules) ruleList.set(n.rules, ruleStart[i]!);
   }
-  return { edgeStart, edgeCode, edgeChild, ruleStart, ruleList };
+  const first = new Int32Array(128).fill(-1);
+  for (let e = edgeStart[0]!; e < edgeStart[1]!; e++) if (edgeCode[e]! < 128) first[edgeCode[e]!] = edgeChild[e]!;
+  return { edgeStart, edgeCode, edgeChild, ruleStart, ruleList, first };
 }
 
 interface DispatchField {
@@ -403,54 +604,41 @@ interface DispatchField {
   readonly always: readonly number[];
 }
 
-const dispatchMemo = new WeakMap<RuleSet, ReadonlyMap<string, DispatchField>>();
-
-/** The rule set's index (load.ts buildIndex) with flat tries, built on the first classify of a rule set. */
-function dispatchIndex(rules: RuleSet): ReadonlyMap<string, DispatchField> {
-  let d = dispatchMemo.get(rules);
-  if (!d) {
-    const m = new Map<string, DispatchField>();
-    for (const [field, fi] of rules.index) m.set(field, { prefix: flatTrie(fi.prefix), suffix: flatTrie(fi.suffix), byFirst: fi.byFirst, always: fi.always });
-    dispatchMemo.set(rules, (d = m));
-  }
-  return d;
-}
-
-// Through a constant, not v.charCodeAt: the values' strings have several representations (parse's
-// slices, receivedHop's concatenations, one- and two-byte), and past four maps the property load
-// of charCodeAt goes megamorphic, after which every character paid a generic load and an
-// un-inlined call (scripts/bench/classify.mjs, the floor's bimodality).
-const charCodeAt = String.prototype.charCodeAt;
 
 /** Marks the rules reachable from a value's first (or last) characters, lower-cased on the fly. */
-function walk(t: FlatTrie, v: string, marks: Uint8Array, fromEnd: boolean): void {
+function walk(t: FlatTrie, v: string, marks: Int32Array, fromEnd: boolean): void {
   const len = v.length;
   const n = len < KEY_CHARS ? len : KEY_CHARS;
-  const { edgeStart, edgeCode, edgeChild, ruleStart, ruleList } = t;
+  const { edgeStart, edgeCode, edgeChild, ruleStart, ruleList, first } = t;
   let node = 0;
   for (let i = 0; i < n; i++) {
     let c: number = charCodeAt.call(v, fromEnd ? len - 1 - i : i);
     if (c >= 65 && c <= 90) c += 32;
-    let e = edgeStart[node]!;
-    const end = edgeStart[node + 1]!;
-    while (e < end && edgeCode[e] !== c) e++;
-    if (e === end) return;
-    node = edgeChild[e]!;
+    if (i === 0 && c < 128) {
+      node = first[c]!;
+      if (node < 0) return;
+    } else {
+      let e = edgeStart[node]!;
+      const end = edgeStart[node + 1]!;
+      while (e < end && edgeCode[e] !== c) e++;
+      if (e === end) return;
+      node = edgeChild[e]!;
+    }
     const r = ruleStart[node]!;
     const rEnd = ruleStart[node + 1]!;
     for (let k = r; k < rEnd; k++) {
       const x = ruleList[k]!;
-      marks[x] = 1;
+      marks[x] = cur;
       if (x < lo) lo = x;
       if (x > hi) hi = x;
     }
   }
 }
 
-function mark(list: readonly number[], marks: Uint8Array): void {
+function mark(list: readonly number[], marks: Int32Array): void {
   for (let i = 0; i < list.length; i++) {
     const x = list[i]!;
-    marks[x] = 1;
+    marks[x] = cur;
     if (x < lo) lo = x;
     if (x > hi) hi = x;
   }
@@ -471,8 +659,7 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
   try {
     verdict = classifyInner(rules, headers, o);
   } catch {
-    // A bug or an exotic input must not stop ingestion; the scratch marks must not leak into the next call.
-    rules.marks.fill(0);
+    // A bug or an exotic input must not stop ingestion (the marks it set are of a past generation).
     verdict = emptyVerdict(['classify:internal-error']);
   }
   const sm = o.smimeMessage ?? null;
@@ -484,33 +671,53 @@ export function classify(rules: RuleSet, headers: Fingerprint, opts: ClassifyOpt
 }
 
 function classifyInner(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptions): Verdict {
-  const fields = FIELDS.load(headers, opts, textFields(rules));
+  const plan = planOf(rules);
+  cur = nextGeneration(plan);
+  const fields = FIELDS.load(headers, opts, plan);
   // Provider stamps first (rules/README.md "Provider stamps"): a value the provider's server wrote
   // (Yahoo/AOL SMTP X-Mailer, a Gmail-SMTP-assigned Message-ID) says nothing about the client, so
   // it is hidden and the other signals decide; the first stamp is the answer when nothing else matches.
   let stamp: CompiledRule | null = null;
   let stampGroups: Record<string, string | undefined> | null = null;
-  for (let s = 0; s < rules.stamps.length; s++) {
-    const rule = rules.stamps[s]!;
-    const groups = tryRule(rule, fields);
-    if (!groups) continue;
-    if (stamp === null) {
-      stamp = rule;
-      stampGroups = { ...groups };
+  const stamps = rules.stamps;
+  if (stamps.length) {
+    const sm = plan.stampMarks;
+    mark(plan.stampAlways, sm);
+    for (const d of plan.stampDispatch) {
+      const values = fields.vals[d.slot];
+      if (values === undefined) continue;
+      for (let k = 0; k < values.length; k++) {
+        const v = values[k]!;
+        if (v.length === 0) continue;
+        if (d.prefix !== null) walk(d.prefix, v, sm, false);
+        if (d.suffix !== null) walk(d.suffix, v, sm, true);
+      }
     }
-    for (const w of rule.warnings) fields.warnings.push(w);
-    fields.hide(rule.stamp!.field, rule.stamp!.re, rule.stamp!.replaces);
+    for (let s = 0; s < stamps.length; s++) {
+      if (sm[s] !== cur) continue;
+      const rule = stamps[s]!;
+      const groups = tryRule(rule, fields);
+      if (!groups) continue;
+      if (stamp === null) {
+        stamp = rule;
+        stampGroups = { ...groups };
+      }
+      for (const w of rule.warnings) fields.warnings.push(w);
+      fields.hide(rule.stamp!.field, rule.stamp!.re, rule.stamp!.replaces);
+    }
   }
-  const marks = rules.marks;
+  const marks = plan.ruleMarks;
   lo = marks.length;
   hi = -1;
   mark(rules.unconditional, marks);
-  const names = fields.names;
-  const index = dispatchIndex(rules);
-  for (let f = 0; f < names.length; f++) {
-    const fi = index.get(names[f]!);
-    if (!fi) continue;
-    const values = fields.values[f]!;
+  const present = fields.present;
+  const vals = fields.vals;
+  const dispatch = plan.dispatch;
+  for (let f = 0; f < present.length; f++) {
+    const s = present[f]!;
+    const fi = dispatch[s];
+    if (fi === undefined) continue;
+    const values = vals[s]!;
     if (fi.always.length) mark(fi.always, marks);
     const p = fi.prefix;
     const q = fi.suffix;
@@ -526,12 +733,10 @@ function classifyInner(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptio
   }
   const end = hi;
   for (let i = lo; i <= end; i++) {
-    if (marks[i] === 0) continue;
-    marks[i] = 0;
+    if (marks[i] !== cur) continue;
     const rule = rules.ruleAt(i);
     const groups = tryRule(rule, fields);
     if (!groups) continue;
-    marks.fill(0, i + 1, end + 1);
     return verdictFrom(rules, rule, fields, groups, true);
   }
   if (stamp !== null) return verdictFrom(rules, stamp, fields, stampGroups!, false);

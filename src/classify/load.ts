@@ -696,7 +696,7 @@ function compileInputs(input: RuleInputs, built?: BuiltInputs): RuleSet {
     return r;
   };
   for (const r of stamps) finish(r);
-  const base = { stamps, index, unconditional, smime, files: [...files, ...smimeFiles], marks: new Uint8Array(ruleSources.length) };
+  const base = { stamps, index, unconditional, smime, files: [...files, ...smimeFiles] };
   if (eager) {
     for (const r of eager) finish(r);
     return Object.freeze({ ...base, rules: eager, ruleAt: (order: number) => eager[order]! });

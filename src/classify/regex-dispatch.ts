@@ -188,6 +188,16 @@ function collect(items: Node[], backwards = false): { strs: string[]; complete: 
       acc = next;
       continue;
     }
+    // An optional literal (`<?` before a Message-ID, `>?` after it): both strings go on.
+    if (it.t === 'quant' && it.min === 0 && it.max === 1) {
+      const opt = literalOf(it.node);
+      if (opt) {
+        const next = acc.flatMap((a) => [a, ...opt.map((b) => join(a, b))]);
+        if (next.length > MAX_KEYS) return { strs: acc, complete: false };
+        acc = next;
+        continue;
+      }
+    }
     // A group of alternatives that each start (end) with literal text: branch, then stop.
     const body = it.t === 'group' && !it.lookaround ? it.body : it.t === 'quant' && it.min >= 1 && it.node.t === 'group' && !it.node.lookaround ? it.node.body : null;
     if (body) {

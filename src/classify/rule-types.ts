@@ -95,6 +95,4 @@ export interface RuleSet {
   readonly smime: ReadonlyMap<string, SmimeFamily>;
   /** Files loaded, in order. */
   readonly files: readonly string[];
-  /** Scratch marks for dispatch (one byte per rule); classify is synchronous, so one buffer per rule set suffices. */
-  readonly marks: Uint8Array;
 }

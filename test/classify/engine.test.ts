@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { classify, defaultRulesDir, loadRules, capabilityOf, compareVersions, FINGERPRINT_FIELDS, PSEUDO_FIELDS, PSEUDO_SOURCES } from '../../src/classify/index.js';
+import { fieldView } from '../../src/classify/engine.js';
 import { isAppError } from '../../src/core/index.js';
 
 const fx = (p: string): string => fileURLToPath(new URL(`../fixtures/classify/${p}`, import.meta.url));
@@ -133,6 +134,16 @@ describe('engine: folded values and replaced Message-IDs', () => {
     const lines = raw.split('\r\n');
     const value = (lines[0]! + lines[1]!).slice('User-Agent: '.length);
     expect(classify(shipped, { 'user-agent': [value] })).toMatchObject({ family: 'thunderbird', version: '102.4.2', platform: 'Windows' });
+  });
+
+  it('folding turns each blank run that holds a tab into one space and keeps runs of spaces alone, in linear time', () => {
+    const view = (v: string): string => fieldView({ 'user-agent': [v] }).get('user-agent')![0]!;
+    expect(view('a \t b\tc  d\t\t e')).toBe('a b c  d e');
+    expect(view('\t a \t')).toBe('a');
+    // Spaces before a tab far along: each blank is looked at a bounded number of times (a regex
+    // that searched each run for its tab took quadratic time here).
+    const long = 'x' + ' '.repeat(500) + 'y' + ' '.repeat(300) + '\t' + ' '.repeat(200) + 'z';
+    expect(view(long)).toBe('x' + ' '.repeat(500) + 'y z');
   });
 
   // source: linux-mailinglist-archives/blinux-list.redhat.com.0@63bdb63571cd:m

@@ -58,7 +58,12 @@ describe('regex safety (recheck) and the rule dialect', () => {
   });
 
   it('finds literal prefixes and suffixes for dispatch', () => {
-    expect(literalAnchors('^Microsoft (?:Office )?Outlook').prefixes).toEqual(['microsoft ']);
+    // An optional literal branches: both texts are keys (and the literal after it still counts).
+    expect(literalAnchors('^Microsoft (?:Office )?Outlook').prefixes).toEqual(['microsoft outlook', 'microsoft office outlook']);
+    expect(literalAnchors('^<?E1[0-9A-Za-z]{5,6}-').prefixes).toEqual(['e1', '<e1']);
+    expect(literalAnchors('@mx\\.google\\.com>?$').suffixes).toEqual(['@mx.google.com', '@mx.google.com>']);
+    // An optional atom that is not a literal ends the key, as any non-literal does.
+    expect(literalAnchors('^<?\\d{14}\\.').prefixes).toBeNull();
     expect(literalAnchors('^(?:RainLoop|SnappyMail)/\\d').prefixes).toEqual(['rainloop/', 'snappymail/']);
     expect(literalAnchors('\\.prod\\.outlook\\.com$').suffixes).toEqual(['.prod.outlook.com']);
     expect(literalAnchors('\\bThunderbird\\b')).toEqual({ prefixes: null, suffixes: null });
