@@ -2,7 +2,7 @@ export { openApp } from './context.js';
 export type { AppContext, OpenAppOptions } from './context.js';
 export { createLogger, deferredLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
-export { createPipeline, emptyCounts, addCounts, fingerprintSelector, STORED_FINGERPRINT_FIELDS, withoutDkimSignatureBytes } from './ingest.js';
+export { createPipeline, emptyCounts, addCounts, fingerprintSelector, STORED_FINGERPRINT_FIELDS } from './ingest.js';
 export type { IngestCounts, Pipeline, Checkpoint } from './ingest.js';
 export { importPaths, importStream, ingestAll, ingestPushed, IMPORT_BATCH } from './import.js';
 export { lookupInCensus, lookupOne, lookupMany, lookupOneSync, lookupCheckedSync, lookupManySync, lookupResult, checkAddress, refreshStale } from './lookup.js';

@@ -1,4 +1,4 @@
-import { receivedHop } from '../core/index.js';
+import { withoutDkimSignatureBytes, receivedHop } from '../core/index.js';
 
 /**
  * The header fields classify looks at. The parse stage keeps exactly these in the fingerprint
@@ -65,6 +65,7 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
   'x-report-abuse',
   'x-sfmc-stack',
   'return-path',
+  // without its per-message b= and bh= (src/core/dkim.ts)
   'dkim-signature',
   'x-ymail-osg',
   'x-sonic-mf',
@@ -90,13 +91,13 @@ export const PSEUDO_SOURCES: Readonly<Record<string, readonly string[]>> = Objec
 
 const FIELD_SET = new Set(FINGERPRINT_FIELDS);
 
-/** The fingerprint (lower-case name -> values) of parsed header fields, keeping FINGERPRINT_FIELDS only. */
+/** The fingerprint (lower-case name -> values) of parsed header fields, keeping FINGERPRINT_FIELDS only (Received and DKIM-Signature reduced as parse reduces them). */
 export function fingerprintFromFields(fields: ReadonlyArray<{ readonly name: string; readonly value: string }>): Record<string, string[]> {
   const fp: Record<string, string[]> = {};
   for (const f of fields) {
     const n = f.name.toLowerCase();
     if (!FIELD_SET.has(n)) continue;
-    const v = n === 'received' ? receivedHop(f.value) : f.value;
+    const v = n === 'received' ? receivedHop(f.value) : n === 'dkim-signature' ? withoutDkimSignatureBytes(f.value) : f.value;
     if (v !== null) (fp[n] ??= []).push(v);
   }
   return fp;

@@ -1,13 +1,17 @@
 /**
- * What an observation stores of a DKIM-Signature (issue 14: the per-message row): the tags that
- * describe the sender's setup stay (d=, s=, h=, a=, c=), the per-message signature and body hash
- * (b=, bh=: ~400 bytes of base64 per observation, no rule can use them) do not — and recompute
+ * What a fingerprint holds of a DKIM-Signature (issue 14: the per-message row; issue 15: classify
+ * reads whole blocks): the tags that describe the sender's setup stay (d=, s=, h=, a=, c=), the
+ * per-message signature and body hash (b=, bh=: ~400 bytes of base64 per observation, no rule can
+ * use them) are dropped where parse builds the fingerprint, before classify and the store — and recompute
  * on the stored fingerprint still reaches the verdict ingest reached (the dkim-d rules).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTestApp, headerBlock } from '../helpers/app.js';
 import { tempDir } from '../helpers/tmp.js';
-import { recompute, withoutDkimSignatureBytes, type AppContext } from '../../src/app/index.js';
+import { fingerprintSelector, recompute, type AppContext } from '../../src/app/index.js';
+import { fingerprintFromFields } from '../../src/classify/index.js';
+import { parseHeaderBlock, parseMessage } from '../../src/parse/index.js';
+import { withoutDkimSignatureBytes } from '../../src/core/index.js';
 
 // A Gmail consumer account's signature (the shape of corpus message headers; values shortened).
 const GMAIL_DKIM =
@@ -61,6 +65,20 @@ describe('stored fingerprint: DKIM-Signature without its per-message bytes', () 
       ';',
     ];
     for (const c of cases) expect(withoutDkimSignatureBytes(c), JSON.stringify(c)).toBe(reference(c));
+  });
+
+  it('parse drops them where it builds the fingerprint, so classify never reads them either (ingest and eval paths)', () => {
+    const msg = headerBlock({ From: 'kim@gmail.com', 'Message-ID': '<a@b.example>', 'DKIM-Signature': GMAIL_DKIM });
+    const parsed = parseMessage(msg, { fingerprint: fingerprintSelector() });
+    expect(parsed.ok).toBe(true);
+    const fromIngest = parsed.ok ? parsed.message.fingerprint['dkim-signature']![0]! : '';
+    const block = parseHeaderBlock(msg);
+    const fromEval = block.ok ? fingerprintFromFields(block.fields)['dkim-signature']![0]! : '';
+    for (const v of [fromIngest, fromEval]) {
+      expect(v).toContain('d=gmail.com');
+      expect(v).not.toMatch(/\bbh=|\bb=/);
+    }
+    expect(fromEval).toBe(fromIngest);
   });
 
   it('stores the DKIM setup without signature bytes, and recompute on it keeps the verdict ingest gave', async () => {
