@@ -114,7 +114,10 @@ const S_ORIGIN_ID = slotFor('origin-messageid');
 const S_CONTENT_TYPE = slotFor('content-type');
 const S_DKIM_SIGNATURE = slotFor('dkim-signature');
 const S_RECEIVED = slotFor('received');
-const isPseudoSlot = (s: number): boolean => PSEUDO_SLOTS.includes(s);
+const PSEUDO_SLOT_FLAGS = new Uint8Array(slotCount);
+for (const s of PSEUDO_SLOTS) PSEUDO_SLOT_FLAGS[s] = 1;
+/** Pseudo-field slots are the first registered after the fingerprint's fields, so the flags never need to grow. */
+const isPseudoSlot = (s: number): boolean => PSEUDO_SLOT_FLAGS[s] === 1;
 
 /** What classify derives once per rule set: the dispatch index and the folded fields, by slot. */
 interface Plan {
