@@ -754,13 +754,12 @@ function classifyInner(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptio
  * project's included, is made of, and say the same less often about spam.)
  */
 function isReservedHost(host: string | undefined): boolean {
-  if (host === undefined || host.length < 11) return false;
-  const h = host.toLowerCase();
-  const dot = h.lastIndexOf('.');
-  const tld = h.slice(dot + 1);
-  if (tld !== 'com' && tld !== 'net' && tld !== 'org') return false;
-  const second = h.lastIndexOf('.', dot - 1);
-  return h.slice(second + 1, dot) === 'example';
+  if (host === undefined) return false;
+  const n = host.length;
+  // The name itself, or a subdomain of it: the 11 characters before the end follow a dot.
+  if (n < 11 || (n > 11 && charCodeAt.call(host, n - 12) !== 46)) return false;
+  const tail = host.slice(n - 11).toLowerCase();
+  return tail === 'example.com' || tail === 'example.net' || tail === 'example.org';
 }
 
 function fill(t: CompiledTemplate, groups: Record<string, string | undefined>): string | null {
@@ -804,7 +803,7 @@ function verdictFrom(rules: RuleSet, rule: CompiledRule, fields: Fields, groups:
       confidence = Math.min(confidence, FORGED_CONFIDENCE);
     }
   }
-  if ((t.kind === 'client' || t.kind === 'webmail') && isReservedHost(fields.get('msgid-host')[0])) {
+  if ((t.kind === 'client' || t.kind === 'webmail') && isReservedHost(fields.vals[S_MSGID_HOST]?.[0])) {
     warnings.push('forged:reserved-domain-message-id');
     confidence = Math.min(confidence, FORGED_CONFIDENCE);
   }
