@@ -134,6 +134,9 @@ interface Plan {
   /** Marks (see `cur`) by stamp position, and by rule order. */
   readonly stampMarks: Int32Array;
   readonly ruleMarks: Int32Array;
+  /** By stamp position, and by rule order: the slots tryRule reads. */
+  readonly stampSlots: readonly RuleSlots[];
+  readonly ruleSlots: readonly RuleSlots[];
   /** The last generation of marks this plan handed out. */
   gen: number;
 }
@@ -403,7 +406,7 @@ function planOf(rules: RuleSet): Plan {
     for (const f of text) folds[slotOf.get(f)!] = 1;
     const dispatch: Array<DispatchField | undefined> = new Array<DispatchField | undefined>(slotCount).fill(undefined);
     for (const [field, fi] of rules.index) dispatch[slotOf.get(field)!] = { prefix: flatTrie(fi.prefix), suffix: flatTrie(fi.suffix), byFirst: fi.byFirst, always: fi.always };
-    planMemo.set(rules, (plan = { dispatch, folds, ...stampPlan(rules.stamps), ruleMarks: new Int32Array(rules.rules.length), gen: 0 }));
+    planMemo.set(rules, (plan = { dispatch, folds, ...stampPlan(rules.stamps), ruleMarks: new Int32Array(rules.rules.length), stampSlots: rules.stamps.map(ruleSlots), ruleSlots: rules.rules.map(ruleSlots), gen: 0 }));
   }
   lastRules = rules;
   lastPlan = plan;
@@ -492,21 +495,34 @@ function firstId(values: readonly string[] | undefined): string | null {
 
 const NO_GROUPS: Record<string, string | undefined> = Object.freeze({});
 
-function tryRule(rule: CompiledRule, fields: Fields): Record<string, string | undefined> | null {
-  for (const f of rule.absent) if (fields.get(f).length > 0) return null;
+/** The slots of a rule's condition fields and of its absent fields (planOf registers every one). */
+interface RuleSlots {
+  readonly conditions: Int32Array;
+  readonly absent: Int32Array;
+}
+
+function ruleSlots(rule: CompiledRule): RuleSlots {
+  return { conditions: Int32Array.from(rule.conditions, (c) => slotFor(c.field)), absent: Int32Array.from(rule.absent, slotFor) };
+}
+
+function tryRule(rule: CompiledRule, slots: RuleSlots, fields: Fields): Record<string, string | undefined> | null {
+  const vals = fields.vals;
+  const absent = slots.absent;
+  for (let i = 0; i < absent.length; i++) if (vals[absent[i]!] !== undefined) return null;
   if (rule.conditions.length === 1) {
     // Fast path (most rules): the match's own groups object, no copy.
     const c = rule.conditions[0]!;
-    for (const v of fields.get(c.field)) {
+    for (const v of vals[slots.conditions[0]!] ?? EMPTY) {
       const m = c.re.exec(v);
       if (m) return m.groups ?? NO_GROUPS;
     }
     return null;
   }
   let groups: Record<string, string | undefined> | null = null;
-  for (const c of rule.conditions) {
+  for (let n = 0; n < rule.conditions.length; n++) {
+    const c = rule.conditions[n]!;
     let hit = false;
-    for (const v of fields.get(c.field)) {
+    for (const v of vals[slots.conditions[n]!] ?? EMPTY) {
       const m = c.re.exec(v);
       if (m) {
         if (m.groups) {
@@ -699,7 +715,7 @@ function classifyInner(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptio
     for (let s = 0; s < stamps.length; s++) {
       if (sm[s] !== cur) continue;
       const rule = stamps[s]!;
-      const groups = tryRule(rule, fields);
+      const groups = tryRule(rule, plan.stampSlots[s]!, fields);
       if (!groups) continue;
       if (stamp === null) {
         stamp = rule;
@@ -738,7 +754,7 @@ function classifyInner(rules: RuleSet, headers: Fingerprint, opts: ClassifyOptio
   for (let i = lo; i <= end; i++) {
     if (marks[i] !== cur) continue;
     const rule = rules.ruleAt(i);
-    const groups = tryRule(rule, fields);
+    const groups = tryRule(rule, plan.ruleSlots[i]!, fields);
     if (!groups) continue;
     return verdictFrom(rules, rule, fields, groups, true);
   }
