@@ -191,6 +191,43 @@ describe.each(kinds)('store contract on $name', (kind) => {
     expect((await lookupOne(ctx.store, ctx.config.policy, 'alice@example.test')).keyChanged).toBe(true);
   });
 
+  it('certificates in one batch end as they do imported one message at a time (continuity against the rows as each write leaves them)', async () => {
+    // A renewal, a new key, and the first key again later: each decided against the address's
+    // latest row as the batch's earlier writes left it; the last one widens an existing row.
+    const seq: Array<[typeof pki.rsa, string]> = [
+      [pki.rsa, 'Mon, 02 Nov 2026 10:00:00 +0000'],
+      [pki.rsaRenewal, 'Tue, 10 Nov 2026 10:00:00 +0000'],
+      [pki.rsaRekeyed, 'Fri, 20 Nov 2026 10:00:00 +0000'],
+      [pki.rsa, 'Wed, 25 Nov 2026 10:00:00 +0000'],
+      [pki.rsaRekeyed, 'Thu, 26 Nov 2026 10:00:00 +0000'],
+    ];
+    const picture = async (c: AppContext): Promise<unknown> => ({
+      certs: (await c.store.certificatesOf('alice@example.test')).map(({ id, ...row }) => (expect(id).toBeGreaterThan(0), row)),
+      counters: Object.fromEntries(Object.entries(await c.store.getCounters()).filter(([k]) => k.startsWith('certificates:'))),
+      keyChanged: (await lookupOne(c.store, c.config.policy, 'alice@example.test')).keyChanged,
+    });
+    const open = (): Promise<AppContext> => kind.open({ sign: { trustedCaFiles: [pki.rootCertFile], chainFiles: [] } });
+    const base = join(pg.dir, `certs-batch-${kind.name}`);
+    const oneByOne = join(base, 'one-by-one');
+    const together = join(base, 'together');
+    mkdirSync(oneByOne, { recursive: true });
+    mkdirSync(together, { recursive: true });
+    seq.forEach(([leaf, date], i) => {
+      const mail = signedMail(leaf, date);
+      writeFileSync(join(oneByOne, `c${i}.eml`), mail);
+      writeFileSync(join(together, `c${i}.eml`), mail);
+    });
+    await ctx.close();
+    ctx = await open();
+    for (let i = 0; i < seq.length; i++) await importPaths(ctx, [join(oneByOne, `c${i}.eml`)]);
+    const expected = await picture(ctx);
+    expect((expected as { certs: unknown[] }).certs).toHaveLength(3);
+    await ctx.close();
+    ctx = await open();
+    expect(await importPaths(ctx, [together])).toMatchObject({ stored: seq.length });
+    expect(await picture(ctx)).toEqual(expected);
+  });
+
   it('checkpoints commit with their batch, list in order, and restart from 0 on a UIDVALIDITY change', async () => {
     expect(await ctx.store.getCheckpoint('acct', 'INBOX')).toBeNull();
     await ctx.pipeline.ingestBatchAsync([item('c1', 'c@x.example', 'TestMail Verify/1.0', 1)], { account: 'acct', folder: 'INBOX', uidValidity: '42', lastUid: 7 });

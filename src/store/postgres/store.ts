@@ -73,7 +73,7 @@ const PG_TYPE: Record<string, string> = {
   last_non_verify_client: 'text', last_non_verify_smime: 'text', last_broken_at: 'int8', last_broken_client: 'text',
   last_unrecognised_at: 'int8', last_signed_at: 'int8', client_at: 'int8', recommendation: 'text', reason: 'text',
   decided_until: 'int8', key_changed: 'int4', clients: 'text', id: 'int8', month: 'text', signable: 'int4',
-  name: 'text', value: 'int8', message_hash: 'text', erased_at: 'int8', d: 'int8',
+  name: 'text', value: 'int8', message_hash: 'text', erased_at: 'int8', d: 'int8', not_before: 'int8', not_after: 'int8',
 };
 
 /** `SELECT * FROM unnest($1::t1[], $2::t2[], ...) AS u(c1, c2, ...)` for the columns given. */
@@ -97,7 +97,7 @@ const COUNTER_UPSERT = `INSERT INTO counters (name, value) ${unnestOf(['name', '
 const CHECKPOINT_UPSERT = `INSERT INTO checkpoints (account, folder, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, $4, $5)
   ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`;
 const CERT_COLUMNS = ['address', 'fingerprint', 'spki_sha256', 'subject', 'issuer', 'serial', 'not_before', 'not_after', 'key_algorithm', 'capabilities', 'trusted', 'continuity', 'pem', 'first_seen', 'last_seen'] as const;
-const CERT_UPSERT = `INSERT INTO certificates (${CERT_COLUMNS.join(', ')}) VALUES (${CERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+const CERT_UPSERT = `INSERT INTO certificates (${CERT_COLUMNS.join(', ')}) ${unnestOf(CERT_COLUMNS)}
   ON CONFLICT (address, fingerprint) DO UPDATE SET last_seen = greatest(certificates.last_seen, excluded.last_seen), first_seen = least(certificates.first_seen, excluded.first_seen)`;
 const VERDICT_UPDATE = `UPDATE observations o SET family = u.family, kind = u.kind, product = u.product, version = u.version, platform = u.platform, smime = u.smime,
   confidence = u.confidence, rule_id = u.rule_id, warnings = u.warnings, candidates = u.candidates, evidence = u.evidence
@@ -151,6 +151,59 @@ function decisionOf(r: Row): CachedDecision {
 /** Plain objects: the driver's rows carry no prototype tricks, but callers compare them with SQLite's. */
 function plain<T>(r: Row): T {
   return { ...r } as T;
+}
+
+/**
+ * A batch's certificate writes, staged: `put` answers what the read-then-upsert of one signed
+ * message answered (continuity against the address's latest row by last_seen, then id; the upsert
+ * keeps a known fingerprint's row and widens its first/last seen), against the rows as they stand
+ * after the batch's earlier puts. `writes` holds one row per (address, fingerprint), in the order
+ * first put (so new rows get their ids in message order), for one upsert of the same effect.
+ */
+class CertificateStage {
+  private readonly byAddress = new Map<string, CertificateRow[]>();
+  private readonly staged = new Map<string, CertificateRow>();
+  /** Ids for staged new rows, above every stored one: only their order matters (ties of last_seen). */
+  private nextId: number;
+
+  constructor(rows: readonly CertificateRow[]) {
+    let maxId = 0;
+    for (const r of rows) {
+      let list = this.byAddress.get(r.address);
+      if (!list) this.byAddress.set(r.address, (list = []));
+      list.push(r);
+      if (r.id > maxId) maxId = r.id;
+    }
+    this.nextId = maxId + 1;
+  }
+
+  get writes(): CertificateRow[] {
+    return [...this.staged.values()];
+  }
+
+  put<F>(address: string, c: NewCertificate, at: number, fold: IngestFold<F>): Continuity {
+    let list = this.byAddress.get(address);
+    if (!list) this.byAddress.set(address, (list = []));
+    let latest: CertificateRow | null = null;
+    for (const r of list) if (latest === null || r.last_seen > latest.last_seen || (r.last_seen === latest.last_seen && r.id > latest.id)) latest = r;
+    const continuity = fold.continuity(latest ? { ...latest } : null, c);
+    let row = list.find((r) => r.fingerprint === c.fingerprint);
+    if (row) {
+      row.last_seen = Math.max(row.last_seen, at);
+      row.first_seen = Math.min(row.first_seen, at);
+    } else {
+      row = { ...c, id: this.nextId++, address, continuity, first_seen: at, last_seen: at };
+      list.push(row);
+    }
+    // The upsert of a stored row sends this row's values; only first/last seen take effect on conflict.
+    const key = `${address}\0${c.fingerprint}`;
+    const w = this.staged.get(key);
+    if (w) {
+      w.last_seen = Math.max(w.last_seen, at);
+      w.first_seen = Math.min(w.first_seen, at);
+    } else this.staged.set(key, { ...c, id: 0, address, continuity, first_seen: at, last_seen: at });
+    return continuity;
+  }
 }
 
 /** The store: one PostgreSQL database, shared by every process of the census. */
@@ -335,6 +388,13 @@ export class PostgresStore implements CensusStore {
         storedClients.set(row.address, row.clients);
       }
     }
+    // Certificates: every stored row of the batch's signers read in one statement, key continuity
+    // decided against them in message order as the rows would stand after each write, and the rows
+    // written in one statement after the loop (it was a read and an upsert per signed message, two
+    // round trips each under the batch's address locks).
+    const signers = new Set<string>();
+    for (const item of stored) if (item.certificate) signers.add(item.observation.address);
+    const certs = new CertificateStage(signers.size ? await this.certificateRowsOf(tx, signers) : []);
     const tally = new BatchTally();
     const certCounts: Record<string, number> = {};
     for (const item of stored) {
@@ -342,7 +402,7 @@ export class PostgresStore implements CensusStore {
       const state = fold.apply(states.get(row.address) ?? null, row.address, item.facts);
       states.set(row.address, state);
       if (item.certificate !== undefined) {
-        const continuity = item.certificate && (await this.putCertificate(tx, row.address, item.certificate, row.effectiveAt, fold));
+        const continuity = item.certificate && certs.put(row.address, item.certificate, row.effectiveAt, fold);
         const key = continuity ? `certificates:${continuity}` : 'certificates:rejected';
         certCounts[key] = (certCounts[key] ?? 0) + 1;
         // Key continuity: trust on first use, alert on change (shown by lookup, API, metrics).
@@ -355,8 +415,19 @@ export class PostgresStore implements CensusStore {
     if (out.erased) c['skipped:erased'] = (c['skipped:erased'] ?? 0) + out.erased;
     for (const [k, v] of Object.entries(certCounts)) c[k] = (c[k] ?? 0) + v;
     // Independent writes, queued at once on the transaction's connection (it runs them in order).
-    await Promise.all([this.flushMonths(tx, tally), this.putStates(tx, written), this.addCounters(tx, c), batch.checkpoint ? this.setCheckpoint(tx, batch.checkpoint, now) : undefined]);
+    await Promise.all([
+      this.flushMonths(tx, tally),
+      this.putStates(tx, written),
+      certs.writes.length ? q(tx, CERT_UPSERT, columnsOf(certs.writes, CERT_COLUMNS, (r, k) => r[k as keyof CertificateRow]) as never[]) : undefined,
+      this.addCounters(tx, c),
+      batch.checkpoint ? this.setCheckpoint(tx, batch.checkpoint, now) : undefined,
+    ]);
     return out;
+  }
+
+  /** Every certificate row of these addresses. */
+  private async certificateRowsOf(tx: Tx, addresses: ReadonlySet<string>): Promise<CertificateRow[]> {
+    return (await q(tx, `SELECT * FROM certificates WHERE address = ANY($1::text[])`, [[...addresses]])).map((r) => plain<CertificateRow>(r));
   }
 
   private async putStates(db: Db, rows: StoredAddressRow[]): Promise<void> {
@@ -370,13 +441,6 @@ export class PostgresStore implements CensusStore {
     if (months.length) await q(db, MONTH_UPSERT, [months.map((m) => m.month), months.map((m) => m.address), months.map((m) => m.n), months.map((m) => (m.signable ? 1 : 0))] as never[]);
   }
 
-  private async putCertificate<F>(tx: Tx, address: string, c: NewCertificate, at: number, fold: IngestFold<F>): Promise<Continuity> {
-    const [prev] = await q(tx, `SELECT * FROM certificates WHERE address = $1 ORDER BY last_seen DESC, id DESC LIMIT 1`, [address]);
-    const continuity = fold.continuity(prev ? plain<CertificateRow>(prev) : null, c);
-    const row: Record<string, unknown> = { ...c, address, continuity, first_seen: at, last_seen: at };
-    await q(tx, CERT_UPSERT, CERT_COLUMNS.map((k) => row[k]) as never[]);
-    return continuity;
-  }
 
   private async addCounters(db: Db, values: Record<string, number>): Promise<void> {
     // Name order: two batches update the shared counter rows in the same order, so never in a cycle.
