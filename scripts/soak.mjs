@@ -80,6 +80,8 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+/** The checkout's commit when the run starts, which is when its build is copied to OUT/app. */
+const CODE_COMMIT = git('rev-parse', 'HEAD');
 const OUT = opts.out;
 mkdirSync(OUT, { recursive: true });
 const log = (msg, extra = {}) => {
@@ -235,7 +237,7 @@ function pct(xs, p) {
 async function main() {
   const startedAt = Date.now();
   const hardEnd = Math.min(startedAt + opts.minutes * 60_000, opts.until ?? Infinity);
-  log('soak starting', { opts, plannedEnd: new Date(hardEnd).toISOString(), node: process.version, commit: git('rev-parse', 'HEAD') });
+  log('soak starting', { opts, plannedEnd: new Date(hardEnd).toISOString(), node: process.version, commit: CODE_COMMIT });
   for (const f of readdirSync(OUT)) if (f.endsWith('.heapsnapshot') || f.endsWith('.csv')) rmSync(join(OUT, f));
 
   // 1. A frozen copy of the built app.
@@ -538,7 +540,8 @@ async function main() {
   const first = steady[0];
   const last = steady[steady.length - 1];
   const summary = {
-    commit: git('rev-parse', 'HEAD'),
+    // The code under test: the commit whose build was copied at the start (HEAD may have moved since).
+    commit: CODE_COMMIT,
     node: process.version,
     dovecot: server.version,
     startedAt: new Date(startedAt).toISOString(),
