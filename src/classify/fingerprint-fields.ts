@@ -1,4 +1,4 @@
-import { withoutDkimSignatureBytes, receivedHop } from '../core/index.js';
+import { fingerprintValue } from '../core/index.js';
 
 /**
  * The header fields classify looks at. The parse stage keeps exactly these in the fingerprint
@@ -67,6 +67,7 @@ export const FINGERPRINT_FIELDS: readonly string[] = Object.freeze([
   'return-path',
   // without its per-message b= and bh= (src/core/dkim.ts)
   'dkim-signature',
+  // presence only (src/core/fingerprint-value.ts)
   'x-ymail-osg',
   'x-sonic-mf',
   'savedfromemail',
@@ -91,13 +92,13 @@ export const PSEUDO_SOURCES: Readonly<Record<string, readonly string[]>> = Objec
 
 const FIELD_SET = new Set(FINGERPRINT_FIELDS);
 
-/** The fingerprint (lower-case name -> values) of parsed header fields, keeping FINGERPRINT_FIELDS only (Received and DKIM-Signature reduced as parse reduces them). */
+/** The fingerprint (lower-case name -> values) of parsed header fields, keeping FINGERPRINT_FIELDS only, each value as parse keeps it (core/fingerprint-value.ts). */
 export function fingerprintFromFields(fields: ReadonlyArray<{ readonly name: string; readonly value: string }>): Record<string, string[]> {
   const fp: Record<string, string[]> = {};
   for (const f of fields) {
     const n = f.name.toLowerCase();
     if (!FIELD_SET.has(n)) continue;
-    const v = n === 'received' ? receivedHop(f.value) : n === 'dkim-signature' ? withoutDkimSignatureBytes(f.value) : f.value;
+    const v = fingerprintValue(n, f.value);
     if (v !== null) (fp[n] ??= []).push(v);
   }
   return fp;

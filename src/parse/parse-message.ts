@@ -1,4 +1,4 @@
-import { MAX_FINGERPRINT_VALUE_CHARS, withoutDkimSignatureBytes, receivedHop } from '../core/index.js';
+import { MAX_FINGERPRINT_VALUE_CHARS, fingerprintValue } from '../core/index.js';
 import type { HeaderField, ParseResult, ParsedMessage, SmimeMessageKind } from '../core/index.js';
 import { decodeWords, mediaTypeOf, parseMailboxes, parseStructured, type ParsedHeaderValue } from './decode.js';
 import { splitHeaderBlock } from './header-block.js';
@@ -199,9 +199,8 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions): ParseRes
   const fingerprint: Record<string, string[]> = {};
   for (const f of fields) {
     if (!inFingerprint(f.name)) continue;
-    // A Received header is kept only as `by <host> with <protocol>` (core/received.ts): its from-part and `for` are personal data.
-    // A DKIM-Signature without its per-message b= and bh= (core/dkim.ts): most of a block's characters, read by no rule.
-    const value = f.name === 'received' ? receivedHop(f.value) : f.name === 'dkim-signature' ? withoutDkimSignatureBytes(f.value) : f.value;
+    // Received, DKIM-Signature and X-YMail-OSG reduced to what can tell a program (core/fingerprint-value.ts).
+    const value = fingerprintValue(f.name, f.value);
     if (value === null) continue;
     const v = value.length > MAX_FINGERPRINT_VALUE_CHARS ? value.slice(0, MAX_FINGERPRINT_VALUE_CHARS) : value;
     (fingerprint[f.name] ??= []).push(v);

@@ -37,6 +37,23 @@ describe('whole header blocks: the signals in the combination of headers', () =>
     expect(v.warnings).toContain('provider:stamped-x-mailer');
   });
 
+  it('Yahoo and AOL mail is not flagged as truncated: X-YMail-OSG (2-3 KB, opaque, per message) is kept as presence only (092, 097)', () => {
+    for (const [file, family] of [['092.hdr', 'yahoo-mail'], ['097.hdr', 'aol-mail']] as const) {
+      const bytes = readFileSync(join(blocks, file));
+      expect(bytes.toString('latin1')).toMatch(/^X-YMail-OSG: /im);
+      const v = block(file);
+      expect(v.family).toBe(family);
+      expect(v.warnings).not.toContain('input:value-truncated');
+      // As ingest and the store see it too (the block itself is list mail, which ingest skips as
+      // bulk: its X-YMail-OSG in a message of a person's own): the field is there, its text is not.
+      const osg = /^X-YMail-OSG:[^\n]*(?:\r?\n[ \t][^\n]*)*/im.exec(bytes.toString('latin1'))![0];
+      const own = Buffer.from(`From: kim@yahoo.com\r\nMessage-ID: <1.2.3@mail.yahoo.com>\r\n${osg.replace(/\r?\n/g, '\r\n')}\r\n\r\n`, 'latin1');
+      const parsed = parseMessage(own, { fingerprint: fingerprintSelector() });
+      expect(parsed.ok).toBe(true);
+      if (parsed.ok) expect(parsed.message.fingerprint['x-ymail-osg']).toEqual(['']);
+    }
+  });
+
   it('"Thunderbird Daily" (and Beta) are Thunderbird (036)', () => {
     expect(block('036.hdr').family).toBe('thunderbird');
     expect(classify(rules, { 'user-agent': ['Mozilla Thunderbird Beta'], 'message-id': ['<3f0b8e21-6c4d-4a8e-9d2f-7b1e5c6a9d30@example.org>'] }).family).toBe('thunderbird');
