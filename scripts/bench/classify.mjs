@@ -12,12 +12,14 @@
 // only the fields a rule reads. On the corpus's whole blocks that was 1,044 characters per block
 // against 294 until round 12, when parse began to drop a DKIM-Signature's b= and bh= where it builds
 // the fingerprint (src/core/dkim.ts; ingest already dropped them before storing): 671 against 294,
-// of which DKIM-Signature is 246 and X-YMail-OSG (read by no rule but for its presence) 117.
+// then 553 once X-YMail-OSG (2-3 KB in the 6 blocks that have it, read by no rule but for its
+// presence) was kept as presence only (src/core/fingerprint-value.ts); DKIM-Signature is 246.
 // Moving the control scan into parse instead (a sealed fingerprint classify trusts) took one --quick
 // run of this ratio on blocks to 4.98 (then 9.2-9.5) and made parse + classify slower, 1.11x in
 // interleaved pairs (5ec0c08, reverted in 3f4ffef). Round 12's profile of classify on blocks, by
 // cutting the engine short in copies of the build: Fields.load 44% (its control scan a third of
-// that), provider stamps 8%, the dispatch walk 21%, tried rules and the verdict 27%. The spread of
+// that), provider stamps 8%, the dispatch walk 21%, tried rules and the verdict 27% (at 671
+// characters per block). The spread of
 // the per-round ratios comes from both sides: no deopt in the timed rounds (--trace-deopt), and the
 // floor alone, with no classify in the process, varied 24-48 ms CPU per round of 20k blocks at load ~1.1.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
