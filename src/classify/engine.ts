@@ -6,7 +6,7 @@
  * rule can match (literal prefix/suffix of the value, or presence of a rarely-set field).
  */
 import { MAX_FINGERPRINT_VALUE_CHARS, receivedHop, type Fingerprint, type SmimeMessageKind, type Verdict } from '../core/index.js';
-import { ruleCapability } from './load.js';
+import { addKey, addSuffixKey, emptyNode, ruleCapability } from './load.js';
 import type { CompiledRule, CompiledTemplate, RuleSet, TrieNode } from './rule-types.js';
 import { FINGERPRINT_FIELDS, PSEUDO_FIELDS, PSEUDO_SOURCES } from './fingerprint-fields.js';
 import type { Capability } from './smime.js';
@@ -416,7 +416,6 @@ function planOf(rules: RuleSet): Plan {
 function stampPlan(stamps: readonly CompiledRule[]): Pick<Plan, 'stampDispatch' | 'stampAlways' | 'stampMarks'> {
   const tries = new Map<string, { prefix: TrieNode; suffix: TrieNode }>();
   const stampAlways: number[] = [];
-  const node = (): TrieNode => ({ codes: [], kids: [], size: 0, rules: null });
   stamps.forEach((stamp, i) => {
     const c = stamp.conditions.find((x) => x.hints.prefixes !== null || x.hints.suffixes !== null);
     if (c === undefined || PSEUDO_NAMES.includes(c.field)) {
@@ -424,31 +423,12 @@ function stampPlan(stamps: readonly CompiledRule[]): Pick<Plan, 'stampDispatch' 
       return;
     }
     let t = tries.get(c.field);
-    if (!t) tries.set(c.field, (t = { prefix: node(), suffix: node() }));
-    if (c.hints.prefixes) for (const k of c.hints.prefixes) addTrieKey(t.prefix, k, i);
-    else for (const k of c.hints.suffixes!) addTrieKey(t.suffix, [...k].reverse().join(''), i);
+    if (!t) tries.set(c.field, (t = { prefix: emptyNode(), suffix: emptyNode() }));
+    if (c.hints.prefixes) for (const k of c.hints.prefixes) addKey(t.prefix, k, i);
+    else for (const k of c.hints.suffixes!) addSuffixKey(t.suffix, k, i);
   });
   const stampDispatch = [...tries].map(([field, t]) => ({ slot: slotFor(field), prefix: flatTrie(t.prefix), suffix: flatTrie(t.suffix) }));
   return { stampDispatch, stampAlways, stampMarks: new Int32Array(stamps.length) };
-}
-
-/** Adds a lower-cased key (at most KEY_CHARS of it) ending in `id` to a trie, as load.ts builds the rules'. */
-function addTrieKey(root: TrieNode, key: string, id: number): void {
-  let n = root;
-  const k = key.slice(0, KEY_CHARS).toLowerCase();
-  for (let i = 0; i < k.length; i++) {
-    const ch = k.charCodeAt(i);
-    const j = n.codes.indexOf(ch);
-    if (j >= 0) n = n.kids[j]!;
-    else {
-      const next: TrieNode = { codes: [], kids: [], size: 0, rules: null };
-      n.codes.push(ch);
-      n.kids.push(next);
-      n.size++;
-      n = next;
-    }
-  }
-  n.rules = n.rules ? [...n.rules, id] : [id];
 }
 
 /**

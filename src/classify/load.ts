@@ -315,11 +315,13 @@ export function ruleCapability(smime: ReadonlyMap<string, SmimeFamily>, rule: Co
   return { level, references: [...new Set(refs)] };
 }
 
-function emptyNode(): TrieNode {
+/** An empty dispatch trie node (also the engine's, for the provider stamps). */
+export function emptyNode(): TrieNode {
   return { codes: [], kids: [], size: 0, rules: null };
 }
 
-function addKey(root: TrieNode, key: string, order: number): void {
+/** Adds a literal prefix key (lower-cased, at most MAX_KEY_CHARS of it) ending in `order`. */
+export function addKey(root: TrieNode, key: string, order: number): void {
   let node = root;
   const k = key.slice(0, MAX_KEY_CHARS).toLowerCase();
   for (let i = 0; i < k.length; i++) {
@@ -339,7 +341,8 @@ function addKey(root: TrieNode, key: string, order: number): void {
   node.rules = node.rules ? node.rules.concat(order) : [order];
 }
 
-function addSuffixKey(root: TrieNode, key: string, order: number): void {
+/** Adds a literal suffix key, reversed, as addKey does a prefix. */
+export function addSuffixKey(root: TrieNode, key: string, order: number): void {
   addKey(root, [...key].reverse().join(''), order);
 }
 
